@@ -3,7 +3,7 @@
 # may include headers of its own layer and of the layers below it, never above.
 set -euo pipefail
 root=${1:-.}
-order=(util pci dev wdf pf vmbus vsp guest)
+order=(util pci host dev wdf pf vmbus vsp guest)
 rank() { local i; for i in "${!order[@]}"; do [ "${order[$i]}" = "$1" ] && { echo "$i"; return; }; done; echo 99; }
 bad=0
 for layer in "${order[@]}"; do
