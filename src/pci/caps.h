@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "pci/config.h"
+#include "pci/regs.h"
 #include "pcivirt/error.h"
 
 /* ---- generic allocation ------------------------------------------------------------ */
