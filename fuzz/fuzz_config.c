@@ -57,7 +57,10 @@ build(struct input *in)
     struct pci_aer_params aer = {0};
     struct pci_ari_params ari = {.next_function = 1, .cap_flags = PCI_ARI_CAP_ACS};
     struct pci_ats_params ats = {.queue_depth = 3};
-    struct pci_sriov_params sp = {.initial_vfs = 8, .total_vfs = 8, .vf_offset = 1, .vf_stride = 1,
+    struct pci_sriov_params sp = {.initial_vfs = 8,
+                                  .total_vfs = 8,
+                                  .vf_offset = 1,
+                                  .vf_stride = 1,
                                   .caps = PCI_SRIOV_CAP_VFM,
                                   .vf_bar = {[0] = {0x4000, PCI_BAR_MEM64}, [2] = {0x1000, PCI_BAR_MEM32}}};
 

@@ -76,21 +76,32 @@ static struct pci_layout *
 build_pf(void)
 {
     struct pci_layout *l = NULL;
-    struct pci_header_params hp = {.vendor_id = 0x8086, .device_id = 0x10fb, .revision = 1,
-                                   .class_code = 0x020000, .subsys_vendor_id = 0x8086, .subsys_id = 0x0003,
-                                   .header_type = PCI_HEADER_TYPE_MULTIFUNC, .interrupt_pin = 1};
+    struct pci_header_params hp = {.vendor_id = 0x8086,
+                                   .device_id = 0x10fb,
+                                   .revision = 1,
+                                   .class_code = 0x020000,
+                                   .subsys_vendor_id = 0x8086,
+                                   .subsys_id = 0x0003,
+                                   .header_type = PCI_HEADER_TYPE_MULTIFUNC,
+                                   .interrupt_pin = 1};
     struct pci_pm_params pm = {.pmc = 0, .no_soft_reset = true};
     struct pci_msi_params msi = {.vectors = 4, .addr64 = true, .per_vector_mask = true};
-    struct pci_msix_params mx = {.table_size = 64, .table_bir = 4, .table_offset = 0, .pba_bir = 4,
-                                 .pba_offset = 0x2000};
-    struct pci_exp_params ex = {.type = PCI_EXP_TYPE_ENDPOINT, .devcap = PCI_EXP_DEVCAP_FLR | 2 /* 512 B */,
-                                .lnkcap = 0x82, .lnksta = 0x82, .lnkcap2 = 0x6};
-    struct pci_aer_params aer = {.uncor_severity = 0x00462030u, .ecrc_gen_capable = true,
-                                 .ecrc_check_capable = true};
+    struct pci_msix_params mx = {
+        .table_size = 64, .table_bir = 4, .table_offset = 0, .pba_bir = 4, .pba_offset = 0x2000};
+    struct pci_exp_params ex = {.type = PCI_EXP_TYPE_ENDPOINT,
+                                .devcap = PCI_EXP_DEVCAP_FLR | 2 /* 512 B */,
+                                .lnkcap = 0x82,
+                                .lnksta = 0x82,
+                                .lnkcap2 = 0x6};
+    struct pci_aer_params aer = {.uncor_severity = 0x00462030u, .ecrc_gen_capable = true, .ecrc_check_capable = true};
     struct pci_ari_params ari = {.next_function = 1};
     struct pci_ats_params ats = {.queue_depth = 0, .page_aligned = true};
     struct pci_sriov_params sp = {
-        .initial_vfs = 64, .total_vfs = 64, .vf_offset = 128, .vf_stride = 2, .vf_device_id = 0x10ed,
+        .initial_vfs = 64,
+        .total_vfs = 64,
+        .vf_offset = 128,
+        .vf_stride = 2,
+        .vf_device_id = 0x10ed,
         .ari_hierarchy_writable = true,
         .vf_bar = {[0] = {0x4000, PCI_BAR_MEM64 | PCI_BAR_PREFETCH}, [3] = {0x4000, PCI_BAR_MEM64 | PCI_BAR_PREFETCH}},
     };
@@ -127,8 +138,8 @@ program_pf(struct pci_config *pf)
     assert_int_equal(write_cfg(pf, 0x180 + PCI_SRIOV_BAR + 4, 4, 0), 0);
     assert_int_equal(write_cfg(pf, 0x180 + PCI_SRIOV_BAR + 12, 4, 0xfe42000cu), 0);
     assert_int_equal(write_cfg(pf, 0x180 + PCI_SRIOV_NUM_VF, 2, 8), 0);
-    assert_int_equal(write_cfg(pf, 0x180 + PCI_SRIOV_CTRL, 2,
-                               PCI_SRIOV_CTRL_VFE | PCI_SRIOV_CTRL_MSE | PCI_SRIOV_CTRL_ARI), 0);
+    assert_int_equal(
+        write_cfg(pf, 0x180 + PCI_SRIOV_CTRL, 2, PCI_SRIOV_CTRL_VFE | PCI_SRIOV_CTRL_MSE | PCI_SRIOV_CTRL_ARI), 0);
     assert_int_equal(write_cfg(pf, 0x40 + PCI_PM_CTRL, 2, PCI_D3HOT), 0);
 }
 
@@ -137,10 +148,10 @@ static struct pci_layout *
 build_vf(void)
 {
     struct pci_layout *l = NULL;
-    struct pci_header_params hp = {.vendor_id = 0xffff, .device_id = 0xffff, .revision = 1,
-                                   .class_code = 0x020000, .subsys_vendor_id = 0x8086};
-    struct pci_msix_params mx = {.table_size = 3, .table_bir = 3, .table_offset = 0, .pba_bir = 3,
-                                 .pba_offset = 0x2000};
+    struct pci_header_params hp = {
+        .vendor_id = 0xffff, .device_id = 0xffff, .revision = 1, .class_code = 0x020000, .subsys_vendor_id = 0x8086};
+    struct pci_msix_params mx = {
+        .table_size = 3, .table_bir = 3, .table_offset = 0, .pba_bir = 3, .pba_offset = 0x2000};
     struct pci_exp_params ex = {.type = PCI_EXP_TYPE_ENDPOINT, .devcap = PCI_EXP_DEVCAP_FLR | 2};
     struct pci_ari_params ari = {.next_function = 0};
 
@@ -187,7 +198,8 @@ check_pf(const struct lspci_dev *d)
     EXPECT(d, "ATSCap: Invalidate Queue Depth: 00");
     /* SR-IOV as programmed: 8 of 64 VFs, enabled with MSE and ARI, offset 128 stride 2. */
     EXPECT(d, "Capabilities: [180 v1] Single Root I/O Virtualization (SR-IOV)");
-    EXPECT(d, "IOVCap: Migration- 10BitTagReq- IntMsgNum 0", "IOVCap: Migration- 10BitTagReq- Interrupt Message Number: 000",
+    EXPECT(d, "IOVCap: Migration- 10BitTagReq- IntMsgNum 0",
+           "IOVCap: Migration- 10BitTagReq- Interrupt Message Number: 000",
            "IOVCap: Migration-, Interrupt Message Number: 000");
     EXPECT(d, "IOVCtl: Enable+ Migration- Interrupt- MSE+ ARIHierarchy+");
     EXPECT(d, "IOVSta: Migration-");
@@ -210,7 +222,7 @@ check_vf(const struct lspci_dev *d)
     EXPECT(d, "Capabilities: [100 v1] Alternative Routing-ID Interpretation (ARI)");
     EXPECT(d, "ARICap: MFVC- ACS-, Next Function: 0");
     assert_false(lspci_has(d, "Interrupt: pin")); /* no INTx in a VF */
-    assert_false(lspci_has(d, "Region 0"));        /* VF BARs read 0 */
+    assert_false(lspci_has(d, "Region 0"));       /* VF BARs read 0 */
 }
 
 static void
@@ -260,8 +272,8 @@ static void
 test_lspci_conventional_function(void **state)
 {
     struct pci_layout *l = NULL;
-    struct pci_header_params hp = {.vendor_id = 0x10ee, .device_id = 0x9038, .class_code = 0x020000,
-                                   .interrupt_pin = 1};
+    struct pci_header_params hp = {
+        .vendor_id = 0x10ee, .device_id = 0x9038, .class_code = 0x020000, .interrupt_pin = 1};
     struct pci_vndr_params vp = {.length = 16, .data = (const uint8_t[]){1, 2, 3}, .data_len = 3};
     struct pci_msi_params msi = {.vectors = 1};
     struct pci_dump *d = NULL;
