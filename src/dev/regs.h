@@ -47,6 +47,9 @@
 #define SWVF_DMA_STS_DONE 0x1u      /* RW1C: the last transfer completed */
 #define SWVF_DMA_STS_FAULT 0x2u     /* RW1C: the DMA port refused an access (IOMMU fault) */
 #define SWVF_DMA_STS_BADLEN 0x4u    /* RW1C: the doorbell rang with a length of 0 or > max */
+#define SWVF_DMA_STS_NOMASTER 0x8u  /* RW1C: the doorbell rang while Bus Master Enable was 0 */
+#define SWVF_DMA_STS_BUSY 0x80000000u /* RO: a transfer is in flight */
+#define SWVF_DMA_STS_W1C 0xfu
 
 /* ---- VF BAR0 page 1: privileged registers (the PF traps this page) -------- */
 #define SWVF_PRIV_PAGE 0x1000
