@@ -311,7 +311,7 @@ dma_finish(struct pv_sriov_dev *dev, uint32_t index, uint64_t serial, uint32_t s
     if (status & SWVF_DMA_STS_FAULT) {
         st->dma_fault_lo = (uint32_t)fault;
         st->dma_fault_hi = (uint32_t)(fault >> 32);
-    } else {
+    } else if (status & SWVF_DMA_STS_DONE) {
         st->dma_count++;
     }
     if (st->dma_ctrl & SWVF_DMA_CTRL_IRQ) {
