@@ -57,6 +57,8 @@ struct vf_settings {
 
 /* Interrupt messages collected under the lock, raised after it is dropped. */
 struct outbox {
+    bool have_irq;             /* the interrupt port, copied under the lock */
+    struct pv_irq_port irq;
     unsigned n;
     struct {
         uint16_t rid;

@@ -119,9 +119,10 @@ dev_record_error(struct pv_sriov_dev *dev, const struct pcivirt_error *err)
 void
 dev_outbox_flush(struct pv_sriov_dev *dev, struct outbox *ob)
 {
+    (void)dev;
     for (unsigned i = 0; i < ob->n; i++) {
-        if (dev->have_irq) {
-            dev->irq.raise(dev->irq.ctx, ob->msg[i].rid, ob->msg[i].addr, ob->msg[i].data);
+        if (ob->have_irq) {
+            ob->irq.raise(ob->irq.ctx, ob->msg[i].rid, ob->msg[i].addr, ob->msg[i].data);
         }
     }
     ob->n = 0;

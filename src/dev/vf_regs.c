@@ -143,6 +143,10 @@ msix_live(const struct pv_sriov_dev *dev, uint32_t index)
 static void
 msix_send(struct pv_sriov_dev *dev, uint32_t index, const uint8_t *e, struct outbox *ob)
 {
+    ob->have_irq = dev->have_irq;
+    if (dev->have_irq) {
+        ob->irq = dev->irq;
+    }
     if (ob->n < OUTBOX_MAX) {
         ob->msg[ob->n].rid = dev_vf_rid(dev, index);
         ob->msg[ob->n].addr = le64_get(e);
@@ -276,19 +280,20 @@ write_merges(uint32_t off)
 
 /* ---- DMA engine ------------------------------------------------------------------ */
 
+/* Runs without the device lock, on a copy of the port taken under it. */
 static int
-dma_copy(struct pv_sriov_dev *dev, uint16_t rid, uint64_t src, uint64_t dst, uint32_t len, uint64_t *fault)
+dma_copy(const struct pv_dma_port *port, uint16_t rid, uint64_t src, uint64_t dst, uint32_t len, uint64_t *fault)
 {
     uint8_t buf[DMA_CHUNK];
 
     for (uint32_t done = 0; done < len;) {
         uint32_t n = len - done < DMA_CHUNK ? len - done : DMA_CHUNK;
 
-        if (!dev->have_dma || dev->dma.dma_read(dev->dma.ctx, rid, src + done, buf, n) != 0) {
+        if (port == NULL || port->dma_read(port->ctx, rid, src + done, buf, n) != 0) {
             *fault = src + done;
             return -1;
         }
-        if (dev->dma.dma_write(dev->dma.ctx, rid, dst + done, buf, n) != 0) {
+        if (port->dma_write(port->ctx, rid, dst + done, buf, n) != 0) {
             *fault = dst + done;
             return -1;
         }
@@ -326,6 +331,8 @@ dma_run(struct pv_sriov_dev *dev, uint32_t index, struct vf_state *st, struct ou
     uint64_t dst = (uint64_t)st->dma_dst_hi << 32 | st->dma_dst_lo, fault = 0, serial = st->serial;
     uint32_t len = st->dma_len, status = SWVF_DMA_STS_DONE;
     uint16_t rid = dev_vf_rid(dev, index);
+    struct pv_dma_port port = dev->dma;
+    bool have = dev->have_dma;
 
     if (st->dma_busy) {
         return 0; /* one transfer at a time; the doorbell is ignored */
@@ -340,7 +347,7 @@ dma_run(struct pv_sriov_dev *dev, uint32_t index, struct vf_state *st, struct ou
     }
     st->dma_busy = true;
     pthread_rwlock_unlock(&dev->lock);
-    if (dma_copy(dev, rid, src, dst, len, &fault) != 0) {
+    if (dma_copy(have ? &port : NULL, rid, src, dst, len, &fault) != 0) {
         status = SWVF_DMA_STS_FAULT;
     }
     pthread_rwlock_wrlock(&dev->lock);

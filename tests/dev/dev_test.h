@@ -6,6 +6,7 @@
 #ifndef PCIVIRT_TESTS_DEV_TEST_H
 #define PCIVIRT_TESTS_DEV_TEST_H
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -62,6 +63,7 @@ struct test_mem {
     uint8_t bytes[0x8000];
     unsigned faults;
     uint16_t last_rid;
+    pthread_mutex_t *lock; /* optional: the port is called without the device lock */
 };
 
 static inline int
@@ -79,10 +81,17 @@ static inline int
 test_mem_read(void *ctx, uint16_t rid, uint64_t iova, void *buf, uint32_t len)
 {
     struct test_mem *m = ctx;
-    int rc = test_mem_check(m, rid, iova, len);
+    int rc;
 
+    if (m->lock != NULL) {
+        pthread_mutex_lock(m->lock);
+    }
+    rc = test_mem_check(m, rid, iova, len);
     if (rc == 0) {
         memcpy(buf, m->bytes + (iova - m->base), len);
+    }
+    if (m->lock != NULL) {
+        pthread_mutex_unlock(m->lock);
     }
     return rc;
 }
@@ -91,10 +100,17 @@ static inline int
 test_mem_write(void *ctx, uint16_t rid, uint64_t iova, const void *buf, uint32_t len)
 {
     struct test_mem *m = ctx;
-    int rc = test_mem_check(m, rid, iova, len);
+    int rc;
 
+    if (m->lock != NULL) {
+        pthread_mutex_lock(m->lock);
+    }
+    rc = test_mem_check(m, rid, iova, len);
     if (rc == 0) {
         memcpy(m->bytes + (iova - m->base), buf, len);
+    }
+    if (m->lock != NULL) {
+        pthread_mutex_unlock(m->lock);
     }
     return rc;
 }

@@ -111,8 +111,11 @@ test_concurrent_guests_and_pf(void **state)
     pthread_t t[2];
 
     (void)state;
+    static pthread_mutex_t mem_lock = PTHREAD_MUTEX_INITIALIZER;
+
     memset(&r, 0, sizeof(r));
     r.mem.base = 0x100000;
+    r.mem.lock = &mem_lock;
     pv_profile_default(&p);
     assert_int_equal(pv_sriov_create(&p, &r.dev, NULL), 0);
     assert_int_equal(pv_platform_create(NULL, &plat), 0);
@@ -120,8 +123,11 @@ test_concurrent_guests_and_pf(void **state)
     for (int i = 0; i < 2; i++) {
         assert_int_equal(pthread_create(&t[i], NULL, guest_thread, &r), 0);
     }
-    for (int i = 0; i < 300; i++) {
+    for (int i = 0; i < 2000; i++) {
         pv_sriov_enable(r.dev, 8, NULL);
+        if (i % 50 == 0) {
+            pv_sriov_set_ports(r.dev, &port, NULL); /* re-plugging races with DMA safely */
+        }
         pv_sriov_function_reset(r.dev, 0x0382);
         if (i % 10 == 0) {
             assert_int_equal(pv_sriov_assign_resources(r.dev, plat, NULL), 0);
