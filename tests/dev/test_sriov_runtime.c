@@ -124,6 +124,33 @@ test_pf_flr_takes_vfs_away(void **state)
     pv_sriov_destroy(dev);
 }
 
+/* Without No_Soft_Reset, D3hot -> D0 is an internal reset (PCI PM 1.2 5.4.1);
+ * ARI Capable Hierarchy survives because the profile sets ARI Preserved. */
+static void
+test_d3hot_to_d0_without_no_soft_reset(void **state)
+{
+    struct pv_profile p;
+    struct pv_sriov_dev *dev;
+
+    (void)state;
+    pv_profile_default(&p);
+    p.pm_no_soft_reset = false;
+    assert_int_equal(pv_sriov_create(&p, &dev, NULL), 0);
+    assert_int_equal(pv_sriov_enable(dev, 2, NULL), 0);
+    mmio_wr(dev, VF0, 0, SWVF_REG_SCRATCH, 5);
+    mmio_wr(dev, VF1, 0, SWVF_REG_SCRATCH, 6);
+    cfg_wr(dev, VF0, PM + 4, 2, PCI_D3HOT);
+    cfg_wr(dev, VF0, PM + 4, 2, PCI_D0);
+    assert_int_equal(mmio_rd(dev, VF0, 0, SWVF_REG_SCRATCH), 0);   /* VF0 reset */
+    assert_int_equal(mmio_rd(dev, VF1, 0, SWVF_REG_SCRATCH), 6);   /* VF1 not */
+    cfg_wr(dev, PF, PM + 4, 2, PCI_D3HOT);
+    cfg_wr(dev, PF, PM + 4, 2, PCI_D0);
+    assert_false(pv_sriov_vf_enabled(dev));
+    assert_int_equal(cfg_rd(dev, PF, S + 8, 2), PCI_SRIOV_CTRL_ARI);
+    assert_int_equal(cfg_rd(dev, PF, S + 0x14, 2), 128);
+    pv_sriov_destroy(dev);
+}
+
 static void
 program_dma(struct pv_sriov_dev *dev, uint16_t vf, uint64_t src, uint64_t dst, uint32_t len, uint32_t ctrl)
 {
@@ -393,6 +420,7 @@ main(void)
         cmocka_unit_test(test_decode_rules),
         cmocka_unit_test(test_vf_flr_only_that_vf),
         cmocka_unit_test(test_pf_flr_takes_vfs_away),
+        cmocka_unit_test(test_d3hot_to_d0_without_no_soft_reset),
         cmocka_unit_test(test_dma_through_faulting_port),
         cmocka_unit_test(test_msix_masking_and_pending),
         cmocka_unit_test(test_privileged_page_and_pf_settings),
