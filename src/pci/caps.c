@@ -58,8 +58,8 @@ allocate(const struct pci_layout *layout, uint32_t lo, uint32_t hi, uint32_t siz
 
 /* Check and claim [off, off + size) for capability @id; @off 0 allocates. */
 static int
-claim(struct pci_layout *layout, uint16_t id, uint32_t off, uint32_t size, uint32_t lo, uint32_t hi,
-      bool extended, struct pcivirt_error *err)
+claim(struct pci_layout *layout, uint16_t id, uint32_t off, uint32_t size, uint32_t lo, uint32_t hi, bool extended,
+      struct pcivirt_error *err)
 {
     const char *kind = extended ? "extended capability" : "capability";
     char owner[96];
@@ -78,8 +78,8 @@ claim(struct pci_layout *layout, uint16_t id, uint32_t off, uint32_t size, uint3
         return pcivirt_error_set(err, PCIVIRT_EINVAL, "%s 0x%02x at 0x%03x is not DWORD aligned", kind, id, off);
     }
     if (off < lo || off + size > hi) {
-        return pcivirt_error_set(err, PCIVIRT_ERANGE, "%s 0x%02x at 0x%03x (%u bytes) is outside 0x%03x-0x%03x",
-                                 kind, id, off, size, lo, hi - 1);
+        return pcivirt_error_set(err, PCIVIRT_ERANGE, "%s 0x%02x at 0x%03x (%u bytes) is outside 0x%03x-0x%03x", kind,
+                                 id, off, size, lo, hi - 1);
     }
     clash = first_used(layout, off, size);
     if (clash >= 0) {
@@ -127,8 +127,8 @@ pci_ecap_add(struct pci_layout *layout, uint16_t id, uint8_t version, uint16_t o
     int off;
 
     if (layout == NULL || size < 4 || version > 15) {
-        return pcivirt_error_set(err, PCIVIRT_EINVAL, "extended capability 0x%04x: bad size %u or version %u", id,
-                                 size, version);
+        return pcivirt_error_set(err, PCIVIRT_EINVAL, "extended capability 0x%04x: bad size %u or version %u", id, size,
+                                 version);
     }
     if (layout->size < PCI_CFG_SIZE_EXT) {
         return pcivirt_error_set(err, PCIVIRT_ENOTSUP, "extended capability 0x%04x needs a 4096-byte space", id);
@@ -136,8 +136,7 @@ pci_ecap_add(struct pci_layout *layout, uint16_t id, uint8_t version, uint16_t o
     if (layout->ext_tail == 0) {
         if (offset != 0 && offset != PCI_ECAP_MIN_OFFSET) {
             return pcivirt_error_set(err, PCIVIRT_EINVAL,
-                                     "the first extended capability (0x%04x) must be at 0x100, not 0x%03x", id,
-                                     offset);
+                                     "the first extended capability (0x%04x) must be at 0x100, not 0x%03x", id, offset);
         }
         offset = PCI_ECAP_MIN_OFFSET;
     }
@@ -175,8 +174,7 @@ w1c(struct pci_layout *l, int cap, uint32_t reg, unsigned len, uint32_t mask)
 }
 
 int
-pci_cap_add_pm(struct pci_layout *layout, uint16_t offset, const struct pci_pm_params *p,
-               struct pcivirt_error *err)
+pci_cap_add_pm(struct pci_layout *layout, uint16_t offset, const struct pci_pm_params *p, struct pcivirt_error *err)
 {
     uint16_t pmc;
     int cap;
@@ -203,8 +201,7 @@ pci_cap_add_pm(struct pci_layout *layout, uint16_t offset, const struct pci_pm_p
 }
 
 int
-pci_cap_add_msi(struct pci_layout *layout, uint16_t offset, const struct pci_msi_params *p,
-                struct pcivirt_error *err)
+pci_cap_add_msi(struct pci_layout *layout, uint16_t offset, const struct pci_msi_params *p, struct pcivirt_error *err)
 {
     unsigned log2v = 0;
     uint16_t size, flags;
@@ -243,8 +240,7 @@ pci_cap_add_msi(struct pci_layout *layout, uint16_t offset, const struct pci_msi
 }
 
 int
-pci_cap_add_exp(struct pci_layout *layout, uint16_t offset, const struct pci_exp_params *p,
-                struct pcivirt_error *err)
+pci_cap_add_exp(struct pci_layout *layout, uint16_t offset, const struct pci_exp_params *p, struct pcivirt_error *err)
 {
     uint16_t devctl = 0x7fff & (uint16_t)~PCI_EXP_DEVCTL_PHANTOM;
     uint16_t devctl2 = PCI_EXP_DEVCTL2_COMP_TIMEOUT | PCI_EXP_DEVCTL2_COMP_TMOUT_DIS;
@@ -280,15 +276,13 @@ pci_cap_add_exp(struct pci_layout *layout, uint16_t offset, const struct pci_exp
 }
 
 int
-pci_cap_add_msix(struct pci_layout *layout, uint16_t offset, const struct pci_msix_params *p,
-                 struct pcivirt_error *err)
+pci_cap_add_msix(struct pci_layout *layout, uint16_t offset, const struct pci_msix_params *p, struct pcivirt_error *err)
 {
     int cap;
 
     pcivirt_error_locate(err, NULL, 0, "MSI-X");
     if (p == NULL || p->table_size == 0 || p->table_size > 2048) {
-        return pcivirt_error_set(err, PCIVIRT_EINVAL, "MSI-X: table size %u is not 1..2048",
-                                 p ? p->table_size : 0);
+        return pcivirt_error_set(err, PCIVIRT_EINVAL, "MSI-X: table size %u is not 1..2048", p ? p->table_size : 0);
     }
     if (p->table_bir > 5 || p->pba_bir > 5 || (p->table_offset & 7) || (p->pba_offset & 7)) {
         return pcivirt_error_set(err, PCIVIRT_EINVAL, "MSI-X: BIR above 5 or offset not QWORD aligned");
@@ -305,8 +299,7 @@ pci_cap_add_msix(struct pci_layout *layout, uint16_t offset, const struct pci_ms
 }
 
 int
-pci_cap_add_vndr(struct pci_layout *layout, uint16_t offset, const struct pci_vndr_params *p,
-                 struct pcivirt_error *err)
+pci_cap_add_vndr(struct pci_layout *layout, uint16_t offset, const struct pci_vndr_params *p, struct pcivirt_error *err)
 {
     int cap;
 

@@ -132,8 +132,7 @@ pci_layout_set(struct pci_layout *layout, uint32_t off, unsigned len, uint32_t v
 
 /* Set @mask bits in @dst and clear them in @other (a bit is RW or RW1C, never both). */
 static int
-set_mask(struct pci_layout *layout, uint8_t *dst, uint8_t *other, uint32_t off, unsigned len,
-         uint32_t mask)
+set_mask(struct pci_layout *layout, uint8_t *dst, uint8_t *other, uint32_t off, unsigned len, uint32_t mask)
 {
     int rc;
 
@@ -192,8 +191,7 @@ pci_layout_get(const struct pci_layout *layout, uint32_t off, unsigned len, uint
 }
 
 int
-pci_layout_add_hook(struct pci_layout *layout, uint32_t off, uint32_t len, pci_config_hook_fn fn,
-                    void *opaque)
+pci_layout_add_hook(struct pci_layout *layout, uint32_t off, uint32_t len, pci_config_hook_fn fn, void *opaque)
 {
     struct pci_hook *hooks;
     unsigned pos;
@@ -265,8 +263,7 @@ pci_layout_init_type0(struct pci_layout *layout, const struct pci_header_params 
 
 /* Check a BAR request; fills @err naming the BAR. */
 static int
-check_bar(const struct pci_layout *layout, unsigned bar, uint64_t size, unsigned flags,
-          struct pcivirt_error *err)
+check_bar(const struct pci_layout *layout, unsigned bar, uint64_t size, unsigned flags, struct pcivirt_error *err)
 {
     bool io = (flags & PCI_BAR_IO) != 0;
     bool is64 = (flags & PCI_BAR_MEM64) != 0;
@@ -293,8 +290,7 @@ check_bar(const struct pci_layout *layout, unsigned bar, uint64_t size, unsigned
 }
 
 int
-pci_layout_add_bar(struct pci_layout *layout, unsigned bar, uint64_t size, unsigned flags,
-                   struct pcivirt_error *err)
+pci_layout_add_bar(struct pci_layout *layout, unsigned bar, uint64_t size, unsigned flags, struct pcivirt_error *err)
 {
     uint32_t reg = PCI_BASE_ADDRESS_0 + 4 * bar;
     uint64_t mask = ~(size - 1);
@@ -477,8 +473,7 @@ run_hooks(struct pci_config *cfg, struct pci_hook_event *ev, struct pcivirt_erro
 }
 
 int
-pci_config_write_bytes(struct pci_config *cfg, uint32_t off, const void *data, size_t len,
-                       struct pcivirt_error *err)
+pci_config_write_bytes(struct pci_config *cfg, uint32_t off, const void *data, size_t len, struct pcivirt_error *err)
 {
     uint8_t old[PCI_CFG_SIZE_EXT];
     const uint8_t *in = data;

@@ -32,8 +32,7 @@ w1c(struct pci_layout *l, int cap, uint32_t reg, unsigned len, uint32_t mask)
 }
 
 int
-pci_ecap_add_aer(struct pci_layout *layout, uint16_t offset, const struct pci_aer_params *p,
-                 struct pcivirt_error *err)
+pci_ecap_add_aer(struct pci_layout *layout, uint16_t offset, const struct pci_aer_params *p, struct pcivirt_error *err)
 {
     uint32_t unc, cor, capctl = 0, capmask = 0;
     int cap;
@@ -106,8 +105,7 @@ pci_ecap_add_acs(struct pci_layout *layout, uint16_t offset, uint16_t acs_cap, s
 }
 
 int
-pci_ecap_add_ari(struct pci_layout *layout, uint16_t offset, const struct pci_ari_params *p,
-                 struct pcivirt_error *err)
+pci_ecap_add_ari(struct pci_layout *layout, uint16_t offset, const struct pci_ari_params *p, struct pcivirt_error *err)
 {
     uint16_t ctl = 0;
     int cap;
@@ -129,8 +127,7 @@ pci_ecap_add_ari(struct pci_layout *layout, uint16_t offset, const struct pci_ar
 }
 
 int
-pci_ecap_add_ats(struct pci_layout *layout, uint16_t offset, const struct pci_ats_params *p,
-                 struct pcivirt_error *err)
+pci_ecap_add_ats(struct pci_layout *layout, uint16_t offset, const struct pci_ats_params *p, struct pcivirt_error *err)
 {
     uint16_t v;
     int cap;
@@ -192,8 +189,8 @@ check_sriov(const struct pci_sriov_params *p, uint32_t sup, uint32_t sys, struct
     if (sys == 0 || (sys & (sys - 1)) != 0 || (sys & sup) == 0) {
         pcivirt_error_locate(err, NULL, 0, "System Page Size");
         return pcivirt_error_set(err, PCIVIRT_EINVAL,
-                                 "SR-IOV: System Page Size 0x%08x is not exactly one of the supported bits 0x%08x",
-                                 sys, sup);
+                                 "SR-IOV: System Page Size 0x%08x is not exactly one of the supported bits 0x%08x", sys,
+                                 sup);
     }
     for (unsigned i = 0; i < PCI_SRIOV_NUM_BARS; i++) {
         int rc = check_vf_bar(p, i, err);

@@ -33,10 +33,10 @@ struct pci_cap_rec {
 struct pci_layout {
     atomic_uint refs;
     uint32_t size;
-    uint8_t *tmpl;     /* reset values */
-    uint8_t *wmask;    /* 1 = writable */
-    uint8_t *w1cmask;  /* 1 = write 1 to clear */
-    uint8_t *used;     /* 1 = allocated (header or a capability) */
+    uint8_t *tmpl;          /* reset values */
+    uint8_t *wmask;         /* 1 = writable */
+    uint8_t *w1cmask;       /* 1 = write 1 to clear */
+    uint8_t *used;          /* 1 = allocated (header or a capability) */
     struct pci_hook *hooks; /* sorted by off, stable */
     unsigned nhooks;
     struct pci_cap_rec *caps; /* in allocation order */
@@ -46,7 +46,6 @@ struct pci_layout {
 };
 
 /* pci_layout_record_cap() - remember an allocated capability (caps.c). */
-int pci_layout_record_cap(struct pci_layout *layout, uint16_t offset, uint16_t size, uint16_t id,
-                          bool extended);
+int pci_layout_record_cap(struct pci_layout *layout, uint16_t offset, uint16_t size, uint16_t id, bool extended);
 
 #endif /* PCIVIRT_PCI_LAYOUT_INTERNAL_H */
