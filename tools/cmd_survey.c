@@ -48,7 +48,7 @@ reset(const struct survey_out *o)
 }
 
 static void
-print_check(const struct survey_out *o, const char *name, const struct host_check *c)
+print_check(const struct survey_out *o, const char *name, const struct host_check *c, const char *said)
 {
     char tag[16];
 
@@ -57,7 +57,7 @@ print_check(const struct survey_out *o, const char *name, const struct host_chec
         *p = (char)(*p - ('a' <= *p && *p <= 'z' ? 32 : 0));
     }
     printf("  %-20s %s%-7s%s %s\n", name, paint(o, c->result), tag, reset(o), c->why);
-    if (c->fix[0] && (c->result == HOST_RESULT_FAIL || c->result == HOST_RESULT_WARN ||
+    if (c->fix[0] && (said == NULL || strcmp(said, c->fix) != 0) && (c->result == HOST_RESULT_FAIL || c->result == HOST_RESULT_WARN ||
                       c->result == HOST_RESULT_UNKNOWN)) {
         printf("  %-20s %-7s fix: %s\n", "", "", c->fix);
     }
@@ -72,7 +72,7 @@ verdict_result(enum host_verdict v)
 }
 
 static void
-print_device(const struct survey_out *o, const struct host_device *d)
+print_device(const struct survey_out *o, const struct host_device *d, const struct host_platform *p)
 {
     enum host_verdict v = host_device_verdict(d);
     enum host_result worst = d->verdict_result;
@@ -94,7 +94,9 @@ print_device(const struct survey_out *o, const struct host_device *d)
         const struct host_check *c = &d->check[i];
         if (o->verbose || c->result >= HOST_RESULT_WARN || i == HOST_CHECK_MMIO || i == HOST_CHECK_LOCATION ||
             (i == HOST_CHECK_SRIOV && d->sriov.present == HOST_YES)) {
-            print_check(o, host_check_name((enum host_check_id)i), c);
+            /* A host-wide fix was printed once at the top. */
+            const char *said = i == HOST_CHECK_IOMMU ? p->iommu.fix : i == HOST_CHECK_IRQ_REMAP ? p->irq.fix : NULL;
+            print_check(o, host_check_name((enum host_check_id)i), c, said);
         }
     }
     for (size_t i = 0; i < d->unseen_count; i++) {
@@ -109,12 +111,12 @@ print_text(const struct survey_out *o, const struct host_survey *s)
     size_t n = host_survey_count(s), counts[3] = {0, 0, 0};
 
     printf("pcivirt survey of %s%s\n\nhost\n", p->root, strcmp(p->root, "/") == 0 ? " (live sysfs)" : "");
-    print_check(o, "iommu", &p->iommu);
-    print_check(o, "interrupt_remapping", &p->irq);
-    print_check(o, "pcie_control (_OSC)", &p->osc);
+    print_check(o, "iommu", &p->iommu, NULL);
+    print_check(o, "interrupt_remapping", &p->irq, NULL);
+    print_check(o, "pcie_control (_OSC)", &p->osc, NULL);
     for (size_t i = 0; i < n; i++) {
         const struct host_device *d = host_survey_device(s, i);
-        print_device(o, d);
+        print_device(o, d, p);
         counts[host_device_verdict(d)]++;
     }
     printf("\n%zu function(s): %zu assignable, %zu not assignable, %zu unknown\n", n,

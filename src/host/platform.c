@@ -12,6 +12,7 @@
 #include "host/internal.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,11 +34,15 @@ count_entries(const struct host_root *root, const char *rel)
     return (int)n;
 }
 
-/* Copy the line of @text containing @at into @out (bounded). */
+/*
+ * Copy the line of @text containing @at into @out (bounded), without a /dev/kmsg
+ * record prefix ("6,195,301804,-;") and with runs of blanks squeezed.
+ */
 static void
 copy_line(const char *text, const char *at, char *out, size_t cap)
 {
-    const char *b = at, *e = strchr(at, '\n');
+    const char *b = at, *e = strchr(at, '\n'), *semi;
+    size_t n = 0;
 
     while (b > text && b[-1] != '\n') {
         b--;
@@ -45,7 +50,20 @@ copy_line(const char *text, const char *at, char *out, size_t cap)
     if (e == NULL) {
         e = at + strlen(at);
     }
-    snprintf(out, cap, "%.*s", (int)(e - b), b);
+    semi = memchr(b, ';', (size_t)(e - b));
+    if (semi != NULL && semi < at && b[0] >= '0' && b[0] <= '9' && memchr(b, ',', (size_t)(semi - b)) != NULL) {
+        b = semi + 1;
+    }
+    while (b < e && (*b == ' ' || *b == '\t')) {
+        b++;
+    }
+    for (; b < e && n + 1 < cap; b++) {
+        bool blank = *b == ' ' || *b == '\t';
+        if (!blank || (n > 0 && out[n - 1] != ' ')) {
+            out[n++] = blank ? ' ' : *b;
+        }
+    }
+    out[n] = '\0';
 }
 
 /*
