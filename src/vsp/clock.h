@@ -52,7 +52,7 @@ void vsp_manual_clock_init(struct vsp_manual_clock *mc, uint64_t start_ns);
 /* vsp_manual_clock_advance() - move @mc forward by @delta_ns; returns the new time. */
 uint64_t vsp_manual_clock_advance(struct vsp_manual_clock *mc, uint64_t delta_ns);
 
-#define VSP_NS_PER_MS 1000000ull
-#define VSP_NS_PER_S 1000000000ull
+#define VSP_NS_PER_MS UINT64_C(1000000)
+#define VSP_NS_PER_S UINT64_C(1000000000)
 
 #endif /* PCIVIRT_VSP_CLOCK_H */
