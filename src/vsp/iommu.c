@@ -606,3 +606,42 @@ vsp_iommu_get_stats(struct vsp_iommu *iommu, struct vsp_iommu_stats *out)
     out->msi_ok = atomic_load(&iommu->msi_ok);
     out->msi_faults = atomic_load(&iommu->msi_faults);
 }
+
+static int
+port_dma_read(void *ctx, uint16_t rid, uint64_t iova, void *buf, uint32_t len)
+{
+    return vsp_iommu_dma_read(ctx, rid, iova, buf, len);
+}
+
+static int
+port_dma_write(void *ctx, uint16_t rid, uint64_t iova, const void *buf, uint32_t len)
+{
+    return vsp_iommu_dma_write(ctx, rid, iova, buf, len);
+}
+
+static int
+port_raise(void *ctx, uint16_t rid, uint64_t address, uint32_t data)
+{
+    return vsp_iommu_msi(ctx, rid, address, data);
+}
+
+void
+vsp_iommu_dma_port(struct vsp_iommu *iommu, struct pv_dma_port *port)
+{
+    memset(port, 0, sizeof(*port));
+    port->size = sizeof(*port);
+    port->version = PV_DMA_PORT_VERSION;
+    port->ctx = iommu;
+    port->dma_read = port_dma_read;
+    port->dma_write = port_dma_write;
+}
+
+void
+vsp_iommu_irq_port(struct vsp_iommu *iommu, struct pv_irq_port *port)
+{
+    memset(port, 0, sizeof(*port));
+    port->size = sizeof(*port);
+    port->version = PV_IRQ_PORT_VERSION;
+    port->ctx = iommu;
+    port->raise = port_raise;
+}

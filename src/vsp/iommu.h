@@ -42,6 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dev/ports.h"
 #include "vsp/events.h"
 #include "vsp/gmem.h"
 
@@ -193,5 +194,18 @@ int vsp_iommu_msi(struct vsp_iommu *iommu, uint16_t rid, uint64_t address, uint3
 
 /* vsp_iommu_get_stats() - copy the counters. */
 void vsp_iommu_get_stats(struct vsp_iommu *iommu, struct vsp_iommu_stats *out);
+
+/**
+ * vsp_iommu_dma_port() - fill @port (src/dev/ports.h) so that the device's DMA
+ * goes through this IOMMU: dma_read/dma_write become vsp_iommu_dma_read/_write
+ * for the requester the device names.
+ */
+void vsp_iommu_dma_port(struct vsp_iommu *iommu, struct pv_dma_port *port);
+
+/**
+ * vsp_iommu_irq_port() - fill @port so that the device's MSI/MSI-X writes go
+ * through interrupt remapping (vsp_iommu_msi()).
+ */
+void vsp_iommu_irq_port(struct vsp_iommu *iommu, struct pv_irq_port *port);
 
 #endif /* PCIVIRT_VSP_IOMMU_H */

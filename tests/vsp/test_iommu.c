@@ -338,6 +338,36 @@ test_create_alloc_failures(void **state)
     assert_int_equal(vsp_domain_create(fx->iommu, &cfg, &dom), PCIVIRT_EINVAL);
 }
 
+/* The ops tables the device consumes reach the same checks. */
+static void
+test_device_ports(void **state)
+{
+    struct fixture *fx = *state;
+    struct pv_dma_port dma;
+    struct pv_irq_port irq;
+    uint8_t b = 0x5C, got = 0;
+    uint64_t addr;
+    uint32_t data, h;
+
+    vsp_iommu_dma_port(fx->iommu, &dma);
+    vsp_iommu_irq_port(fx->iommu, &irq);
+    assert_int_equal(dma.size, sizeof(dma));
+    assert_int_equal(dma.version, PV_DMA_PORT_VERSION);
+    assert_int_equal(irq.version, PV_IRQ_PORT_VERSION);
+    assert_int_equal(vsp_domain_map_identity(fx->dom[0], VSP_DMA_RW), 0);
+    assert_int_equal(vsp_iommu_attach(fx->iommu, RID_A, fx->dom[0], 0, 0), 0);
+    assert_int_equal(dma.dma_write(dma.ctx, RID_A, 0x2000, &b, 1), 0);
+    assert_int_equal(vsp_gmem_read(fx->mem[0], 0x2000, &got, 1), 0);
+    assert_int_equal(got, 0x5C);
+    assert_int_equal(dma.dma_read(dma.ctx, RID_A, 0x2000, &got, 1), 0);
+    assert_int_equal(dma.dma_write(dma.ctx, RID_B, 0x2000, &b, 1), PCIVIRT_EACCES);
+    assert_int_equal(vsp_domain_irte_alloc(fx->dom[0], RID_A, 0x61, 0, &h), 0);
+    vsp_msi_compose(h, &addr, &data);
+    assert_int_equal(irq.raise(irq.ctx, RID_A, addr, data), 0);
+    assert_int_equal(fx->sink[0].vector, 0x61);
+    assert_int_equal(irq.raise(irq.ctx, RID_B, addr, data), PCIVIRT_EACCES);
+}
+
 int
 main(void)
 {
@@ -350,6 +380,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_interrupt_remapping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_irte_table_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_alloc_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_device_ports, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
