@@ -45,7 +45,7 @@ struct vsp_intercept_map;
 
 /**
  * vsp_intercept_create() - an empty map (nothing traps) for a VF whose BARs
- * have the given sizes in bytes (0 = BAR not implemented).
+ * have the given sizes in bytes (0 = the VF has no such BAR).
  * Return: 0; PCIVIRT_EINVAL; PCIVIRT_ENOMEM.
  */
 int vsp_intercept_create(const uint64_t bar_size[PCI_TYPE0_ADDRESSES], struct vsp_intercept_map **out);
