@@ -22,7 +22,8 @@
 struct bar_bits {
     uint64_t pages; /* pages tracked */
     _Atomic uint64_t *words;
-    void *alloc; /* the allocation behind @words, for pv_free() */
+    void *alloc; /* the allocation behind @words, for pv_free(); NULL when inline */
+    _Atomic uint64_t inline_word; /* @words for BARs of up to 32 pages: no extra cache line */
 };
 
 struct vsp_intercept_map {
@@ -54,13 +55,18 @@ vsp_intercept_create(const uint64_t bar_size[PCI_TYPE0_ADDRESSES], struct vsp_in
         if (pages == 0) {
             continue;
         }
+        map->bar[b].pages = pages;
+        atomic_init(&map->bar[b].inline_word, 0);
+        if (pages <= PAGES_PER_WORD) {
+            map->bar[b].words = &map->bar[b].inline_word;
+            continue;
+        }
         map->bar[b].alloc = pv_calloc((size_t)((pages + PAGES_PER_WORD - 1) / PAGES_PER_WORD), sizeof(uint64_t));
         map->bar[b].words = map->bar[b].alloc;
         if (map->bar[b].alloc == NULL) {
             vsp_intercept_destroy(map);
             return PCIVIRT_ENOMEM;
         }
-        map->bar[b].pages = pages;
     }
     *out = map;
     return 0;

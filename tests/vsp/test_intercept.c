@@ -207,7 +207,7 @@ test_concurrent_rebuild(void **state)
 static void
 test_create_failures(void **state)
 {
-    const uint64_t sizes[6] = {4096, 4096, 4096};
+    const uint64_t sizes[6] = {1u << 20, 1u << 20, 1u << 20}; /* beyond the inline word */
     struct vsp_intercept_map *map;
 
     (void)state;
