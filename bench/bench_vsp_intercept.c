@@ -73,7 +73,6 @@ main(void)
     printf("{\"name\": \"intercept_decision_1vf\", \"value\": %.2f, \"unit\": \"ns\"}\n", one);
     printf("{\"name\": \"intercept_decision_65535vf\", \"value\": %.2f, \"unit\": \"ns\"}\n", many);
     printf("{\"name\": \"intercept_decision_ratio\", \"value\": %.3f, \"unit\": \"x\"}\n", many / one);
-    printf("{\"name\": \"intercept_decision_65535vf_random_vf\", \"value\": %.2f, \"unit\": \"ns\"}\n",
-           spread);
+    printf("{\"name\": \"intercept_decision_65535vf_random_vf\", \"value\": %.2f, \"unit\": \"ns\"}\n", spread);
     return 0;
 }

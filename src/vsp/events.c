@@ -228,8 +228,7 @@ event_matches(const struct vsp_event *ev, enum vsp_event_type type, int pf, int 
 }
 
 bool
-vsp_event_log_find(struct vsp_event_log *log, enum vsp_event_type type, int pf, int vf, int vm,
-                   struct vsp_event *out)
+vsp_event_log_find(struct vsp_event_log *log, enum vsp_event_type type, int pf, int vf, int vm, struct vsp_event *out)
 {
     bool found = false;
 

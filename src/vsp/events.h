@@ -29,10 +29,10 @@
 #include "vsp/clock.h"
 
 enum vsp_event_type {
-    VSP_EV_PF_ARRIVAL,       /* a PF's device interface appeared and was opened */
-    VSP_EV_PF_REMOVAL,       /* a PF's interface went away */
-    VSP_EV_ATTACH,           /* IOCTL_SRIOV_ATTACH completed */
-    VSP_EV_DETACH,           /* IOCTL_SRIOV_DETACH sent */
+    VSP_EV_PF_ARRIVAL, /* a PF's device interface appeared and was opened */
+    VSP_EV_PF_REMOVAL, /* a PF's interface went away */
+    VSP_EV_ATTACH,     /* IOCTL_SRIOV_ATTACH completed */
+    VSP_EV_DETACH,     /* IOCTL_SRIOV_DETACH sent */
     VSP_EV_VM_CREATE,
     VSP_EV_VM_DESTROY,
     VSP_EV_ASSIGN,           /* a VF was exposed on a VM's vPCI bus */
@@ -67,11 +67,11 @@ struct vsp_event {
     uint64_t seq;     /* 1-based, in order of addition, never reused */
     uint64_t time_ns; /* the stack clock when the event was added */
     enum vsp_event_type type;
-    int32_t pf;       /* the stack's PF id, or VSP_EV_NONE */
-    int32_t vf;       /* VfIndex, or VSP_EV_NONE */
-    int32_t vm;       /* VM id, or VSP_EV_NONE */
-    NTSTATUS status;  /* the status the decision carried (STATUS_SUCCESS if none) */
-    uint64_t detail;  /* a type-specific number: address, mask, serial, slot */
+    int32_t pf;      /* the stack's PF id, or VSP_EV_NONE */
+    int32_t vf;      /* VfIndex, or VSP_EV_NONE */
+    int32_t vm;      /* VM id, or VSP_EV_NONE */
+    NTSTATUS status; /* the status the decision carried (STATUS_SUCCESS if none) */
+    uint64_t detail; /* a type-specific number: address, mask, serial, slot */
     char reason[VSP_EVENT_REASON_MAX];
 };
 
@@ -101,9 +101,8 @@ void vsp_event_log_destroy(struct vsp_event_log *log);
  *
  * Return: the record's sequence number (>= 1), or 0 when @log is NULL.
  */
-uint64_t vsp_event_log_add(struct vsp_event_log *log, enum vsp_event_type type, int pf, int vf, int vm,
-                           NTSTATUS status, uint64_t detail, const char *fmt, ...)
-    __attribute__((format(printf, 8, 9)));
+uint64_t vsp_event_log_add(struct vsp_event_log *log, enum vsp_event_type type, int pf, int vf, int vm, NTSTATUS status,
+                           uint64_t detail, const char *fmt, ...) __attribute__((format(printf, 8, 9)));
 
 /* vsp_event_log_set_listener() - call @fn for each later record (@fn NULL removes it). */
 void vsp_event_log_set_listener(struct vsp_event_log *log, vsp_event_listener_fn *fn, void *ctx);

@@ -22,7 +22,7 @@
 struct bar_bits {
     uint64_t pages; /* pages tracked */
     _Atomic uint64_t *words;
-    void *alloc; /* the allocation behind @words, for pv_free(); NULL when inline */
+    void *alloc;                  /* the allocation behind @words, for pv_free(); NULL when inline */
     _Atomic uint64_t inline_word; /* @words for BARs of up to 32 pages: no extra cache line */
 };
 
@@ -91,16 +91,17 @@ check_range(const struct vsp_intercept_map *map, unsigned b, ULONG i, const SRIO
 {
     if (r->PageCount == 0 || r->PageCount > VSP_INTERCEPT_MAX_RANGE_PAGES) {
         pcivirt_error_locate(err, NULL, 0, "PageCount");
-        return pcivirt_error_set(err, PCIVIRT_EINVAL, "BAR %u range %" PRIu32 ": PageCount %" PRIu32
+        return pcivirt_error_set(err, PCIVIRT_EINVAL,
+                                 "BAR %u range %" PRIu32 ": PageCount %" PRIu32
                                  " outside 1..%u (contract.md 4.9: at most 2 GiB per range)",
                                  b, (uint32_t)i, (uint32_t)r->PageCount, VSP_INTERCEPT_MAX_RANGE_PAGES);
     }
     if (r->BasePageNumber >= map->bar[b].pages || r->PageCount > map->bar[b].pages - r->BasePageNumber) {
         pcivirt_error_locate(err, NULL, 0, "BasePageNumber");
-        return pcivirt_error_set(err, PCIVIRT_ERANGE, "BAR %u range %" PRIu32 ": pages %" PRIu64 "+%" PRIu32
-                                 " beyond the BAR's %" PRIu64 " pages",
-                                 b, (uint32_t)i, (uint64_t)r->BasePageNumber, (uint32_t)r->PageCount,
-                                 map->bar[b].pages);
+        return pcivirt_error_set(
+            err, PCIVIRT_ERANGE,
+            "BAR %u range %" PRIu32 ": pages %" PRIu64 "+%" PRIu32 " beyond the BAR's %" PRIu64 " pages", b,
+            (uint32_t)i, (uint64_t)r->BasePageNumber, (uint32_t)r->PageCount, map->bar[b].pages);
     }
     return 0;
 }

@@ -83,8 +83,7 @@ unsigned vsp_intercept_lookup(const struct vsp_intercept_map *map, unsigned bar,
  * traps: true if any page it touches traps in the access's direction.  An
  * access that straddles a trapped and an untrapped page is trapped whole.
  */
-bool vsp_intercept_traps(const struct vsp_intercept_map *map, unsigned bar, uint64_t offset, uint32_t len,
-                         bool write);
+bool vsp_intercept_traps(const struct vsp_intercept_map *map, unsigned bar, uint64_t offset, uint32_t len, bool write);
 
 /* vsp_intercept_generation() - how many times the map was replaced or cleared. */
 uint64_t vsp_intercept_generation(const struct vsp_intercept_map *map);

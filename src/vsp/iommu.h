@@ -70,10 +70,10 @@ struct vsp_domain;
 typedef void vsp_irq_sink_fn(void *ctx, uint32_t vector, uint32_t dest);
 
 struct vsp_domain_config {
-    int vm_id;               /* for the event log */
-    struct vsp_gmem *mem;    /* the VM's memory; must outlive the domain */
-    unsigned max_mappings;   /* 1..65536: bound on explicit mappings */
-    unsigned irte_count;     /* 1..VSP_IRTE_MAX: size of the IRTE table */
+    int vm_id;             /* for the event log */
+    struct vsp_gmem *mem;  /* the VM's memory; must outlive the domain */
+    unsigned max_mappings; /* 1..65536: bound on explicit mappings */
+    unsigned irte_count;   /* 1..VSP_IRTE_MAX: size of the IRTE table */
     vsp_irq_sink_fn *irq_sink;
     void *irq_ctx;
 };

@@ -131,7 +131,8 @@ vsp_vmm_destroy(struct vsp_vmm *vmm)
     while (!list_empty(&vmm->vms)) {
         vsp_vm_destroy(list_entry(vmm->vms.next, struct vsp_vm, node));
     }
-    list_for_each_safe(n, tmp, &vmm->pfs) {
+    list_for_each_safe(n, tmp, &vmm->pfs)
+    {
         list_del_init(n);
         free_pf(list_entry(n, struct pf_rec, node));
     }
@@ -144,9 +145,11 @@ vsp_vmm_destroy(struct vsp_vmm *vmm)
 static int
 vm_build(struct vsp_vmm *vmm, const struct vsp_vm_config *cfg, int id, struct vsp_vm *vm)
 {
-    struct vsp_domain_config dcfg = {
-        .vm_id = id, .max_mappings = 64, .irte_count = cfg->irte_count ? cfg->irte_count : DEFAULT_IRTES,
-        .irq_sink = cfg->irq_sink, .irq_ctx = cfg->irq_ctx};
+    struct vsp_domain_config dcfg = {.vm_id = id,
+                                     .max_mappings = 64,
+                                     .irte_count = cfg->irte_count ? cfg->irte_count : DEFAULT_IRTES,
+                                     .irq_sink = cfg->irq_sink,
+                                     .irq_ctx = cfg->irq_ctx};
     int rc;
 
     vm->vmm = vmm;
@@ -211,9 +214,8 @@ vsp_vm_create(struct vsp_vmm *vmm, const struct vsp_vm_config *cfg, struct vsp_v
         }
         return rc;
     }
-    vsp_event_log_add(vmm->cfg.log, VSP_EV_VM_CREATE, VSP_EV_NONE, VSP_EV_NONE, id, STATUS_SUCCESS,
-                      cfg->memory_bytes, "VM \"%s\" with %" PRIu64 " MiB of memory", vm->name,
-                      cfg->memory_bytes >> 20);
+    vsp_event_log_add(vmm->cfg.log, VSP_EV_VM_CREATE, VSP_EV_NONE, VSP_EV_NONE, id, STATUS_SUCCESS, cfg->memory_bytes,
+                      "VM \"%s\" with %" PRIu64 " MiB of memory", vm->name, cfg->memory_bytes >> 20);
     *out = vm;
     return 0;
 }
@@ -249,7 +251,8 @@ vsp_vmm_find_vm(struct vsp_vmm *vmm, int id)
     struct vsp_vm *found = NULL;
 
     pthread_mutex_lock(&vmm->lock);
-    list_for_each(n, &vmm->vms) {
+    list_for_each(n, &vmm->vms)
+    {
         struct vsp_vm *vm = list_entry(n, struct vsp_vm, node);
 
         if (vm->id == id) {
@@ -268,7 +271,8 @@ find_pf_locked(struct vsp_vmm *vmm, int pf)
 {
     struct list_node *n;
 
-    list_for_each(n, &vmm->pfs) {
+    list_for_each(n, &vmm->pfs)
+    {
         struct pf_rec *p = list_entry(n, struct pf_rec, node);
 
         if (p->id == pf) {
@@ -439,8 +443,13 @@ remove_locked(struct vsp_vmm *vmm, struct vf_rec *v, struct pending *p)
     if (v->state == VSP_VF_EJECTING) {
         list_del_init(&v->eject_node);
     }
-    *p = (struct pending){.notify_vm = vm, .handoff = true, .pf = v->pf->id, .gen = v->pf->gen,
-                          .index = v->index, .rid = v->rid, .old_vm = vm->id};
+    *p = (struct pending){.notify_vm = vm,
+                          .handoff = true,
+                          .pf = v->pf->id,
+                          .gen = v->pf->gen,
+                          .index = v->index,
+                          .rid = v->rid,
+                          .old_vm = vm->id};
     v->state = VSP_VF_HANDOFF;
     v->vm = NULL;
     v->serial = 0;
@@ -613,8 +622,8 @@ vsp_vmm_retry_handoff(struct vsp_vmm *vmm, int pf, uint16_t vf_index)
         rc = PCIVIRT_ESTATE;
     } else {
         v->state = VSP_VF_HANDOFF;
-        p = (struct pending){.handoff = true, .pf = pf, .gen = v->pf->gen, .index = vf_index, .rid = v->rid,
-                             .old_vm = VSP_EV_NONE};
+        p = (struct pending){
+            .handoff = true, .pf = pf, .gen = v->pf->gen, .index = vf_index, .rid = v->rid, .old_vm = VSP_EV_NONE};
     }
     pthread_mutex_unlock(&vmm->lock);
     return rc != 0 ? rc : handoff(vmm, &p);
@@ -626,7 +635,8 @@ take_expired_locked(struct vsp_vmm *vmm, uint64_t now, struct pending *p, uint32
 {
     struct list_node *n;
 
-    list_for_each(n, &vmm->ejecting) {
+    list_for_each(n, &vmm->ejecting)
+    {
         struct vf_rec *v = list_entry(n, struct vf_rec, eject_node);
 
         if (v->deadline <= now) {
@@ -644,7 +654,8 @@ earliest_deadline_locked(struct vsp_vmm *vmm)
     struct list_node *n;
     uint64_t next = UINT64_MAX;
 
-    list_for_each(n, &vmm->ejecting) {
+    list_for_each(n, &vmm->ejecting)
+    {
         struct vf_rec *v = list_entry(n, struct vf_rec, eject_node);
 
         if (v->deadline < next) {
@@ -672,8 +683,9 @@ vsp_vmm_tick(struct vsp_vmm *vmm)
             return next;
         }
         vsp_event_log_add(vmm->cfg.log, VSP_EV_TIMEOUT, p.pf, p.index, p.old_vm, STATUS_IO_TIMEOUT,
-                          vmm->cfg.eject_timeout_ns, "no PCI_EJECTION_COMPLETE for slot %" PRIu32 " within %" PRIu64
-                          " ms", slot, vmm->cfg.eject_timeout_ns / VSP_NS_PER_MS);
+                          vmm->cfg.eject_timeout_ns,
+                          "no PCI_EJECTION_COMPLETE for slot %" PRIu32 " within %" PRIu64 " ms", slot,
+                          vmm->cfg.eject_timeout_ns / VSP_NS_PER_MS);
         vsp_event_log_add(vmm->cfg.log, VSP_EV_FORCED_REMOVAL, p.pf, p.index, p.old_vm, STATUS_SUCCESS, slot,
                           "removed from slot %" PRIu32 " without the guest's acknowledgment", slot);
         finish(vmm, &p);
@@ -745,8 +757,8 @@ vsp_vmm_remove_pf(struct vsp_vmm *vmm, int pf, const char *reason)
         remove_locked(vmm, &p->vfs[i++], &pend);
         pend.handoff = false; /* the device is gone: nothing to reset */
         pthread_mutex_unlock(&vmm->lock);
-        vsp_event_log_add(vmm->cfg.log, VSP_EV_SURPRISE_REMOVAL, pf, pend.index, pend.old_vm, STATUS_DEVICE_REMOVED,
-                          0, "PF going away: %s", reason != NULL ? reason : "removed");
+        vsp_event_log_add(vmm->cfg.log, VSP_EV_SURPRISE_REMOVAL, pf, pend.index, pend.old_vm, STATUS_DEVICE_REMOVED, 0,
+                          "PF going away: %s", reason != NULL ? reason : "removed");
         finish(vmm, &pend);
     }
 }

@@ -104,9 +104,9 @@ struct vsp_vf_info {
     uint16_t vf_index;
     uint16_t rid;
     enum vsp_vf_state state;
-    int vm;             /* VM id, or VSP_EV_NONE */
-    uint32_t slot;      /* wslot (device number) while ASSIGNED/EJECTING */
-    uint32_t serial;    /* of the current exposure, 0 when not exposed */
+    int vm;               /* VM id, or VSP_EV_NONE */
+    uint32_t slot;        /* wslot (device number) while ASSIGNED/EJECTING */
+    uint32_t serial;      /* of the current exposure, 0 when not exposed */
     uint64_t deadline_ns; /* end of the eject window while EJECTING */
 };
 

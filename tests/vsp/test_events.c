@@ -46,9 +46,9 @@ test_ring_drops_oldest(void **state)
     vsp_manual_clock_init(&mc, 1000);
     assert_int_equal(vsp_event_log_create(&mc.clock, 4, &log), 0);
     for (int i = 0; i < 10; i++) {
-        assert_int_equal(vsp_event_log_add(log, i % 2 ? VSP_EV_ASSIGN : VSP_EV_RESET, 0, i, 1, STATUS_SUCCESS, 0,
-                                           "event %d", i),
-                         (uint64_t)i + 1);
+        assert_int_equal(
+            vsp_event_log_add(log, i % 2 ? VSP_EV_ASSIGN : VSP_EV_RESET, 0, i, 1, STATUS_SUCCESS, 0, "event %d", i),
+            (uint64_t)i + 1);
         vsp_manual_clock_advance(&mc, 10);
     }
     assert_int_equal(vsp_event_log_held(log), 4);
@@ -193,10 +193,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_create_bounds),
-        cmocka_unit_test(test_ring_drops_oldest),
-        cmocka_unit_test(test_find_and_truncation),
-        cmocka_unit_test(test_listener),
+        cmocka_unit_test(test_create_bounds),       cmocka_unit_test(test_ring_drops_oldest),
+        cmocka_unit_test(test_find_and_truncation), cmocka_unit_test(test_listener),
         cmocka_unit_test(test_jsonl_roundtrip),
     };
 

@@ -160,10 +160,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_create_rejects_bad_sizes),
-        cmocka_unit_test(test_shadow_random),
-        cmocka_unit_test(test_out_of_range_touches_nothing),
-        cmocka_unit_test(test_large_sparse),
+        cmocka_unit_test(test_create_rejects_bad_sizes),     cmocka_unit_test(test_shadow_random),
+        cmocka_unit_test(test_out_of_range_touches_nothing), cmocka_unit_test(test_large_sparse),
         cmocka_unit_test(test_alloc_failure_writes_nothing),
     };
 

@@ -96,8 +96,7 @@ static void
 test_straddling_access(void **state)
 {
     const uint64_t sizes[6] = {4 * 4096};
-    SRIOV_MITIGATED_RANGES_OUTPUT r = {.BasePageNumber = 2, .PageCount = 1, .InterceptReads = 0,
-                                       .InterceptWrites = 1};
+    SRIOV_MITIGATED_RANGES_OUTPUT r = {.BasePageNumber = 2, .PageCount = 1, .InterceptReads = 0, .InterceptWrites = 1};
     const SRIOV_MITIGATED_RANGES_OUTPUT *rp[6] = {&r};
     ULONG counts[6] = {1};
     struct vsp_intercept_map *map;
@@ -121,12 +120,12 @@ static void
 test_refused_update_keeps_old_map(void **state)
 {
     const uint64_t sizes[6] = {8 * 4096, 4096};
-    SRIOV_MITIGATED_RANGES_OUTPUT good = {.BasePageNumber = 1, .PageCount = 2, .InterceptReads = 1,
-                                          .InterceptWrites = 1};
+    SRIOV_MITIGATED_RANGES_OUTPUT good = {
+        .BasePageNumber = 1, .PageCount = 2, .InterceptReads = 1, .InterceptWrites = 1};
     SRIOV_MITIGATED_RANGES_OUTPUT bad[4] = {
-        {.BasePageNumber = 7, .PageCount = 2, .InterceptReads = 1}, /* past the end */
-        {.BasePageNumber = 0, .PageCount = 0, .InterceptReads = 1}, /* empty */
-        {.BasePageNumber = UINT64_MAX, .PageCount = 2, .InterceptReads = 1}, /* wraps */
+        {.BasePageNumber = 7, .PageCount = 2, .InterceptReads = 1},              /* past the end */
+        {.BasePageNumber = 0, .PageCount = 0, .InterceptReads = 1},              /* empty */
+        {.BasePageNumber = UINT64_MAX, .PageCount = 2, .InterceptReads = 1},     /* wraps */
         {.BasePageNumber = 0, .PageCount = (1u << 19) + 1, .InterceptReads = 1}, /* > 2 GiB */
     };
     const SRIOV_MITIGATED_RANGES_OUTPUT *rp[6] = {&good};
@@ -184,8 +183,7 @@ test_concurrent_rebuild(void **state)
 {
     const uint64_t sizes[6] = {256 * 4096};
     SRIOV_MITIGATED_RANGES_OUTPUT a = {.BasePageNumber = 0, .PageCount = 200, .InterceptWrites = 1};
-    SRIOV_MITIGATED_RANGES_OUTPUT b = {.BasePageNumber = 5, .PageCount = 1, .InterceptReads = 1,
-                                       .InterceptWrites = 1};
+    SRIOV_MITIGATED_RANGES_OUTPUT b = {.BasePageNumber = 5, .PageCount = 1, .InterceptReads = 1, .InterceptWrites = 1};
     const SRIOV_MITIGATED_RANGES_OUTPUT *ra[6] = {&a}, *rb[6] = {&b};
     ULONG counts[6] = {1};
     struct race rc = {0};

@@ -56,8 +56,8 @@ setup(void **state)
     assert_int_equal(vsp_event_log_create(&fx->mc.clock, 64, &fx->log), 0);
     assert_int_equal(vsp_iommu_create(fx->log, &fx->iommu), 0);
     for (int i = 0; i < 2; i++) {
-        struct vsp_domain_config cfg = {.vm_id = i + 1, .max_mappings = 8, .irte_count = 16,
-                                        .irq_sink = sink_fn, .irq_ctx = &fx->sink[i]};
+        struct vsp_domain_config cfg = {
+            .vm_id = i + 1, .max_mappings = 8, .irte_count = 16, .irq_sink = sink_fn, .irq_ctx = &fx->sink[i]};
 
         assert_int_equal(vsp_gmem_create(1u << 20, &fx->mem[i]), 0);
         cfg.mem = fx->mem[i];

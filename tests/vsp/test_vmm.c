@@ -97,8 +97,14 @@ setup_with_timeout(void **state, uint64_t timeout)
     vsp_manual_clock_init(&f->mc, 1000 * VSP_NS_PER_S);
     assert_int_equal(vsp_event_log_create(&f->mc.clock, 256, &f->log), 0);
     assert_int_equal(vsp_iommu_create(f->log, &f->iommu), 0);
-    cfg = (struct vsp_vmm_config){.clock = &f->mc.clock, .log = f->log, .iommu = f->iommu, .vf_ops = &vf_ops,
-                                  .vf_ctx = f, .bus_ops = &bus_ops, .bus_ctx = f, .eject_timeout_ns = timeout};
+    cfg = (struct vsp_vmm_config){.clock = &f->mc.clock,
+                                  .log = f->log,
+                                  .iommu = f->iommu,
+                                  .vf_ops = &vf_ops,
+                                  .vf_ctx = f,
+                                  .bus_ops = &bus_ops,
+                                  .bus_ctx = f,
+                                  .eject_timeout_ns = timeout};
     assert_int_equal(vsp_vmm_create(&cfg, &f->vmm), 0);
     for (int i = 0; i < NVFS; i++) {
         f->rids[i] = (uint16_t)(0x0180 + i); /* 01:10.0 onwards, ARI-style */
