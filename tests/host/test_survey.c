@@ -343,6 +343,14 @@ test_acs_disabled_names_bridge_and_bits(void **state)
     assert_non_null(strstr(c->fix, host_acs_bits_text(missing, bits, sizeof(bits))));
     assert_non_null(strstr(c->fix, "0000:00:01.0"));
     assert_int_equal(host_device_verdict(d), HOST_VERDICT_NOT_ASSIGNABLE);
+    /* The 82576 itself: multifunction (header byte 0x0e bit 7) and, per lspci, no ACS: grouped with siblings. */
+    bool mf = (x.pf->bytes[0x0e] & 0x80) != 0;
+    bool pf_acs = strstr(lspci(DATA "/pciutils-tests/cap-pcie-2", "01:00.0"), "Access Control Services") != NULL;
+    assert_int_equal(d->hop[0].result, (mf && !pf_acs) ? HOST_RESULT_FAIL : HOST_RESULT_PASS);
+    if (mf && !pf_acs) {
+        assert_non_null(strstr(c->why, "device 0000:01:00.0"));
+        assert_non_null(strstr(c->fix, "assign all functions of 0000:01:00 together"));
+    }
     host_survey_destroy(s);
     tree_destroy(&t);
     pf_fixture_fini(&x);
