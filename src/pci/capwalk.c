@@ -138,6 +138,12 @@ record(struct walk *w, uint32_t off, uint16_t id, uint8_t ver, unsigned size)
     w->start[w->count] = (uint16_t)off;
     w->end[w->count] = (uint16_t)(end > w->lim ? w->lim : end);
     w->count++;
+    if (end > w->lim) {
+        pcivirt_error_locate(w->err, NULL, 0, w->ext ? "extended capability" : "capability");
+        return pcivirt_error_set(w->err, PCIVIRT_ERANGE,
+                                 "%s 0x%02x at 0x%03x needs %u bytes but the space ends at 0x%03x (truncated)",
+                                 w->ext ? "extended capability" : "capability", id, off, size, w->lim);
+    }
     return 0;
 }
 

@@ -29,10 +29,13 @@ pci_layout_create(uint32_t size, struct pci_layout **out)
 {
     struct pci_layout *l;
 
-    if (out == NULL || (size != PCI_CFG_SIZE && size != PCI_CFG_SIZE_EXT)) {
+    if (out == NULL) {
         return PCIVIRT_EINVAL;
     }
     *out = NULL;
+    if (size != PCI_CFG_SIZE && size != PCI_CFG_SIZE_EXT) {
+        return PCIVIRT_EINVAL;
+    }
     l = pv_calloc(1, sizeof(*l));
     if (l == NULL) {
         return PCIVIRT_ENOMEM;
