@@ -122,7 +122,10 @@ judge_acs_bits(struct host_acs_hop *hop)
     if (hop->acs == HOST_NO) {
         hop->result = HOST_RESULT_FAIL;
         hop->missing = HOST_ACS_REQUIRED;
-        snprintf(hop->rule, sizeof(hop->rule), "no ACS capability: peer-to-peer traffic is not redirected");
+        snprintf(hop->rule, sizeof(hop->rule), "%s",
+                 hop->is_device ? "multifunction without ACS: its functions can reach each other, so they share "
+                                  "an IOMMU group"
+                                : "no ACS capability: peer-to-peer traffic is not redirected");
         return;
     }
     hop->required = HOST_ACS_REQUIRED & hop->cap;
@@ -331,6 +334,8 @@ check_acs(struct host_device *d)
             append(fix, sizeof(fix), "%senable ACS %s on %s (ACS control at 0x%03x+6; kernel option "
                    "pci=config_acs= or the firmware's ACS setting)", fix[0] ? "; " : "",
                    host_acs_bits_text(h->missing, bits, sizeof(bits)), h->bdf, h->acs_offset);
+        } else if (h->result == HOST_RESULT_FAIL && h->is_device) {
+            append(fix, sizeof(fix), "%sassign all functions of %.10s together", fix[0] ? "; " : "", h->bdf);
         } else if (h->result == HOST_RESULT_FAIL) {
             append(fix, sizeof(fix), "%s%s cannot isolate: move the device to a slot whose path to the root "
                    "has ACS-capable ports", fix[0] ? "; " : "", h->bdf);

@@ -130,8 +130,12 @@ read_config(const struct host_root *root, struct host_device *d)
     if (d->config_size > sizeof(d->config)) {
         d->config_size = sizeof(d->config);
     }
-    if (d->config_len < d->config_size) {
-        /* Linux gives unprivileged readers only the 64-byte header (pci-sysfs.c). */
+    if (d->config_len < d->config_size || (d->config_len <= 64 && d->config_len == d->config_size)) {
+        /*
+         * Linux gives unprivileged readers only the 64-byte header (pci-sysfs.c); a
+         * snapshot taken that way holds 64-byte files, and no real function has so
+         * small a space (256 or 4096), so both read as "cut short".
+         */
         d->config_truncated = true;
         host_note_unseen(d, "config: only %zu of %zu bytes readable (run as root to see capabilities)",
                          d->config_len, d->config_size);
