@@ -34,7 +34,7 @@ struct pci_dump;
 #define PV_PROFILE_WARNING_MAX 200
 #define PV_VF_MSIX_MAX 64
 
-/* One BAR: @size bytes (per VF for VF BARs); 0 = not implemented. */
+/* One BAR: @size bytes (per VF for VF BARs); 0 = absent. */
 struct pv_bar_desc {
     uint64_t size;
     bool is64;
