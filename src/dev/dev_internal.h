@@ -121,7 +121,7 @@ void dev_record_error(struct pv_sriov_dev *dev, const struct pcivirt_error *err)
 void dev_outbox_flush(struct pv_sriov_dev *dev, struct outbox *ob);
 void dev_apply_vf_bar_masks(struct pv_sriov_dev *dev);
 void dev_geometry_of(const struct pv_sriov_dev *dev, struct dev_vf_geometry *geo);
-void dev_update_offset_stride(struct pv_sriov_dev *dev);
+int dev_update_offset_stride(struct pv_sriov_dev *dev);
 void dev_pf_reset(struct pv_sriov_dev *dev, bool keep_ari);
 void dev_vf_reset(struct pv_sriov_dev *dev, struct vf_slot *slot);
 /* Config side-effect hooks (pci/config.h pci_config_hook_fn), registered by layout.c. */

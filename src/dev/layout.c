@@ -318,7 +318,12 @@ dev_build_layouts(struct pv_sriov_dev *dev, struct pcivirt_error *err)
         return rc;
     }
     pci_config_init(&dev->pf_cfg, dev->pf_layout, dev);
+    /* The PF gets its private copy now, so later device-side pokes cannot fail. */
+    rc = pci_config_poke(&dev->pf_cfg, PCI_VENDOR_ID, 2, ~(uint32_t)dev->prof.vendor_id);
+    rc = rc != 0 ? rc : pci_config_poke(&dev->pf_cfg, PCI_VENDOR_ID, 2, dev->prof.vendor_id);
+    if (rc != 0) {
+        return rc;
+    }
     dev_apply_vf_bar_masks(dev);
-    dev_update_offset_stride(dev);
-    return 0;
+    return dev_update_offset_stride(dev);
 }

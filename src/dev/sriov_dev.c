@@ -163,15 +163,16 @@ vfs_create(struct pv_sriov_dev *dev, uint32_t n)
 }
 
 /* Store First VF Offset / VF Stride for the current ARI bit and NumVFs (9.3.3.8-9). */
-void
+int
 dev_update_offset_stride(struct pv_sriov_dev *dev)
 {
     uint16_t off, stride;
     bool ari = (sriov16(dev, PCI_SRIOV_CTRL) & PCI_SRIOV_CTRL_ARI) != 0;
+    int rc;
 
     pv_profile_geometry(&dev->prof, ari, sriov16(dev, PCI_SRIOV_NUM_VF), &off, &stride);
-    pci_config_poke(&dev->pf_cfg, dev->sriov + PCI_SRIOV_VF_OFFSET, 2, off);
-    pci_config_poke(&dev->pf_cfg, dev->sriov + PCI_SRIOV_VF_STRIDE, 2, stride);
+    rc = pci_config_poke(&dev->pf_cfg, dev->sriov + PCI_SRIOV_VF_OFFSET, 2, off);
+    return rc != 0 ? rc : pci_config_poke(&dev->pf_cfg, dev->sriov + PCI_SRIOV_VF_STRIDE, 2, stride);
 }
 
 void
