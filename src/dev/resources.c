@@ -112,8 +112,8 @@ alloc_all(struct pv_sriov_dev *dev, struct pv_platform *plat, uint64_t *pf, uint
             rc = pv_platform_alloc(plat, size, wants_64bit_window(&dev->prof.pf_bar[i]), &pf[i], err);
         }
         if (rc == 0 && vsize != 0) {
-            rc = pv_platform_alloc(plat, pow2_ceil(vsize * dev->prof.total_vfs), wants_64bit_window(&dev->prof.vf_bar[i]),
-                                   &vf[i], err);
+            rc = pv_platform_alloc(plat, pow2_ceil(vsize * dev->prof.total_vfs),
+                                   wants_64bit_window(&dev->prof.vf_bar[i]), &vf[i], err);
         }
         if (rc != 0) {
             pcivirt_error_locate(err, dev->prof.name, 0, size != 0 && pf[i] == 0 ? "PF BAR" : "VF BAR");
@@ -160,8 +160,7 @@ pv_sriov_assign_resources(struct pv_sriov_dev *dev, struct pv_platform *plat, st
                 program_bar(&dev->pf_cfg, dev->sriov + PCI_SRIOV_BAR + 4 * i, vf[i], dev->prof.vf_bar[i].is64);
             }
         }
-        pci_config_write(&dev->pf_cfg, PCI_COMMAND, 2, dev_cfg16(&dev->pf_cfg, PCI_COMMAND) | PCI_COMMAND_MEMORY,
-                         NULL);
+        pci_config_write(&dev->pf_cfg, PCI_COMMAND, 2, dev_cfg16(&dev->pf_cfg, PCI_COMMAND) | PCI_COMMAND_MEMORY, NULL);
         free_allocs(plat, dev->pf_alloc, 6); /* the old ranges go only after the new ones are taken */
         free_allocs(plat, dev->vf_alloc, 6);
         memcpy(dev->pf_alloc, pf, sizeof(pf));

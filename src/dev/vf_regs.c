@@ -245,8 +245,7 @@ clamp_priv(struct pv_sriov_dev *dev, uint32_t index, struct vf_state *st, uint32
 static int dma_run(struct pv_sriov_dev *dev, uint32_t index, struct vf_state *st, struct outbox *ob);
 
 static int
-vf_reg_write(struct pv_sriov_dev *dev, uint32_t index, struct vf_state *st, uint32_t off, uint32_t v,
-             struct outbox *ob)
+vf_reg_write(struct pv_sriov_dev *dev, uint32_t index, struct vf_state *st, uint32_t off, uint32_t v, struct outbox *ob)
 {
     switch (off) {
     case SWVF_REG_SCRATCH: st->scratch = v; break;
@@ -414,9 +413,8 @@ is_msix(const struct pv_sriov_dev *dev, unsigned bar, uint64_t off, uint32_t len
 {
     const struct pv_profile *p = &dev->prof;
 
-    return (int)bar == p->vf_msix_bar &&
-           (in_range(off, len, p->vf_msix_table, nvec(dev) * SWVF_MSIX_ENTRY_SIZE) ||
-            in_range(off, len, p->vf_msix_pba, 8 * ((nvec(dev) + 63) / 64)));
+    return (int)bar == p->vf_msix_bar && (in_range(off, len, p->vf_msix_table, nvec(dev) * SWVF_MSIX_ENTRY_SIZE) ||
+                                          in_range(off, len, p->vf_msix_pba, 8 * ((nvec(dev) + 63) / 64)));
 }
 
 int
@@ -544,8 +542,14 @@ pf_reg_write(struct pv_sriov_dev *dev, uint32_t off, uint32_t v)
         return PCIVIRT_ENOMEM;
     }
     switch ((off - SWPF_VF_TABLE) % SWPF_VF_ENTRY_SIZE) {
-    case SWPF_VF_MAC_LO: le32_put(s->mac, v); s->mac_set = true; break;
-    case SWPF_VF_MAC_HI: le16_put(s->mac + 4, (uint16_t)v); s->mac_set = true; break;
+    case SWPF_VF_MAC_LO:
+        le32_put(s->mac, v);
+        s->mac_set = true;
+        break;
+    case SWPF_VF_MAC_HI:
+        le16_put(s->mac + 4, (uint16_t)v);
+        s->mac_set = true;
+        break;
     case SWPF_VF_QUEUE_LIMIT: s->queue_limit = v; break;
     case SWPF_VF_RATE_LIMIT: s->rate_limit = v; break;
     default: break;

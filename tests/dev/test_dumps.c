@@ -62,8 +62,8 @@ load_and_enable(const char *file, struct pv_profile *p)
     assert_int_equal(pv_sriov_create(p, &dev, &err), 0);
     assert_int_equal(pv_sriov_enable(dev, p->total_vfs, &err), 0);
     for (unsigned id = 0; id < r.total; id++) {
-        unsigned bus = r.bus + ((r.devfn + r.offset + r.stride * id) >> 8);   /* pci_iov_virtfn_bus */
-        unsigned devfn = (r.devfn + r.offset + r.stride * id) & 0xff;          /* pci_iov_virtfn_devfn */
+        unsigned bus = r.bus + ((r.devfn + r.offset + r.stride * id) >> 8); /* pci_iov_virtfn_bus */
+        unsigned devfn = (r.devfn + r.offset + r.stride * id) & 0xff;       /* pci_iov_virtfn_devfn */
         uint16_t rid;
 
         assert_int_equal(pv_sriov_vf_rid(dev, id, &rid), 0);
@@ -158,8 +158,8 @@ test_cap_dvsec_cxl(void **state)
     bool warned = false;
 
     (void)state;
-    expect_vf(dev, 0, "6b:02.0");   /* 0x6b00 + 16 */
-    expect_vf(dev, 5, "6b:03.2");   /* + 5 x 2 */
+    expect_vf(dev, 0, "6b:02.0"); /* 0x6b00 + 16 */
+    expect_vf(dev, 5, "6b:03.2"); /* + 5 x 2 */
     for (unsigned i = 0; i < p.warning_count; i++) {
         warned |= strstr(p.warnings[i], "0x3f") != NULL && strstr(p.warnings[i], "0x553") != NULL;
     }
@@ -216,9 +216,9 @@ test_unusable_capabilities(void **state)
     expect_patched_error(0x0e, 2, 0, "TotalVFs");
     expect_patched_error(0x0c, 2, 3, "InitialVFs");
     expect_patched_error(0x20, 4, 0x3, "System Page Size");
-    expect_patched_error(0x20, 4, 0x4, "System Page Size");    /* 16 KiB is not supported by 0x553 */
+    expect_patched_error(0x20, 4, 0x4, "System Page Size"); /* 16 KiB is not supported by 0x553 */
     expect_patched_error(0x1c, 4, 0, "Supported Page Sizes");
-    expect_patched_error(0x24, 4, 0x1001, "VF BAR0");            /* an I/O VF BAR */
+    expect_patched_error(0x24, 4, 0x1001, "VF BAR0"); /* an I/O VF BAR */
     /* A dump without any SR-IOV capability. */
     assert_int_equal(pv_profile_load(&p, DATA "cap-pcie-1", &err), PCIVIRT_ENOENT);
     assert_string_equal(err.field, "SR-IOV capability");

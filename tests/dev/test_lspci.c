@@ -82,7 +82,7 @@ test_pf_and_vfs_decoded_by_lspci(void **state)
     assert_non_null(strstr(pf, "Initial VFs: 64, Total VFs: 64, Number of VFs: 8, Function Dependency Link: 00"));
     assert_non_null(strstr(pf, "VF offset: 128, stride: 2, Device ID: 10ed"));
     assert_non_null(strstr(pf, "Supported Page Size: 00000553, System Page Size: 00000001"));
-    assert_non_null(strstr(pf, "Region 0: Memory at 00000040"));     /* VF BAR0 in the 64-bit window */
+    assert_non_null(strstr(pf, "Region 0: Memory at 00000040")); /* VF BAR0 in the 64-bit window */
     assert_non_null(strstr(pf, "(64-bit, prefetchable)"));
     assert_non_null(strstr(pf, "VF Migration: offset: 00000000, BIR: 0"));
     assert_non_null(strstr(pf, "Alternative Routing-ID Interpretation (ARI)"));
@@ -100,7 +100,7 @@ test_pf_and_vfs_decoded_by_lspci(void **state)
     assert_non_null(strstr(vf, "FLReset+"));
     assert_non_null(strstr(vf, "Power Management version 3"));
     assert_non_null(strstr(vf, "Status: D0 NoSoftRst+"));
-    assert_non_null(strstr(out, "03:11.6"));          /* the 8th VF: devfn 0x80 + 7 x 2 = 0x8e */
+    assert_non_null(strstr(out, "03:11.6")); /* the 8th VF: devfn 0x80 + 7 x 2 = 0x8e */
     pv_free(out);
     pv_sriov_destroy(dev);
     pv_platform_destroy(plat);

@@ -27,21 +27,21 @@ test_capability_reset_values(void **state)
 
     (void)state;
     assert_int_equal(cfg_rd(dev, PF, 0, 4), 0x10fb8086);
-    assert_int_equal(cfg_rd(dev, PF, S, 4) & 0xffff, 0x0010);        /* SR-IOV ext cap ID */
-    assert_int_equal((cfg_rd(dev, PF, S, 4) >> 16) & 0xf, 1);        /* version 1 */
-    assert_int_equal(cfg_rd(dev, PF, S + 0x0c, 2), 64);              /* InitialVFs */
-    assert_int_equal(cfg_rd(dev, PF, S + 0x0e, 2), 64);              /* TotalVFs */
-    assert_int_equal(cfg_rd(dev, PF, S + 0x10, 2), 0);               /* NumVFs */
-    assert_int_equal(cfg_rd(dev, PF, S + 0x12, 1), 0);               /* FDL: own function */
-    assert_int_equal(cfg_rd(dev, PF, S + 0x08, 2), 0x10);            /* ARI set at enumeration */
-    assert_int_equal(cfg_rd(dev, PF, S + 0x14, 2), 128);             /* 82599 with ARI */
+    assert_int_equal(cfg_rd(dev, PF, S, 4) & 0xffff, 0x0010); /* SR-IOV ext cap ID */
+    assert_int_equal((cfg_rd(dev, PF, S, 4) >> 16) & 0xf, 1); /* version 1 */
+    assert_int_equal(cfg_rd(dev, PF, S + 0x0c, 2), 64);       /* InitialVFs */
+    assert_int_equal(cfg_rd(dev, PF, S + 0x0e, 2), 64);       /* TotalVFs */
+    assert_int_equal(cfg_rd(dev, PF, S + 0x10, 2), 0);        /* NumVFs */
+    assert_int_equal(cfg_rd(dev, PF, S + 0x12, 1), 0);        /* FDL: own function */
+    assert_int_equal(cfg_rd(dev, PF, S + 0x08, 2), 0x10);     /* ARI set at enumeration */
+    assert_int_equal(cfg_rd(dev, PF, S + 0x14, 2), 128);      /* 82599 with ARI */
     assert_int_equal(cfg_rd(dev, PF, S + 0x16, 2), 2);
     assert_int_equal(cfg_rd(dev, PF, S + 0x1a, 2), 0x10ed);
-    assert_int_equal(cfg_rd(dev, PF, S + 0x1c, 4), 0x553);           /* mandatory set */
+    assert_int_equal(cfg_rd(dev, PF, S + 0x1c, 4), 0x553); /* mandatory set */
     assert_int_equal(cfg_rd(dev, PF, S + 0x20, 4), 0x1);
-    assert_int_equal(cfg_rd(dev, PF, S + 0x24, 4), 0xc);             /* VF BAR0 64-bit pref */
-    assert_int_equal(cfg_rd(dev, PF, S + 0x30, 4), 0xc);             /* VF BAR3 */
-    assert_int_equal(cfg_rd(dev, PF, S + 0x28, 4), 0);               /* upper half */
+    assert_int_equal(cfg_rd(dev, PF, S + 0x24, 4), 0xc); /* VF BAR0 64-bit pref */
+    assert_int_equal(cfg_rd(dev, PF, S + 0x30, 4), 0xc); /* VF BAR3 */
+    assert_int_equal(cfg_rd(dev, PF, S + 0x28, 4), 0);   /* upper half */
     /* VF Migration State Array Offset read-only zero; Migration Capable 0. */
     assert_int_equal(cfg_wr(dev, PF, S + 0x3c, 4, 0xffffffff), 0);
     assert_int_equal(cfg_rd(dev, PF, S + 0x3c, 4), 0);
@@ -99,7 +99,7 @@ test_vf_enable_routing(void **state)
 
         assert_int_equal(pv_sriov_vf_rid(dev, i, &rid), 0);
         assert_int_equal(rid, want);
-        assert_int_equal(cfg_rd(dev, want, 0, 4), 0xffffffff);     /* VF Vendor/Device read 0xffff */
+        assert_int_equal(cfg_rd(dev, want, 0, 4), 0xffffffff); /* VF Vendor/Device read 0xffff */
         assert_int_equal(cfg_rd(dev, want, PCI_COMMAND, 2) & PCI_COMMAND_MEMORY, 0);
         assert_int_equal(cfg_rd(dev, (uint16_t)(want + 1), PCI_COMMAND, 2), 0xffff); /* between VFs: UR */
     }
@@ -179,26 +179,26 @@ test_vf_config_rules(void **state)
     assert_int_equal(pv_sriov_enable(dev, 4, NULL), 0);
     assert_int_equal(cfg_rd(dev, vf, 0x00, 2), 0xffff);
     assert_int_equal(cfg_rd(dev, vf, 0x02, 2), 0xffff);
-    assert_int_equal(cfg_rd(dev, vf, 0x08, 4) >> 8, 0x020000);                   /* class = PF's */
-    assert_int_equal(cfg_rd(dev, vf, 0x2c, 2), cfg_rd(dev, PF, 0x2c, 2));       /* SSVID = PF's */
+    assert_int_equal(cfg_rd(dev, vf, 0x08, 4) >> 8, 0x020000);            /* class = PF's */
+    assert_int_equal(cfg_rd(dev, vf, 0x2c, 2), cfg_rd(dev, PF, 0x2c, 2)); /* SSVID = PF's */
     for (uint16_t bar = 0x10; bar <= 0x24; bar += 4) {
         cfg_wr(dev, vf, bar, 4, 0xffffffff);
-        assert_int_equal(cfg_rd(dev, vf, bar, 4), 0);                            /* hardwired 0 */
+        assert_int_equal(cfg_rd(dev, vf, bar, 4), 0); /* hardwired 0 */
     }
     cfg_wr(dev, vf, 0x30, 4, 0xffffffff);
-    assert_int_equal(cfg_rd(dev, vf, 0x30, 4), 0);                               /* no ROM */
-    assert_int_equal(cfg_rd(dev, vf, 0x3d, 1), 0);                               /* no INTx */
-    assert_int_equal(cfg_rd(dev, vf, 0x0e, 1), 0);                               /* never multi-function */
+    assert_int_equal(cfg_rd(dev, vf, 0x30, 4), 0); /* no ROM */
+    assert_int_equal(cfg_rd(dev, vf, 0x3d, 1), 0); /* no INTx */
+    assert_int_equal(cfg_rd(dev, vf, 0x0e, 1), 0); /* never multi-function */
     cfg_wr(dev, vf, PCI_COMMAND, 2, 0x0547);
-    assert_int_equal(cfg_rd(dev, vf, PCI_COMMAND, 2), PCI_COMMAND_MASTER);       /* only BME */
+    assert_int_equal(cfg_rd(dev, vf, PCI_COMMAND, 2), PCI_COMMAND_MASTER); /* only BME */
     assert_int_equal(pv_sriov_config_read(dev, vf, 0, cfg, sizeof(cfg)), 0);
     exp = pci_cap_find(cfg, sizeof(cfg), PCI_CAP_ID_EXP, 0, NULL);
     msix = pci_cap_find(cfg, sizeof(cfg), PCI_CAP_ID_MSIX, 0, NULL);
     assert_true(exp > 0 && msix > 0);
     assert_true(le32_get(cfg + exp + PCI_EXP_DEVCAP) & PCI_EXP_DEVCAP_FLR);
-    assert_int_equal(le16_get(cfg + msix + 2) & 0x7ff, 2);                       /* 3 vectors */
-    assert_int_equal(le32_get(cfg + msix + 4), 3);                               /* table BAR3 off 0 */
-    assert_int_equal(le32_get(cfg + msix + 8), 0x2000 | 3);                      /* PBA BAR3 0x2000 */
+    assert_int_equal(le16_get(cfg + msix + 2) & 0x7ff, 2);  /* 3 vectors */
+    assert_int_equal(le32_get(cfg + msix + 4), 3);          /* table BAR3 off 0 */
+    assert_int_equal(le32_get(cfg + msix + 8), 0x2000 | 3); /* PBA BAR3 0x2000 */
     assert_int_equal(pci_ecap_find(cfg, sizeof(cfg), PCI_ECAP_ID_SRIOV, 0, NULL), PCIVIRT_ENOENT);
     pv_sriov_destroy(dev);
 }

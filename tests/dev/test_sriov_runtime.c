@@ -55,7 +55,7 @@ test_decode_rules(void **state)
     assert_int_equal(cfg_rd(dev, VF1, PM + 4, 2) & 3, PCI_D3HOT);
     assert_int_equal(pv_sriov_mmio_read(dev, VF1, 0, 0, b, 4), PCIVIRT_ESTATE);
     assert_int_equal(mmio_rd(dev, VF2, 0, SWVF_REG_ID), SWVF_ID_MAGIC); /* others unaffected */
-    cfg_wr(dev, VF1, PM + 4, 2, PCI_D1);                                 /* D1 unsupported: ignored */
+    cfg_wr(dev, VF1, PM + 4, 2, PCI_D1);                                /* D1 unsupported: ignored */
     assert_int_equal(cfg_rd(dev, VF1, PM + 4, 2) & 3, PCI_D3HOT);
     cfg_wr(dev, VF1, PM + 4, 2, PCI_D0);
     assert_int_equal(mmio_rd(dev, VF1, 0, SWVF_REG_SCRATCH), 0x1234);
@@ -88,10 +88,10 @@ test_vf_flr_only_that_vf(void **state)
     assert_int_equal(cfg_rd(dev, VF1, EXP + PCI_EXP_DEVCTL, 2) & PCI_EXP_DEVCTL_BCR_FLR, 0); /* reads 0 */
     assert_int_equal(mmio_rd(dev, VF1, 0, SWVF_REG_SCRATCH), 0);
     assert_int_equal(cfg_rd(dev, VF1, PCI_COMMAND, 2), 0);
-    assert_int_equal(mmio_rd(dev, VF1, 0, SWVF_REG_MAC_LO), 0x33221100);   /* PF setting survives */
-    assert_int_equal(mmio_rd(dev, VF2, 0, SWVF_REG_SCRATCH), 0xbbbb);       /* other VF untouched */
+    assert_int_equal(mmio_rd(dev, VF1, 0, SWVF_REG_MAC_LO), 0x33221100); /* PF setting survives */
+    assert_int_equal(mmio_rd(dev, VF2, 0, SWVF_REG_SCRATCH), 0xbbbb);    /* other VF untouched */
     assert_int_equal(cfg_rd(dev, VF2, PCI_COMMAND, 2), PCI_COMMAND_MASTER);
-    assert_int_equal(cfg_rd(dev, PF, S + 8, 2), 0x19);                      /* PF SR-IOV state kept */
+    assert_int_equal(cfg_rd(dev, PF, S + 8, 2), 0x19); /* PF SR-IOV state kept */
     /* The bus interface's function reset does the same. */
     assert_int_equal(pv_sriov_function_reset(dev, VF2), 0);
     assert_int_equal(mmio_rd(dev, VF2, 0, SWVF_REG_SCRATCH), 0);
@@ -109,10 +109,10 @@ test_pf_flr_takes_vfs_away(void **state)
     mmio_wr(dev, PF, 0, SWPF_VF_TABLE + SWPF_VF_QUEUE_LIMIT, 2);
     cfg_wr(dev, PF, EXP + PCI_EXP_DEVCTL, 2, PCI_EXP_DEVCTL_BCR_FLR);
     assert_false(pv_sriov_vf_enabled(dev));
-    assert_int_equal(cfg_rd(dev, PF, S + 8, 2), PCI_SRIOV_CTRL_ARI);        /* VFE, MSE clear; ARI kept */
+    assert_int_equal(cfg_rd(dev, PF, S + 8, 2), PCI_SRIOV_CTRL_ARI); /* VFE, MSE clear; ARI kept */
     assert_int_equal(cfg_rd(dev, PF, S + 0x10, 2), 0);
-    assert_int_equal(cfg_rd(dev, VF0, 0, 4), 0xffffffff);                   /* VFs gone */
-    assert_int_equal(cfg_rd(dev, PF, PCI_COMMAND, 2), 0);                   /* raw FLR: config reset */
+    assert_int_equal(cfg_rd(dev, VF0, 0, 4), 0xffffffff); /* VFs gone */
+    assert_int_equal(cfg_rd(dev, PF, PCI_COMMAND, 2), 0); /* raw FLR: config reset */
     cfg_wr(dev, PF, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
     assert_int_equal(mmio_rd(dev, PF, 0, SWPF_VF_TABLE + SWPF_VF_QUEUE_LIMIT), SWPF_QUEUE_LIMIT_DEFAULT);
     /* PF D3hot -> D0 with No_Soft_Reset keeps state. */
@@ -141,8 +141,8 @@ test_d3hot_to_d0_without_no_soft_reset(void **state)
     mmio_wr(dev, VF1, 0, SWVF_REG_SCRATCH, 6);
     cfg_wr(dev, VF0, PM + 4, 2, PCI_D3HOT);
     cfg_wr(dev, VF0, PM + 4, 2, PCI_D0);
-    assert_int_equal(mmio_rd(dev, VF0, 0, SWVF_REG_SCRATCH), 0);   /* VF0 reset */
-    assert_int_equal(mmio_rd(dev, VF1, 0, SWVF_REG_SCRATCH), 6);   /* VF1 not */
+    assert_int_equal(mmio_rd(dev, VF0, 0, SWVF_REG_SCRATCH), 0); /* VF0 reset */
+    assert_int_equal(mmio_rd(dev, VF1, 0, SWVF_REG_SCRATCH), 6); /* VF1 not */
     cfg_wr(dev, PF, PM + 4, 2, PCI_D3HOT);
     cfg_wr(dev, PF, PM + 4, 2, PCI_D0);
     assert_false(pv_sriov_vf_enabled(dev));
@@ -189,7 +189,7 @@ test_dma_through_faulting_port(void **state)
     program_dma(dev, VF1, 0x100000, 0x104000, 300, 0);
     assert_int_equal(mmio_rd(dev, VF1, 0, SWVF_REG_DMA_STATUS), SWVF_DMA_STS_DONE);
     assert_memory_equal(mem.bytes + 0x4000, pattern, sizeof(pattern));
-    assert_int_equal(mem.last_rid, VF1);                                   /* tagged with the VF's RID */
+    assert_int_equal(mem.last_rid, VF1); /* tagged with the VF's RID */
     assert_int_equal(mmio_rd(dev, VF1, 0, SWVF_REG_DMA_COUNT), 1);
     /* Destination crosses the end of the window: fault, nothing written past it. */
     mmio_wr(dev, VF1, 0, SWVF_REG_DMA_STATUS, 0xf);
@@ -282,7 +282,7 @@ test_privileged_page_and_pf_settings(void **state)
     mmio_wr(dev, VF1, 0, SWVF_REG_PRIV_QUEUES, 6);
     assert_int_equal(mmio_rd(dev, VF1, 0, SWVF_REG_PRIV_QUEUES), 6);
     mmio_wr(dev, PF, 0, SWPF_VF_TABLE + SWPF_VF_ENTRY_SIZE + SWPF_VF_QUEUE_LIMIT, 4);
-    assert_int_equal(mmio_rd(dev, VF1, 0, SWVF_REG_PRIV_QUEUES), 4);   /* lowered limit applies at once */
+    assert_int_equal(mmio_rd(dev, VF1, 0, SWVF_REG_PRIV_QUEUES), 4); /* lowered limit applies at once */
     mmio_wr(dev, VF1, 0, SWVF_REG_PRIV_QUEUES, 9);
     assert_int_equal(mmio_rd(dev, VF1, 0, SWVF_REG_PRIV_QUEUES), 4);
     assert_int_equal(mmio_rd(dev, VF1, 0, SWVF_REG_PRIV_CLAMPED), 1);
@@ -320,9 +320,9 @@ test_platform_and_rebalance(void **state)
     assert_int_equal(res.bar[0].Type, CmResourceTypeMemory);
     len = RtlCmDecodeMemIoResource(&res.bar[0], &pf0);
     assert_int_equal(len, 0x80000);
-    assert_int_equal(res.bar[1].Type, CmResourceTypeNull);                /* upper half of BAR0 */
+    assert_int_equal(res.bar[1].Type, CmResourceTypeNull); /* upper half of BAR0 */
     len = RtlCmDecodeMemIoResource(&res.vf_bar[0], &vf0);
-    assert_int_equal(len, 8 * 0x4000);                                    /* NumVFs x per-VF */
+    assert_int_equal(len, 8 * 0x4000); /* NumVFs x per-VF */
     assert_true(res.vf_bar[0].Flags & CM_RESOURCE_MEMORY_PREFETCHABLE);
     assert_int_equal(res.pf_rid, PF);
     /* Host physical access routes to the right function and register. */
