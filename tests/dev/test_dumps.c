@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 
+#include "dev/regs.h"
 #include "pci/dump.h"
 #include "util/alloc.h"
 
@@ -147,6 +148,14 @@ test_cap_phy32_pm174x(void **state)
     expect_vf(dev, 0, "2e:04.0");
     expect_vf(dev, 63, "2e:0b.7");
     assert_int_equal(p.vf_device_id, p.device_id); /* VF DID = PF DID (a826) */
+    /* One VF BAR: the register file at 0 and MSI-X at 0x2000/0x3000 share it. */
+    assert_int_equal(p.vf_regs_bar, 0);
+    assert_int_equal(p.vf_msix_bar, 0);
+    assert_int_equal(mmio_rd(dev, 0x2e20 + 5, 0, SWVF_REG_ID), SWVF_ID_MAGIC);
+    assert_int_equal(mmio_rd(dev, 0x2e20 + 5, 0, SWVF_REG_VF_INDEX), 5);
+    assert_int_equal(mmio_rd(dev, 0x2e20 + 5, 0, SWVF_REG_IDS), 0xa826144du);
+    assert_int_equal(mmio_rd(dev, 0x2e20 + 5, 0, 0x2000 + 12), SWVF_MSIX_CTRL_MASKED);
+    assert_int_equal(cfg_rd(dev, 0x2e20 + 5, 0x50 + 4, 4), 0x2000); /* table: BIR 0, 0x2000 */
     pv_sriov_destroy(dev);
 }
 
