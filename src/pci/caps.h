@@ -188,6 +188,43 @@ struct pci_sriov_params {
 int pci_ecap_add_sriov(struct pci_layout *layout, uint16_t offset, const struct pci_sriov_params *p,
                        struct pcivirt_error *err);
 
+/**
+ * pci_ecap_sriov_set_bar_size() - make VF BAR @bar (0..5) of the SR-IOV capability
+ * at @cap size as @size bytes per VF: its address bits above log2(@size) become
+ * writable (both registers of a 64-bit BAR, whose type the template bits give).
+ * The device calls it with max(per-VF size, System Page Size) when the System Page
+ * Size changes (device-model.md 6), and for profiles imported from dumps, whose
+ * sizes a dump cannot show.  @size 0 makes the BAR read-only.
+ * Return: 0; PCIVIRT_EINVAL naming the BAR (no SR-IOV capability at @cap, an I/O
+ * or 64-bit-at-5 type, a bad size).
+ */
+int pci_ecap_sriov_set_bar_size(struct pci_layout *layout, uint16_t cap, unsigned bar, uint64_t size,
+                                struct pcivirt_error *err);
+
+/* ---- layouts from real config bytes -------------------------------------------------- */
+
+#define PCI_IMPORT_ARI_HIERARCHY_RW 0x1u /* the function is the lowest-numbered PF */
+
+/**
+ * pci_layout_import() - a layout whose template is a real function's config bytes
+ * (a dump or a sysfs config file) and whose masks are what the builders would open
+ * for the capabilities found: the type-0 header masks, and for PM, MSI, MSI-X,
+ * PCIe, AER (default supported error bits), ACS, ARI, ATS and SR-IOV (ARI Capable
+ * Hierarchy writable with PCI_IMPORT_ARI_HIERARCHY_RW) their RW / RW1C bits.
+ * Every capability's known size is claimed in the used map (unknown ones: their
+ * header; vendor-specific: their length byte), so overlaps are found and
+ * capabilities added later are appended to the chains.  BAR and VF BAR masks stay
+ * closed: a dump shows addresses, not sizes - open them with
+ * pci_layout_set_bar_size() / pci_ecap_sriov_set_bar_size().
+ * @bytes, @len: 64..4096 bytes; the layout is 4096 bytes when @len > 256, else 256
+ *               (missing bytes read 0).
+ * Return: 0; PCIVIRT_EINVAL (bad arguments); PCIVIRT_ENOTSUP (not a type-0 header);
+ * a chain error of pci_cap_walk_std/ext() or an overlap (PCIVIRT_EOVERLAP), with
+ * the offsets in @err; PCIVIRT_ENOMEM.
+ */
+int pci_layout_import(const uint8_t *bytes, size_t len, unsigned flags, struct pci_layout **out,
+                      struct pcivirt_error *err);
+
 /* ---- finder on raw bytes ------------------------------------------------------------ */
 
 /* One capability found in a chain. */

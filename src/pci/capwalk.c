@@ -16,11 +16,12 @@
 #include <string.h>
 
 #include "pci/caps.h"
+#include "pci/layout_internal.h"
 #include "util/le.h"
 
 /* Minimum bytes a standard capability at @off occupies (2 when unknown). */
-static unsigned
-std_size(const uint8_t *cfg, uint32_t lim, uint32_t off, uint8_t id)
+unsigned
+pci_cap_std_size(const uint8_t *cfg, uint32_t lim, uint32_t off, uint8_t id)
 {
     uint16_t flags = off + 4 <= lim ? le16_get(cfg + off + 2) : 0;
 
@@ -37,8 +38,8 @@ std_size(const uint8_t *cfg, uint32_t lim, uint32_t off, uint8_t id)
 }
 
 /* Minimum bytes an extended capability occupies (4 when unknown). */
-static unsigned
-ext_size(uint16_t id)
+unsigned
+pci_cap_ext_size(uint16_t id)
 {
     switch (id) {
     case PCI_ECAP_ID_ERR: return 0x2c; /* through the Header Log, present in every AER structure */
@@ -161,7 +162,7 @@ walk_std(struct walk *w)
             return pcivirt_error_set(w->err, PCIVIRT_EFORMAT,
                                      "capability chain broken at 0x%02x: ID 0xff (reads as all-ones)", ptr);
         }
-        rc = record(w, ptr, id, 0, std_size(w->cfg, w->lim, ptr, id));
+        rc = record(w, ptr, id, 0, pci_cap_std_size(w->cfg, w->lim, ptr, id));
         if (rc != 0) {
             return rc;
         }
@@ -201,7 +202,7 @@ walk_ext(struct walk *w)
         if (hdr == 0) {
             break; /* a zero header ends the chain (PCIe Base 7.6.3) */
         }
-        rc = record(w, ptr, (uint16_t)PCI_ECAP_ID(hdr), (uint8_t)PCI_ECAP_VER(hdr), ext_size(PCI_ECAP_ID(hdr)));
+        rc = record(w, ptr, (uint16_t)PCI_ECAP_ID(hdr), (uint8_t)PCI_ECAP_VER(hdr), pci_cap_ext_size(PCI_ECAP_ID(hdr)));
         if (rc != 0) {
             return rc;
         }

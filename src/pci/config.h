@@ -189,6 +189,13 @@ int pci_layout_init_type0(struct pci_layout *layout, const struct pci_header_par
 int pci_layout_add_bar(struct pci_layout *layout, unsigned bar, uint64_t size, unsigned flags,
                        struct pcivirt_error *err);
 
+/**
+ * pci_layout_set_bar_size() - open BAR @bar (0..5) of a type-0 header as @size
+ * bytes (the type bits already in the template say memory/I/O and 32/64-bit).
+ * Return: 0; PCIVIRT_EINVAL naming the BAR.
+ */
+int pci_layout_set_bar_size(struct pci_layout *layout, unsigned bar, uint64_t size, struct pcivirt_error *err);
+
 /* ---- functions ---------------------------------------------------------------------- */
 
 /**
