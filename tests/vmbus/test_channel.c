@@ -155,8 +155,7 @@ answer_reversed(void *arg)
     for (unsigned i = a->count; i-- > 0;) {
         le32_put(reply, 0);
         memcpy(reply + 4, rx[i].pkt.payload + 4, 4); /* echo the requester's token */
-        assert_int_equal(vmbus_channel_send_completion(a->ch, rx[i].pkt.trans_id, reply, 8, 100 * MS),
-                         STATUS_SUCCESS);
+        assert_int_equal(vmbus_channel_send_completion(a->ch, rx[i].pkt.trans_id, reply, 8, 100 * MS), STATUS_SUCCESS);
     }
     test_free(rx);
     return NULL;
@@ -243,8 +242,7 @@ self_pump(pair_fn make)
     req.u.version = PCI_PROTOCOL_VERSION_1_4;
     assert_int_equal(vpci_chan_request(guest, &req, &rep, NULL, 20 * MS), STATUS_IO_TIMEOUT);
     /* The host now answers the (timed-out) request: it must be dropped as unmatched. */
-    assert_int_equal(vpci_chan_recv(host, VPCI_GUEST_TO_HOST, VPCI_VERSION_ANY, rx, NULL, 100 * MS),
-                     STATUS_SUCCESS);
+    assert_int_equal(vpci_chan_recv(host, VPCI_GUEST_TO_HOST, VPCI_VERSION_ANY, rx, NULL, 100 * MS), STATUS_SUCCESS);
     assert_int_equal(rx->msg.u.version, PCI_PROTOCOL_VERSION_1_4);
     assert_int_equal(vpci_chan_reply_status(host, rx->trans_id, STATUS_SUCCESS, 0), STATUS_SUCCESS);
     for (unsigned i = 0; i < 3; i++) {

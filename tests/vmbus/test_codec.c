@@ -104,10 +104,10 @@ build_samples(void)
     add(PCI_QUERY_STOP_FAILED, 7);
     add(PCI_EJECTION_COMPLETE, 7)->u.eject_status = 0xC0000001u;
     m = add(PCI_RESOURCES_ASSIGNED, 8);
-    m->u.resources.desc[0] = (struct vpci_cm_desc){CmResourceTypeMemory, 1, CM_RESOURCE_MEMORY_PREFETCHABLE,
-                                                   0xF0000000ull, 0x4000, 0x11};
-    m->u.resources.desc[2] = (struct vpci_cm_desc){CmResourceTypeMemoryLarge, 1, CM_RESOURCE_MEMORY_LARGE_64,
-                                                   0x100000000000ull, 2, 0};
+    m->u.resources.desc[0] =
+        (struct vpci_cm_desc){CmResourceTypeMemory, 1, CM_RESOURCE_MEMORY_PREFETCHABLE, 0xF0000000ull, 0x4000, 0x11};
+    m->u.resources.desc[2] =
+        (struct vpci_cm_desc){CmResourceTypeMemoryLarge, 1, CM_RESOURCE_MEMORY_LARGE_64, 0x100000000000ull, 2, 0};
     samples[nsamples] = *m;
     samples[nsamples++].type = PCI_RESOURCES_ASSIGNED2;
     samples[nsamples] = *m;
@@ -180,11 +180,20 @@ static void
 test_reply_round_trips(void **state)
 {
     static const uint32_t types[] = {
-        PCI_QUERY_PROTOCOL_VERSION,  PCI_QUERY_RESOURCE_REQUIREMENTS, PCI_READ_BLOCK,
-        PCI_POWER_STATE_CHANGE,      PCI_CREATE_INTERRUPT_MESSAGE,    PCI_CREATE_INTERRUPT_MESSAGE3,
-        PCI_RESOURCES_ASSIGNED,      PCI_RESOURCES_ASSIGNED2,         PCI_QUERY_RESOURCE_RESOURCES,
-        PCI_BUS_D0ENTRY,             PCI_BUS_D0EXIT,                  PCI_WRITE_BLOCK,
-        PCI_RESET_DEVICE,            PCI_QUERY_STOP,
+        PCI_QUERY_PROTOCOL_VERSION,
+        PCI_QUERY_RESOURCE_REQUIREMENTS,
+        PCI_READ_BLOCK,
+        PCI_POWER_STATE_CHANGE,
+        PCI_CREATE_INTERRUPT_MESSAGE,
+        PCI_CREATE_INTERRUPT_MESSAGE3,
+        PCI_RESOURCES_ASSIGNED,
+        PCI_RESOURCES_ASSIGNED2,
+        PCI_QUERY_RESOURCE_RESOURCES,
+        PCI_BUS_D0ENTRY,
+        PCI_BUS_D0EXIT,
+        PCI_WRITE_BLOCK,
+        PCI_RESET_DEVICE,
+        PCI_QUERY_STOP,
     };
     uint8_t wire[VPCI_MSG_MAX_SIZE];
 
@@ -539,10 +548,14 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_message_round_trips),  cmocka_unit_test(test_reply_round_trips),
-        cmocka_unit_test(test_write_block_linux_slack), cmocka_unit_test(test_read_block_reply_count),
-        cmocka_unit_test(test_cm_conversion),        cmocka_unit_test(test_malformed_messages),
-        cmocka_unit_test(test_malformed_relations),  cmocka_unit_test(test_malformed_framing),
+        cmocka_unit_test(test_message_round_trips),
+        cmocka_unit_test(test_reply_round_trips),
+        cmocka_unit_test(test_write_block_linux_slack),
+        cmocka_unit_test(test_read_block_reply_count),
+        cmocka_unit_test(test_cm_conversion),
+        cmocka_unit_test(test_malformed_messages),
+        cmocka_unit_test(test_malformed_relations),
+        cmocka_unit_test(test_malformed_framing),
         cmocka_unit_test(test_encoder_refuses_bad_messages),
     };
 

@@ -118,8 +118,7 @@ test_vmbus_descriptor(void **state)
     size_t len;
 
     (void)state;
-    assert_int_equal(vmbus_pkt_build(pkt, sizeof(pkt), 6, 1, 0x1122334455667788ull, payload, 5, &len),
-                     STATUS_SUCCESS);
+    assert_int_equal(vmbus_pkt_build(pkt, sizeof(pkt), 6, 1, 0x1122334455667788ull, payload, 5, &len), STATUS_SUCCESS);
     /* 8.2: {u16 type @0, u16 offset8 @2, u16 len8 @4, u16 flags @6, u64 transaction id @8}, payload padded to 8 */
     assert_int_equal(len, 16 + 8);
     assert_int_equal(le16_get(pkt + 0), 6);
@@ -167,7 +166,7 @@ test_bus_relations_v1_v2(void **state)
         assert_int_equal(d[5], 0x02);
         assert_int_equal(d[6], 0x03);
         assert_int_equal(d[7], 0x04);
-        assert_int_equal(le16_get(d + 8), 0x8086); /* sub-vendor low 16 */
+        assert_int_equal(le16_get(d + 8), 0x8086);  /* sub-vendor low 16 */
         assert_int_equal(le16_get(d + 10), 0xABCD); /* subsystem high 16 */
         assert_int_equal(le32_get(d + 12), i);
         assert_int_equal(le32_get(d + 16), 1000 + i);
@@ -428,10 +427,14 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ids_and_versions), cmocka_unit_test(test_slot_encoding),
-        cmocka_unit_test(test_vmbus_descriptor), cmocka_unit_test(test_bus_relations_v1_v2),
-        cmocka_unit_test(test_child_messages),   cmocka_unit_test(test_blocks),
-        cmocka_unit_test(test_resources_assigned), cmocka_unit_test(test_interrupts),
+        cmocka_unit_test(test_ids_and_versions),
+        cmocka_unit_test(test_slot_encoding),
+        cmocka_unit_test(test_vmbus_descriptor),
+        cmocka_unit_test(test_bus_relations_v1_v2),
+        cmocka_unit_test(test_child_messages),
+        cmocka_unit_test(test_blocks),
+        cmocka_unit_test(test_resources_assigned),
+        cmocka_unit_test(test_interrupts),
         cmocka_unit_test(test_replies),
     };
 
