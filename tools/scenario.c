@@ -47,8 +47,8 @@ error_start(struct scenario_error *err, const char *file)
     }
 }
 
-static int
-error_plain(struct scenario_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int error_plain(struct scenario_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int
 error_plain(struct scenario_error *err, int code, const char *fmt, ...)
@@ -64,8 +64,7 @@ error_plain(struct scenario_error *err, int code, const char *fmt, ...)
     return code;
 }
 
-static int
-error_at(struct scenario_error *err, const char *text, size_t len, size_t offset, const char *fmt, ...)
+static int error_at(struct scenario_error *err, const char *text, size_t len, size_t offset, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
 static int
@@ -114,12 +113,11 @@ syntax_error(const char *text, size_t len, const json_error_t *je, struct scenar
     }
     switch (json_error_code(je)) {
     case json_error_duplicate_key:
-        return error_at(err, text, len, start, "duplicate key %.*s: each key may appear once in an object",
-                        (int)tlen, near != NULL ? near : "");
+        return error_at(err, text, len, start, "duplicate key %.*s: each key may appear once in an object", (int)tlen,
+                        near != NULL ? near : "");
     case json_error_stack_overflow:
         return error_at(err, text, len, start, "nested more than %d levels deep", JSON_PARSER_MAX_DEPTH);
-    default:
-        return error_at(err, text, len, start, "JSON syntax error: %s", je->text);
+    default: return error_at(err, text, len, start, "JSON syntax error: %s", je->text);
     }
 }
 
@@ -209,7 +207,8 @@ parse_options(struct sc_ctx *c, json_t *root)
         return rc;
     }
     sc_push_key(c, "options");
-    if ((rc = sc_check_keys(c, o, keys)) != 0 || (rc = sc_get_enum(c, o, "clock", false, clock_names, 2, &clock)) != 0 ||
+    if ((rc = sc_check_keys(c, o, keys)) != 0 ||
+        (rc = sc_get_enum(c, o, "clock", false, clock_names, 2, &clock)) != 0 ||
         (rc = sc_get_u64(c, o, "seed", false, 0, INT64_MAX, &c->sc->options.seed)) != 0) {
         return rc;
     }
@@ -252,7 +251,7 @@ hexval(const char *s, size_t n, unsigned *out)
 
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
-        unsigned d = ch >= '0' && ch <= '9' ? (unsigned)(ch - '0')
+        unsigned d = ch >= '0' && ch <= '9'   ? (unsigned)(ch - '0')
                      : ch >= 'a' && ch <= 'f' ? (unsigned)(ch - 'a' + 10)
                      : ch >= 'A' && ch <= 'F' ? (unsigned)(ch - 'A' + 10)
                                               : 16;
@@ -314,8 +313,8 @@ resolve_dump(struct sc_ctx *c, struct scenario_device *d, const char *path)
                             strerror(errno));
     }
     if (!S_ISREG(st.st_mode)) {
-        return sc_fail_code(c, PCIVIRT_ENOENT, false, "dump file '%s' (resolved to '%s') is not a regular file",
-                            path, d->dump_path);
+        return sc_fail_code(c, PCIVIRT_ENOENT, false, "dump file '%s' (resolved to '%s') is not a regular file", path,
+                            d->dump_path);
     }
     return 0;
 }
@@ -435,7 +434,7 @@ parse_devices(struct sc_ctx *c, json_t *root)
     int rc = sc_get_array(c, root, "devices", true, 1, SCENARIO_MAX_DEVICES, &arr);
 
     if (rc != 0 || (rc = sc_alloc_section(c, "devices", json_array_size(arr), sizeof(struct scenario_device),
-                                       (void **)&c->sc->devices)) != 0) {
+                                          (void **)&c->sc->devices)) != 0) {
         return rc;
     }
     c->sc->n_devices = json_array_size(arr);
@@ -452,8 +451,9 @@ check_dma_fits(struct sc_ctx *c, const struct scenario_vm *vm)
     for (size_t k = 0; k < w->n_ops; k++) {
         if (w->ops[k].kind == SCENARIO_OP_DMA && 2 * (uint64_t)w->ops[k].size > memory) {
             sc_push_key(c, "workload");
-            return sc_fail(c, "workload '%s' (ops[%zu]) moves %u-byte DMA buffers; a source and a destination "
-                              "need %llu bytes but the VM has %u MiB",
+            return sc_fail(c,
+                           "workload '%s' (ops[%zu]) moves %u-byte DMA buffers; a source and a destination "
+                           "need %llu bytes but the VM has %u MiB",
                            w->name, k, w->ops[k].size, 2 * (unsigned long long)w->ops[k].size, vm->memory_mib);
         }
     }
@@ -493,7 +493,8 @@ parse_vms(struct sc_ctx *c, json_t *root)
     if (rc != 0 || arr == NULL) {
         return rc;
     }
-    if ((rc = sc_alloc_section(c, "vms", json_array_size(arr), sizeof(struct scenario_vm), (void **)&c->sc->vms)) != 0) {
+    if ((rc = sc_alloc_section(c, "vms", json_array_size(arr), sizeof(struct scenario_vm), (void **)&c->sc->vms)) !=
+        0) {
         return rc;
     }
     c->sc->n_vms = json_array_size(arr);
@@ -524,8 +525,8 @@ parse_assignment(struct sc_ctx *c, json_t *obj, size_t i)
     }
     for (size_t k = 0; k < i; k++) {
         if (sc->assignments[k].device == a->device && sc->assignments[k].vf == a->vf) {
-            return sc_fail(c, "VF %u of device '%s' is already assigned to VM '%s' by assignments[%zu]", a->vf,
-                           d->name, sc->vms[sc->assignments[k].vm].name, k);
+            return sc_fail(c, "VF %u of device '%s' is already assigned to VM '%s' by assignments[%zu]", a->vf, d->name,
+                           sc->vms[sc->assignments[k].vm].name, k);
         }
     }
     sc_pop(c);
@@ -542,7 +543,7 @@ parse_assignments(struct sc_ctx *c, json_t *root)
         return rc;
     }
     if ((rc = sc_alloc_section(c, "assignments", json_array_size(arr), sizeof(struct scenario_assignment),
-                            (void **)&c->sc->assignments)) != 0) {
+                               (void **)&c->sc->assignments)) != 0) {
         return rc;
     }
     c->sc->n_assignments = json_array_size(arr);
@@ -552,8 +553,9 @@ parse_assignments(struct sc_ctx *c, json_t *root)
 static int
 parse_root(struct sc_ctx *c, json_t *root)
 {
-    static const char *const keys[] = {"pcivirt-scenario", "name", "description", "options", "timing", "devices",
-                                       "vms", "workloads", "assignments", "timeline", NULL};
+    static const char *const keys[] = {"pcivirt-scenario", "name",     "description", "options",
+                                       "timing",           "devices",  "vms",         "workloads",
+                                       "assignments",      "timeline", NULL};
     const char *name = NULL;
     int rc;
 

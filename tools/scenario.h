@@ -24,17 +24,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SCENARIO_VERSION 1                  /* the value of "pcivirt-scenario" this parser reads */
-#define SCENARIO_MAX_FILE_BYTES (1u << 20)  /* 1 MiB: larger files are refused before parsing */
-#define SCENARIO_NAME_MAX 32                /* names: 1..31 characters of [A-Za-z0-9_.-], plus NUL */
-#define SCENARIO_TEXT_MAX 1024              /* "name", "description", "note": at most this many bytes */
+#define SCENARIO_VERSION 1                 /* the value of "pcivirt-scenario" this parser reads */
+#define SCENARIO_MAX_FILE_BYTES (1u << 20) /* 1 MiB: larger files are refused before parsing */
+#define SCENARIO_NAME_MAX 32               /* names: 1..31 characters of [A-Za-z0-9_.-], plus NUL */
+#define SCENARIO_TEXT_MAX 1024             /* "name", "description", "note": at most this many bytes */
 #define SCENARIO_MAX_DEVICES 16
 #define SCENARIO_MAX_VMS 256
 #define SCENARIO_MAX_ASSIGNMENTS 4096
 #define SCENARIO_MAX_WORKLOADS 64
-#define SCENARIO_MAX_OPS 256                /* operations per workload */
-#define SCENARIO_MAX_STEPS 4096             /* timeline steps */
-#define SCENARIO_NONE SIZE_MAX              /* "no index" */
+#define SCENARIO_MAX_OPS 256    /* operations per workload */
+#define SCENARIO_MAX_STEPS 4096 /* timeline steps */
+#define SCENARIO_NONE SIZE_MAX  /* "no index" */
 
 enum scenario_clock {
     SCENARIO_CLOCK_VIRTUAL = 0, /* timeouts advance a virtual clock: deterministic, no wall time */
@@ -65,8 +65,8 @@ struct scenario_options {
 };
 
 struct scenario_timing {
-    uint32_t query_stop_timeout_ms; /* default 5000: how long the stack waits for each VM's answer */
-    uint32_t eject_window_ms;       /* default 60000: Windows' eject window (contract.md §8.6) */
+    uint32_t query_stop_timeout_ms;  /* default 5000: how long the stack waits for each VM's answer */
+    uint32_t eject_window_ms;        /* default 60000: Windows' eject window (contract.md §8.6) */
     enum scenario_policy on_timeout; /* default veto */
 };
 
@@ -80,9 +80,9 @@ struct scenario_device {
     uint8_t pf_bus;
     uint8_t pf_device;
     uint8_t pf_function;
-    uint32_t num_vfs;                /* NumVFs to enable, 0..65535 */
-    bool ari;                        /* ARI Capable Hierarchy; default true */
-    bool has_bus_range;              /* the root port's secondary..subordinate buses */
+    uint32_t num_vfs;   /* NumVFs to enable, 0..65535 */
+    bool ari;           /* ARI Capable Hierarchy; default true */
+    bool has_bus_range; /* the root port's secondary..subordinate buses */
     uint8_t bus_first;
     uint8_t bus_last;
 };
@@ -146,13 +146,13 @@ enum scenario_action {
 
 struct scenario_step {
     enum scenario_action action;
-    char *note;        /* free text for the timeline, or NULL */
-    size_t device;     /* REBALANCE, SURPRISE_REMOVE, EJECT, ASSIGN, PF_*: index into devices */
-    size_t vm;         /* EJECT, ASSIGN, GUEST: index into vms */
-    uint32_t vf;       /* EJECT, ASSIGN, PF_*: VF index */
-    uint32_t block;    /* PF_BLOCK_CHANGE: block id 0..63 (invalidation mask bit) */
-    uint32_t length;   /* PF_BLOCK_CHANGE: bytes rewritten, 1..128; default 8 */
-    bool has_mac;      /* PF_SET_MAC: false = derive from the seed */
+    char *note;      /* free text for the timeline, or NULL */
+    size_t device;   /* REBALANCE, SURPRISE_REMOVE, EJECT, ASSIGN, PF_*: index into devices */
+    size_t vm;       /* EJECT, ASSIGN, GUEST: index into vms */
+    uint32_t vf;     /* EJECT, ASSIGN, PF_*: VF index */
+    uint32_t block;  /* PF_BLOCK_CHANGE: block id 0..63 (invalidation mask bit) */
+    uint32_t length; /* PF_BLOCK_CHANGE: bytes rewritten, 1..128; default 8 */
+    bool has_mac;    /* PF_SET_MAC: false = derive from the seed */
     uint8_t mac[6];
     uint32_t misbehave; /* GUEST: the new SCENARIO_GUEST_* bits (replaces the old set) */
     uint32_t wait_ms;   /* WAIT */
@@ -187,17 +187,17 @@ struct scenario {
     struct scenario_workload *workloads;
     size_t n_steps; /* when "timeline" is absent: one WORKLOAD step for all VMs with a workload */
     struct scenario_step *steps;
-    char *text;     /* the source text, kept for scenario_where() */
+    char *text; /* the source text, kept for scenario_where() */
     size_t text_len;
 };
 
 /* Why a load failed, for a person: `file:line:column: path: message`. */
 struct scenario_error {
-    int code;          /* PCIVIRT_EFORMAT, PCIVIRT_ERANGE (too large), PCIVIRT_EIO, PCIVIRT_ENOENT, PCIVIRT_ENOMEM */
+    int code; /* PCIVIRT_EFORMAT, PCIVIRT_ERANGE (too large), PCIVIRT_EIO, PCIVIRT_ENOENT, PCIVIRT_ENOMEM */
     char file[256];
-    unsigned line;     /* 1-based; 0 when the error has no position (I/O) */
-    unsigned column;   /* 1-based character column; 0 likewise */
-    char path[128];    /* `vms[1].memory_mib`; "" for the whole document */
+    unsigned line;   /* 1-based; 0 when the error has no position (I/O) */
+    unsigned column; /* 1-based character column; 0 likewise */
+    char path[128];  /* `vms[1].memory_mib`; "" for the whole document */
     char message[512];
 };
 
@@ -224,8 +224,8 @@ int scenario_load_file(const char *path, struct scenario **out, struct scenario_
  *
  * Return: as scenario_load_file(), without the I/O errors.
  */
-int scenario_load_buffer(const char *name, const char *base_dir, const void *buf, size_t len,
-                         struct scenario **out, struct scenario_error *err);
+int scenario_load_buffer(const char *name, const char *base_dir, const void *buf, size_t len, struct scenario **out,
+                         struct scenario_error *err);
 
 /**
  * scenario_default_text() - the embedded default scenario (also examples/default.json).

@@ -111,8 +111,8 @@ edit_distance(const char *a, const char *b)
             size_t best = d[i - 1][j - 1] + (ca != cb);
             best = d[i - 1][j] + 1 < best ? d[i - 1][j] + 1 : best;
             best = d[i][j - 1] + 1 < best ? d[i][j - 1] + 1 : best;
-            if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
-                tolower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1 < best) {
+            if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) && tolower((unsigned char)a[i - 2]) == cb &&
+                d[i - 2][j - 2] + 1 < best) {
                 best = d[i - 2][j - 2] + 1;
             }
             d[i][j] = best;
@@ -249,7 +249,8 @@ sc_check_keys(struct sc_ctx *c, json_t *obj, const char *const *allowed)
     while (allowed[n] != NULL) {
         n++;
     }
-    json_object_foreach (obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         size_t i = 0;
         while (i < n && strcmp(allowed[i], key) != 0) {
             i++;
@@ -264,10 +265,10 @@ sc_check_keys(struct sc_ctx *c, json_t *obj, const char *const *allowed)
         sc_printable(key, shown, sizeof(shown));
         list_names(allowed, n, list, sizeof(list));
         sc_push_key(c, key);
-        int rc = s != NULL ? sc_fail_code(c, PCIVIRT_EFORMAT, true, "unknown field '%s'%s", shown,
-                                          sc_hint(hint, sizeof(hint), s))
-                           : sc_fail_code(c, PCIVIRT_EFORMAT, true, "unknown field '%s' (allowed here: %s)", shown,
-                                          list);
+        int rc =
+            s != NULL
+                ? sc_fail_code(c, PCIVIRT_EFORMAT, true, "unknown field '%s'%s", shown, sc_hint(hint, sizeof(hint), s))
+                : sc_fail_code(c, PCIVIRT_EFORMAT, true, "unknown field '%s' (allowed here: %s)", shown, list);
         if (c->err != NULL) {
             /* The path shows the printable form of the key, not raw control bytes. */
             c->path.elem[c->path.depth - 1].key = shown;
@@ -316,22 +317,15 @@ static const char *
 type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a real number";
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a real number";
     case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
+    case JSON_FALSE: return "a boolean";
     case JSON_NULL:
-    default:
-        return "null";
+    default: return "null";
     }
 }
 
@@ -358,8 +352,7 @@ want_type(struct sc_ctx *c, json_t *v, json_type type, const char *expected)
 }
 
 int
-sc_get_u64(struct sc_ctx *c, json_t *obj, const char *key, bool required, uint64_t min, uint64_t max,
-           uint64_t *out)
+sc_get_u64(struct sc_ctx *c, json_t *obj, const char *key, bool required, uint64_t min, uint64_t max, uint64_t *out)
 {
     json_t *v;
     int rc = member(c, obj, key, required, &v);
@@ -380,8 +373,7 @@ sc_get_u64(struct sc_ctx *c, json_t *obj, const char *key, bool required, uint64
 }
 
 int
-sc_get_u32(struct sc_ctx *c, json_t *obj, const char *key, bool required, uint32_t min, uint32_t max,
-           uint32_t *out)
+sc_get_u32(struct sc_ctx *c, json_t *obj, const char *key, bool required, uint32_t min, uint32_t max, uint32_t *out)
 {
     uint64_t v = *out;
     int rc = sc_get_u64(c, obj, key, required, min, max, &v);
@@ -471,8 +463,7 @@ match_enum(struct sc_ctx *c, json_t *v, const char *what, const char *const *nam
 }
 
 int
-sc_get_enum(struct sc_ctx *c, json_t *obj, const char *key, bool required, const char *const *names, size_t n,
-            int *out)
+sc_get_enum(struct sc_ctx *c, json_t *obj, const char *key, bool required, const char *const *names, size_t n, int *out)
 {
     json_t *v;
     int rc = member(c, obj, key, required, &v);
@@ -499,8 +490,7 @@ valid_name(const char *s)
 }
 
 int
-sc_get_name(struct sc_ctx *c, json_t *obj, const char *key, const struct sc_names *taken,
-            char out[SCENARIO_NAME_MAX])
+sc_get_name(struct sc_ctx *c, json_t *obj, const char *key, const struct sc_names *taken, char out[SCENARIO_NAME_MAX])
 {
     const char *s = NULL;
     char shown[80];
@@ -511,8 +501,9 @@ sc_get_name(struct sc_ctx *c, json_t *obj, const char *key, const struct sc_name
     }
     sc_push_key(c, key);
     if (!valid_name(s)) {
-        return sc_fail(c, "'%s' is not a valid name: 1..%d characters of letters, digits, '_', '.', '-', "
-                          "starting with a letter or digit",
+        return sc_fail(c,
+                       "'%s' is not a valid name: 1..%d characters of letters, digits, '_', '.', '-', "
+                       "starting with a letter or digit",
                        sc_printable(s, shown, sizeof(shown)), SCENARIO_NAME_MAX - 1);
     }
     size_t prev = sc_find(taken, s);
@@ -545,8 +536,7 @@ sc_match_ref(struct sc_ctx *c, json_t *v, const struct sc_names *names, size_t *
 }
 
 int
-sc_get_ref(struct sc_ctx *c, json_t *obj, const char *key, bool required, const struct sc_names *names,
-           size_t *out)
+sc_get_ref(struct sc_ctx *c, json_t *obj, const char *key, bool required, const struct sc_names *names, size_t *out)
 {
     json_t *v;
     int rc = member(c, obj, key, required, &v);
@@ -617,8 +607,9 @@ sc_get_mac(struct sc_ctx *c, json_t *obj, const char *key, bool *has, uint8_t ma
         return rc;
     }
     sc_push_key(c, key);
-    if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &used) != 6 ||
-        used != 17 || strspn(s, "0123456789abcdefABCDEF:") != 17) {
+    if (strlen(s) != 17 ||
+        sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &used) != 6 || used != 17 ||
+        strspn(s, "0123456789abcdefABCDEF:") != 17) {
         return sc_fail(c, "'%s' is not a MAC address; write six hex pairs such as 02:00:00:00:00:01",
                        sc_printable(s, shown, sizeof(shown)));
     }

@@ -92,13 +92,10 @@ parse_op(struct sc_ctx *c, json_t *obj, struct scenario_op *op)
             return rc;
         }
         return sc_get_u32(c, obj, "length", false, 1, BLOCK_MAX, &op->length);
-    case SCENARIO_OP_PF_SET_MAC:
-        return sc_get_mac(c, obj, "mac", &op->has_mac, op->mac);
+    case SCENARIO_OP_PF_SET_MAC: return sc_get_mac(c, obj, "mac", &op->has_mac, op->mac);
     case SCENARIO_OP_INTERRUPTS:
-    case SCENARIO_OP_MMIO:
-        return sc_get_u32(c, obj, "count", false, 1, MAX_COUNT, &op->count);
-    default:
-        return 0;
+    case SCENARIO_OP_MMIO: return sc_get_u32(c, obj, "count", false, 1, MAX_COUNT, &op->count);
+    default: return 0;
     }
 }
 
@@ -285,7 +282,8 @@ step_workload(struct sc_ctx *c, json_t *obj, struct scenario_step *st)
             }
         }
         if (c->sc->vms[v].workload == SCENARIO_NONE) {
-            return sc_fail(c, "VM '%s' has no workload to run (give it one in vms[%zu].workload)", c->sc->vms[v].name, v);
+            return sc_fail(c, "VM '%s' has no workload to run (give it one in vms[%zu].workload)", c->sc->vms[v].name,
+                           v);
         }
         st->vms[st->n_vms++] = v;
         sc_pop(c);
@@ -377,15 +375,11 @@ step_fields(struct sc_ctx *c, json_t *obj, struct sim *s, struct scenario_step *
     int rc;
 
     switch (st->action) {
-    case SCENARIO_ACT_WORKLOAD:
-        return step_workload(c, obj, st);
-    case SCENARIO_ACT_REBALANCE:
-        return step_rebalance(c, obj, s, st);
-    case SCENARIO_ACT_SURPRISE_REMOVE:
-        return step_surprise_remove(c, obj, s, st, i);
+    case SCENARIO_ACT_WORKLOAD: return step_workload(c, obj, st);
+    case SCENARIO_ACT_REBALANCE: return step_rebalance(c, obj, s, st);
+    case SCENARIO_ACT_SURPRISE_REMOVE: return step_surprise_remove(c, obj, s, st, i);
     case SCENARIO_ACT_EJECT:
-    case SCENARIO_ACT_ASSIGN:
-        return step_eject_or_assign(c, obj, s, st);
+    case SCENARIO_ACT_ASSIGN: return step_eject_or_assign(c, obj, s, st);
     case SCENARIO_ACT_GUEST:
         if ((rc = get_vm(c, obj, st)) != 0 || (rc = sc_get_misbehave(c, obj, "misbehave", true, &st->misbehave)) != 0) {
             return rc;
@@ -405,8 +399,7 @@ step_fields(struct sc_ctx *c, json_t *obj, struct sim *s, struct scenario_step *
         }
         return sc_get_mac(c, obj, "mac", &st->has_mac, st->mac);
     case SCENARIO_ACT_WAIT:
-    default:
-        return sc_get_u32(c, obj, "ms", true, 0, 86400000, &st->wait_ms);
+    default: return sc_get_u32(c, obj, "ms", true, 0, 86400000, &st->wait_ms);
     }
 }
 
@@ -478,7 +471,8 @@ sc_parse_timeline(struct sc_ctx *c, json_t *root)
     for (size_t i = 0; i < c->sc->n_steps && rc == 0; i++) {
         json_t *obj = json_array_get(arr, i);
         sc_push_index(c, i);
-        rc = json_is_object(obj) ? parse_step(c, obj, &s, i) : sc_fail(c, "expected an object such as {\"action\": \"workload\"}");
+        rc = json_is_object(obj) ? parse_step(c, obj, &s, i)
+                                 : sc_fail(c, "expected an object such as {\"action\": \"workload\"}");
         if (rc == 0) {
             sc_pop(c);
         }

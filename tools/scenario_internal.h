@@ -68,8 +68,7 @@ int sc_get_ref(struct sc_ctx *c, json_t *obj, const char *key, bool required, co
                size_t *out);
 /* @v (at the current path) as the name of one of @names; *out its index. */
 int sc_match_ref(struct sc_ctx *c, json_t *v, const struct sc_names *names, size_t *out);
-int sc_get_array(struct sc_ctx *c, json_t *obj, const char *key, bool required, size_t min, size_t max,
-                 json_t **out);
+int sc_get_array(struct sc_ctx *c, json_t *obj, const char *key, bool required, size_t min, size_t max, json_t **out);
 int sc_get_object(struct sc_ctx *c, json_t *obj, const char *key, bool required, json_t **out);
 int sc_get_mac(struct sc_ctx *c, json_t *obj, const char *key, bool *has, uint8_t mac[6]);
 int sc_get_misbehave(struct sc_ctx *c, json_t *obj, const char *key, bool required, uint32_t *bits);
