@@ -117,7 +117,7 @@ enum scenario_op_kind {
 struct scenario_op {
     enum scenario_op_kind kind;
     uint32_t block;  /* BLOCK_*: block id */
-    uint32_t length; /* BLOCK_*: 1..128 bytes (VPCI_MAX_READ_WRITE_BLOCK_SIZE, contract.md §6.11) */
+    uint32_t length; /* BLOCK_*: 1..128 bytes (VPCI_MAX_READ_WRITE_BLOCK_SIZE, contract.md §6.3) */
     uint32_t size;   /* DMA: bytes per transfer */
     uint32_t count;  /* DMA, INTERRUPTS, MMIO: repetitions; default 1 */
     bool has_mac;    /* PF_SET_MAC: false = derive the address from the seed */
@@ -209,8 +209,9 @@ struct scenario_error {
  *
  * Return: 0; PCIVIRT_ENOENT / PCIVIRT_EIO when the file cannot be read;
  * PCIVIRT_ERANGE when it is larger than SCENARIO_MAX_FILE_BYTES; PCIVIRT_EFORMAT for
- * anything wrong inside it (syntax, encoding, schema, references, a dump file that
- * does not exist); PCIVIRT_ENOMEM.
+ * anything wrong inside it (syntax, encoding, schema, references); PCIVIRT_ENOENT
+ * also for a device's dump file that does not exist or is not a regular file
+ * (reported with its position, like a format error); PCIVIRT_ENOMEM.
  */
 int scenario_load_file(const char *path, struct scenario **out, struct scenario_error *err);
 

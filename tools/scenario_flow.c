@@ -52,8 +52,8 @@ static const char *const action_keys[SCENARIO_ACT_COUNT_][7] = {
 
 #define MAX_COUNT 1000000u
 #define MAX_DMA_SIZE (16u << 20)
-#define BLOCK_MAX 128u     /* VPCI_MAX_READ_WRITE_BLOCK_SIZE (contract.md §6.11) */
-#define INVALIDATE_MAX 63u /* the invalidation mask is 64 bits (contract.md §4.6) */
+#define BLOCK_MAX 128u     /* VPCI_MAX_READ_WRITE_BLOCK_SIZE (contract.md §6.3) */
+#define INVALIDATE_MAX 63u /* the invalidation mask is 64 bits (contract.md §4.7) */
 
 const char *
 scenario_op_name(enum scenario_op_kind kind)
