@@ -902,6 +902,25 @@ test_escaped_keys_located(void **state)
                  "devices[0].num_vfs", "TotalVFs 64");
 }
 
+/* Array limits: one more element than allowed is refused at the array, whatever the elements are. */
+static void
+test_array_limits(void **state)
+{
+    size_t cap = 64 * 1024;
+    char *text = malloc(cap);
+    size_t n = (size_t)snprintf(text, cap, HEAD ",\n  \"vms\": ^[");
+
+    for (size_t i = 0; i <= SCENARIO_MAX_VMS; i++) {
+        n += (size_t)snprintf(text + n, cap - n, "%s{\"name\": \"v%zu\"}", i == 0 ? "" : ",", i);
+    }
+    snprintf(text + n, cap - n, "]\n}");
+    expect_error(text, "vms", "has 257 entries; at most 256 allowed");
+    expect_error(HEAD ",\n  \"vms\": [{ \"name\": \"v\", \"misbehave\": ^[\"ignore-eject\", \"ignore-eject\", "
+                      "\"ignore-eject\", \"ignore-eject\"] }]\n}",
+                 "vms[0].misbehave", "at most 3 allowed");
+    free(text);
+}
+
 /* Every allocation of a load can fail; each failure is ENOMEM with nothing leaked (ASan checks). */
 static void
 test_allocation_failures(void **state)
@@ -951,6 +970,7 @@ main(void)
         cmocka_unit_test(test_timeline_vm_without_workload),
         cmocka_unit_test(test_model_predictions),
         cmocka_unit_test(test_escaped_keys_located),
+        cmocka_unit_test(test_array_limits),
         cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
