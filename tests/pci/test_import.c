@@ -13,6 +13,7 @@
 #include "lspci_oracle.h"
 #include "pci/caps.h"
 #include "pci/dump.h"
+#include "util/alloc.h"
 #include "util/le.h"
 
 #define DATA PCIVIRT_SHARED_DIR "/data"
@@ -190,6 +191,35 @@ test_import_every_real_function(void **state)
     assert_int_equal(sriov_pfs, 5);
 }
 
+/* Every allocation failure in build and import fails cleanly (ASan checks leaks). */
+static void
+test_allocation_failures(void **state)
+{
+    struct pci_layout *a = build(), *b = NULL;
+    long i = 0;
+    int rc;
+
+    (void)state;
+    do {
+        pv_alloc_fail_after(i++, 1);
+        rc = pci_layout_import(pci_layout_template(a), 4096, 0, &b, NULL);
+        pv_alloc_fail_after(-1, 0);
+        assert_true(rc == 0 || rc == PCIVIRT_ENOMEM);
+        if (rc != 0) {
+            assert_null(b);
+        }
+    } while (rc != 0);
+    assert_true(i > 5); /* layout, arrays, walk buffers, capability records */
+    pci_layout_unref(b);
+    /* Builders: a failing capability record leaves the layout usable. */
+    pv_alloc_fail_after(0, 1);
+    assert_int_equal(pci_cap_add(a, PCI_CAP_ID_VNDR, 0, 8, NULL), PCIVIRT_ENOMEM);
+    assert_int_equal(pci_layout_add_hook(a, 0, 4, NULL, NULL), PCIVIRT_EINVAL);
+    pv_alloc_fail_after(-1, 0);
+    assert_true(pci_cap_add(a, PCI_CAP_ID_VNDR, 0, 8, NULL) > 0);
+    pci_layout_unref(a);
+}
+
 int
 main(void)
 {
@@ -198,6 +228,7 @@ main(void)
         cmocka_unit_test(test_import_of_builder_output_gives_builder_masks),
         cmocka_unit_test(test_import_rejects),
         cmocka_unit_test(test_import_every_real_function),
+        cmocka_unit_test(test_allocation_failures),
     };
     /* clang-format on */
 
