@@ -326,12 +326,15 @@ wdf_io_cancel(struct wdf_io *io)
 void
 wdf_io_release(struct wdf_io *io)
 {
+    struct wdf_host *host;
+
     if (io == NULL) {
         return;
     }
-    pthread_mutex_lock(&io->host->mu);
+    host = io->host; /* io may be freed by the unref */
+    pthread_mutex_lock(&host->mu);
     wdf_io_unref_locked(io);
-    pthread_mutex_unlock(&io->host->mu);
+    pthread_mutex_unlock(&host->mu);
 }
 
 /* ---- close and PnP upcalls --------------------------------------------------------- */
