@@ -261,11 +261,20 @@ td_finish_cx(TD_DEVICE *ctx, WDFREQUEST Request)
 {
     WDFREQUEST r;
 
+    /*
+     * Unmark under the lock the cancel routine takes: if the cancel routine has
+     * started, Unmark says so and the routine completes the request; had we
+     * unmarked after dropping the lock, the routine could already have completed
+     * it (the verifier reports that as touching a completed request).
+     */
     WdfSpinLockAcquire(ctx->cx_lock);
     r = ctx->cx_request;
+    if (r != NULL && !NT_SUCCESS(WdfRequestUnmarkCancelable(r))) {
+        r = NULL;
+    }
     ctx->cx_request = NULL;
     WdfSpinLockRelease(ctx->cx_lock);
-    if (r != NULL && NT_SUCCESS(WdfRequestUnmarkCancelable(r))) {
+    if (r != NULL) {
         WdfRequestCompleteWithInformation(r, STATUS_SUCCESS, 0);
     }
     WdfRequestComplete(Request, STATUS_SUCCESS);
