@@ -165,9 +165,12 @@ parse_args(int argc, char **argv, struct lspci_spec *spec, struct lspci_opts *o,
 
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "tnvxi:h", opts, NULL)) != -1) {
-        if (c == '?' || c == ':') {
-            return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+    while ((c = getopt_long(argc, argv, ":tnvxi:h", opts, NULL)) != -1) {
+        if (c == ':') {
+            return usage_error("option '%s' needs an argument", argv[optind - 1]);
+        }
+        if (c == '?') {
+            return usage_error("unknown option '%s'", argv[optind - 1]);
         }
         rc = take_option(c, spec, o, scenario);
         if (rc != CLI_EXIT_OK) {

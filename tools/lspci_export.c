@@ -15,12 +15,16 @@
 #include "pci/regs.h"
 #include "util/le.h"
 
-/* A Graphviz double-quoted string: quotes and backslashes escaped. */
+/* A Graphviz double-quoted string: quotes and backslashes escaped, newlines as \n. */
 static void
 dot_str(FILE *out, const char *s)
 {
     fputc('"', out);
     for (; *s; s++) {
+        if (*s == '\n') {
+            fputs("\\n", out);
+            continue;
+        }
         if (*s == '"' || *s == '\\') {
             fputc('\\', out);
         }
@@ -44,7 +48,7 @@ dot_node(const struct lspci_view *v, size_t i, FILE *out)
         snprintf(label, sizeof(label), "%s PF\n%s\n%04x:%04x, %zu of %u VFs", bdf, name, id->vendor, id->device,
                  m->count - 1, (unsigned)m->prof->total_vfs);
     }
-    fputs("    ", out);
+    fputs("        ", out);
     dot_str(out, bdf);
     fputs(" [label=", out);
     dot_str(out, label);
@@ -61,12 +65,12 @@ lspci_print_dot(const struct lspci_view *v, FILE *out)
     fprintf(out, "digraph pcivirt {\n    rankdir=LR;\n    node [shape=box, fontname=\"monospace\"];\n");
     for (size_t i = 0; i < m->count; i++) {
         if (i == 0 || (m->fn[i].rid >> 8) != (m->fn[i - 1].rid >> 8)) {
-            fprintf(out, "%s  subgraph \"cluster_bus_%02x\" {\n    label=\"bus %04x:%02x\";\n", i ? "  }\n" : "",
+            fprintf(out, "%s    subgraph \"cluster_bus_%02x\" {\n        label=\"bus %04x:%02x\";\n", i ? "    }\n" : "",
                     m->fn[i].rid >> 8, m->prof->segment, m->fn[i].rid >> 8);
         }
         dot_node(v, i, out);
     }
-    fputs("  }\n", out);
+    fputs("    }\n", out);
     for (size_t i = 1; i < m->count; i++) {
         lspci_format_bdf(m, m->fn[i].rid, bdf, sizeof(bdf));
         fputs("    ", out);
@@ -78,7 +82,7 @@ lspci_print_dot(const struct lspci_view *v, FILE *out)
             fputs("    ", out);
             dot_str(out, bdf);
             fputs(" -> ", out);
-            fprintf(out, "\"vm:%s\";\n", m->fn[i].holder);
+            fprintf(out, "\"vm:%s\";\n", m->fn[i].holder); /* VM names are [A-Za-z0-9_.-] (scenario.h) */
         }
     }
     fputs("}\n", out);
@@ -146,19 +150,21 @@ json_sriov(const struct lspci_model *m)
 {
     uint8_t pf[PCI_CFG_SIZE_EXT];
     const uint8_t *s = pf + m->sriov;
+    char vf_did[8];
     uint16_t ctrl;
 
     if (lspci_model_config(m, 0, pf, sizeof(pf)) != 0) {
         return NULL;
     }
     ctrl = le16_get(s + PCI_SRIOV_CTRL);
-    return json_pack("{s:i, s:i, s:i, s:i, s:b, s:b, s:b, s:i, s:i, s:i, s:i, s:i, s:[i, i]}", "cap_offset",
+    snprintf(vf_did, sizeof(vf_did), "%04x", le16_get(s + PCI_SRIOV_VF_DID));
+    return json_pack("{s:i, s:i, s:i, s:i, s:b, s:b, s:b, s:i, s:i, s:s, s:i, s:i, s:[i, i]}", "cap_offset",
                      m->sriov, "total_vfs", le16_get(s + PCI_SRIOV_TOTAL_VF), "initial_vfs",
                      le16_get(s + PCI_SRIOV_INITIAL_VF), "num_vfs", le16_get(s + PCI_SRIOV_NUM_VF), "vf_enable",
                      (ctrl & PCI_SRIOV_CTRL_VFE) != 0, "vf_mse", (ctrl & PCI_SRIOV_CTRL_MSE) != 0,
                      "ari_capable_hierarchy", (ctrl & PCI_SRIOV_CTRL_ARI) != 0, "first_vf_offset",
                      le16_get(s + PCI_SRIOV_VF_OFFSET), "vf_stride", le16_get(s + PCI_SRIOV_VF_STRIDE),
-                     "vf_device_id", le16_get(s + PCI_SRIOV_VF_DID), "supported_page_sizes",
+                     "vf_device_id", vf_did, "supported_page_sizes",
                      (int)le32_get(s + PCI_SRIOV_SUP_PGSIZE), "system_page_size",
                      (int)le32_get(s + PCI_SRIOV_SYS_PGSIZE), "bus_range", m->geo.secondary_bus,
                      m->geo.subordinate_bus);
