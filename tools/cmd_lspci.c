@@ -34,34 +34,33 @@
 static void
 usage(FILE *f)
 {
-    fprintf(f,
-            "usage: pcivirt lspci [--device FILE|builtin:NAME] [--function BDF] [--numvfs N] [--ari on|off]\n"
-            "                     [--bus-range BB[-BB]] [-t] [-n] [-v] [-x|-xxx|-xxxx] [-i PCI.IDS]\n"
-            "                     [--dot | --json]\n"
-            "       pcivirt lspci [--scenario FILE]\n\n"
-            "Build a software SR-IOV device, enable N VFs at the routing IDs the device dictates\n"
-            "(PF routing ID + First VF Offset + i x VF Stride, re-read after NumVFs is written, as\n"
-            "Linux does) and show the PF and its VFs the way lspci shows functions.\n\n"
-            "  --device SRC      an lspci -xxxx dump file (the function with an SR-IOV capability)\n"
-            "                    or builtin:82599 (alias builtin:default) or builtin:wide;\n"
-            "                    default: builtin:82599\n"
-            "  --function BDF    the PF in a dump holding several SR-IOV functions ([DDDD:]BB:DD.F)\n"
-            "  --numvfs N        VFs to enable, 0..TotalVFs (default: TotalVFs)\n"
-            "  --ari on|off      put the PF below a port that does / does not forward ARI\n"
-            "                    (ARI Capable Hierarchy); default: as built or as captured\n"
-            "  --bus-range B[-E] the bus range below the PF's port (hex, B = the PF's bus);\n"
-            "                    default: the buses Linux reserves for TotalVFs\n"
-            "  -n                numeric ids instead of names\n"
-            "  -t                tree, as lspci -t\n"
-            "  -v                decoded SR-IOV geometry and each VF's index and routing ID\n"
-            "  -x, -xxx, -xxxx   hex dump of 64, 256 or 4096 config bytes (lspci -F reads it)\n"
-            "  -i FILE           pci.ids to read names from (default " LSPCI_IDS_DEFAULT ")\n"
-            "  --dot             Graphviz picture: PF -> VFs\n"
-            "  --json            machine-readable output\n"
-            "  --scenario FILE   the topology of a scenario (needs the virtualization stack)\n"
-            "  --help            this text\n\n"
-            "exit status: 0 shown, 1 the device refused to enable the VFs (reason on stderr),\n"
-            "             2 usage error or bad input (file, function, NumVFs, ARI).\n");
+    fprintf(f, "usage: pcivirt lspci [--device FILE|builtin:NAME] [--function BDF] [--numvfs N] [--ari on|off]\n"
+               "                     [--bus-range BB[-BB]] [-t] [-n] [-v] [-x|-xxx|-xxxx] [-i PCI.IDS]\n"
+               "                     [--dot | --json]\n"
+               "       pcivirt lspci [--scenario FILE]\n\n"
+               "Build a software SR-IOV device, enable N VFs at the routing IDs the device dictates\n"
+               "(PF routing ID + First VF Offset + i x VF Stride, re-read after NumVFs is written, as\n"
+               "Linux does) and show the PF and its VFs the way lspci shows functions.\n\n"
+               "  --device SRC      an lspci -xxxx dump file (the function with an SR-IOV capability)\n"
+               "                    or builtin:82599 (alias builtin:default) or builtin:wide;\n"
+               "                    default: builtin:82599\n"
+               "  --function BDF    the PF in a dump holding several SR-IOV functions ([DDDD:]BB:DD.F)\n"
+               "  --numvfs N        VFs to enable, 0..TotalVFs (default: TotalVFs)\n"
+               "  --ari on|off      put the PF below a port that does / does not forward ARI\n"
+               "                    (ARI Capable Hierarchy); default: as built or as captured\n"
+               "  --bus-range B[-E] the bus range below the PF's port (hex, B = the PF's bus);\n"
+               "                    default: the buses Linux reserves for TotalVFs\n"
+               "  -n                numeric ids instead of names\n"
+               "  -t                tree, as lspci -t\n"
+               "  -v                decoded SR-IOV geometry and each VF's index and routing ID\n"
+               "  -x, -xxx, -xxxx   hex dump of 64, 256 or 4096 config bytes (lspci -F reads it)\n"
+               "  -i FILE           pci.ids to read names from (default " LSPCI_IDS_DEFAULT ")\n"
+               "  --dot             Graphviz picture: PF -> VFs\n"
+               "  --json            machine-readable output\n"
+               "  --scenario FILE   the topology of a scenario (needs the virtualization stack)\n"
+               "  --help            this text\n\n"
+               "exit status: 0 shown, 1 the device refused to enable the VFs (reason on stderr),\n"
+               "             2 usage error or bad input (file, function, NumVFs, ARI).\n");
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -154,13 +153,17 @@ take_option(int c, struct lspci_spec *spec, struct lspci_opts *o, const char **s
 static int
 parse_args(int argc, char **argv, struct lspci_spec *spec, struct lspci_opts *o, const char **scenario)
 {
-    static const struct option opts[] = {
-        {"device", required_argument, NULL, OPT_DEVICE},   {"function", required_argument, NULL, OPT_FUNCTION},
-        {"numvfs", required_argument, NULL, OPT_NUMVFS},   {"ari", required_argument, NULL, OPT_ARI},
-        {"bus-range", required_argument, NULL, OPT_BUS_RANGE}, {"dot", no_argument, NULL, OPT_DOT},
-        {"json", no_argument, NULL, OPT_JSON},             {"scenario", required_argument, NULL, OPT_SCENARIO},
-        {"pci-ids", required_argument, NULL, 'i'},         {"help", no_argument, NULL, 'h'},
-        {0}};
+    static const struct option opts[] = {{"device", required_argument, NULL, OPT_DEVICE},
+                                         {"function", required_argument, NULL, OPT_FUNCTION},
+                                         {"numvfs", required_argument, NULL, OPT_NUMVFS},
+                                         {"ari", required_argument, NULL, OPT_ARI},
+                                         {"bus-range", required_argument, NULL, OPT_BUS_RANGE},
+                                         {"dot", no_argument, NULL, OPT_DOT},
+                                         {"json", no_argument, NULL, OPT_JSON},
+                                         {"scenario", required_argument, NULL, OPT_SCENARIO},
+                                         {"pci-ids", required_argument, NULL, 'i'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {0}};
     int c, rc;
 
     optind = 1;
@@ -214,8 +217,8 @@ show(const struct lspci_model *m, const struct lspci_opts *o)
         fprintf(stderr, ME ": %s: cannot read the functions' config space\n", m->prof->name);
         return CLI_EXIT_FAILED;
     }
-    rc = o->json ? lspci_print_json(&v, stdout)
-         : o->dot ? lspci_print_dot(&v, stdout)
+    rc = o->json   ? lspci_print_json(&v, stdout)
+         : o->dot  ? lspci_print_dot(&v, stdout)
          : o->tree ? lspci_print_tree(&v, stdout)
                    : lspci_print_list(&v, stdout);
     if (rc != 0 || fflush(stdout) != 0) {
@@ -241,8 +244,10 @@ cmd_lspci(int argc, char **argv)
         return rc < 0 ? CLI_EXIT_OK : rc;
     }
     if (scenario != NULL) {
-        fprintf(stderr, ME ": --scenario %s: which VM holds which VF comes from the virtualization stack, which "
-                "this build of pcivirt cannot run yet; use --device to inspect one device\n", scenario);
+        fprintf(stderr,
+                ME ": --scenario %s: which VM holds which VF comes from the virtualization stack, which "
+                   "this build of pcivirt cannot run yet; use --device to inspect one device\n",
+                scenario);
         return CLI_EXIT_USAGE;
     }
     rc = lspci_model_open(&spec, &m, &err);

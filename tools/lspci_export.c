@@ -65,8 +65,8 @@ lspci_print_dot(const struct lspci_view *v, FILE *out)
     fprintf(out, "digraph pcivirt {\n    rankdir=LR;\n    node [shape=box, fontname=\"monospace\"];\n");
     for (size_t i = 0; i < m->count; i++) {
         if (i == 0 || (m->fn[i].rid >> 8) != (m->fn[i - 1].rid >> 8)) {
-            fprintf(out, "%s    subgraph \"cluster_bus_%02x\" {\n        label=\"bus %04x:%02x\";\n", i ? "    }\n" : "",
-                    m->fn[i].rid >> 8, m->prof->segment, m->fn[i].rid >> 8);
+            fprintf(out, "%s    subgraph \"cluster_bus_%02x\" {\n        label=\"bus %04x:%02x\";\n",
+                    i ? "    }\n" : "", m->fn[i].rid >> 8, m->prof->segment, m->fn[i].rid >> 8);
         }
         dot_node(v, i, out);
     }
@@ -158,16 +158,14 @@ json_sriov(const struct lspci_model *m)
     }
     ctrl = le16_get(s + PCI_SRIOV_CTRL);
     snprintf(vf_did, sizeof(vf_did), "%04x", le16_get(s + PCI_SRIOV_VF_DID));
-    return json_pack("{s:i, s:i, s:i, s:i, s:b, s:b, s:b, s:i, s:i, s:s, s:i, s:i, s:[i, i]}", "cap_offset",
-                     m->sriov, "total_vfs", le16_get(s + PCI_SRIOV_TOTAL_VF), "initial_vfs",
-                     le16_get(s + PCI_SRIOV_INITIAL_VF), "num_vfs", le16_get(s + PCI_SRIOV_NUM_VF), "vf_enable",
-                     (ctrl & PCI_SRIOV_CTRL_VFE) != 0, "vf_mse", (ctrl & PCI_SRIOV_CTRL_MSE) != 0,
-                     "ari_capable_hierarchy", (ctrl & PCI_SRIOV_CTRL_ARI) != 0, "first_vf_offset",
-                     le16_get(s + PCI_SRIOV_VF_OFFSET), "vf_stride", le16_get(s + PCI_SRIOV_VF_STRIDE),
-                     "vf_device_id", vf_did, "supported_page_sizes",
-                     (int)le32_get(s + PCI_SRIOV_SUP_PGSIZE), "system_page_size",
-                     (int)le32_get(s + PCI_SRIOV_SYS_PGSIZE), "bus_range", m->geo.secondary_bus,
-                     m->geo.subordinate_bus);
+    return json_pack(
+        "{s:i, s:i, s:i, s:i, s:b, s:b, s:b, s:i, s:i, s:s, s:i, s:i, s:[i, i]}", "cap_offset", m->sriov, "total_vfs",
+        le16_get(s + PCI_SRIOV_TOTAL_VF), "initial_vfs", le16_get(s + PCI_SRIOV_INITIAL_VF), "num_vfs",
+        le16_get(s + PCI_SRIOV_NUM_VF), "vf_enable", (ctrl & PCI_SRIOV_CTRL_VFE) != 0, "vf_mse",
+        (ctrl & PCI_SRIOV_CTRL_MSE) != 0, "ari_capable_hierarchy", (ctrl & PCI_SRIOV_CTRL_ARI) != 0, "first_vf_offset",
+        le16_get(s + PCI_SRIOV_VF_OFFSET), "vf_stride", le16_get(s + PCI_SRIOV_VF_STRIDE), "vf_device_id", vf_did,
+        "supported_page_sizes", (int)le32_get(s + PCI_SRIOV_SUP_PGSIZE), "system_page_size",
+        (int)le32_get(s + PCI_SRIOV_SYS_PGSIZE), "bus_range", m->geo.secondary_bus, m->geo.subordinate_bus);
 }
 
 int
@@ -175,8 +173,8 @@ lspci_print_json(const struct lspci_view *v, FILE *out)
 {
     const struct lspci_model *m = v->m;
     json_t *funcs = json_array(), *warn = json_array(), *root;
-    unsigned nwarn = m->prof->warning_count < PV_PROFILE_MAX_WARNINGS ? m->prof->warning_count
-                                                                       : PV_PROFILE_MAX_WARNINGS;
+    unsigned nwarn =
+        m->prof->warning_count < PV_PROFILE_MAX_WARNINGS ? m->prof->warning_count : PV_PROFILE_MAX_WARNINGS;
     int rc;
 
     for (size_t i = 0; funcs != NULL && i < m->count; i++) {

@@ -20,8 +20,7 @@
 
 const char *const lspci_builtin_names[] = {"82599", "wide", NULL};
 
-static int
-fail(struct pcivirt_error *err, int exit_code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct pcivirt_error *err, int exit_code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static int
 fail(struct pcivirt_error *err, int exit_code, const char *fmt, ...)
@@ -42,8 +41,10 @@ load_builtin(const char *name, struct pv_profile *p, struct pcivirt_error *err)
     } else if (strcmp(name, "wide") == 0) {
         pv_profile_wide(p);
     } else {
-        return fail(err, CLI_EXIT_USAGE, "builtin:%s: no such built-in profile (known: builtin:82599, also called "
-                    "builtin:default, and builtin:wide)", name);
+        return fail(err, CLI_EXIT_USAGE,
+                    "builtin:%s: no such built-in profile (known: builtin:82599, also called "
+                    "builtin:default, and builtin:wide)",
+                    name);
     }
     return CLI_EXIT_OK;
 }
@@ -132,8 +133,10 @@ pick_only(const struct pci_dump *d, const char *path, int *index, struct pcivirt
         return CLI_EXIT_OK;
     }
     if (found == 0) {
-        return fail(err, CLI_EXIT_USAGE, "%s: none of its %zu function(s) has a complete SR-IOV extended capability "
-                    "(0x0010): nothing to enable", path, d->count);
+        return fail(err, CLI_EXIT_USAGE,
+                    "%s: none of its %zu function(s) has a complete SR-IOV extended capability "
+                    "(0x0010): nothing to enable",
+                    path, d->count);
     }
     return fail(err, CLI_EXIT_USAGE, "%s: %zu functions have an SR-IOV capability: %s; choose one with --function BDF",
                 path, found, list);
@@ -182,7 +185,8 @@ apply_ari(const struct lspci_spec *spec, struct pv_profile *p, struct pcivirt_er
     }
     pf_bdf(p, bdf, sizeof(bdf));
     if (spec->ari == 1 && !p->has_ari) {
-        return fail(err, CLI_EXIT_USAGE, "--ari on: %s: PF %s has no ARI extended capability (0x000e), so no port "
+        return fail(err, CLI_EXIT_USAGE,
+                    "--ari on: %s: PF %s has no ARI extended capability (0x000e), so no port "
                     "enables ARI forwarding for it and ARI Capable Hierarchy stays 0 (PCIe 6.13, 9.3.3.3.5)",
                     p->name, bdf);
     }
@@ -191,9 +195,10 @@ apply_ari(const struct lspci_spec *spec, struct pv_profile *p, struct pcivirt_er
     if (p->pf_image_len != 0) {
         p->captured_ctrl = (uint16_t)((p->captured_ctrl & ~PCI_SRIOV_CTRL_ARI) | (spec->ari ? PCI_SRIOV_CTRL_ARI : 0));
         if (was != (spec->ari == 1)) {
-            pv_profile_warn(p, "%s: the dump records First VF Offset %u and VF Stride %u with ARI Capable Hierarchy "
-                            "%s only; the same values are used with it %s", p->name, p->offset_ari, p->stride_ari,
-                            was ? "on" : "off", spec->ari ? "on" : "off");
+            pv_profile_warn(p,
+                            "%s: the dump records First VF Offset %u and VF Stride %u with ARI Capable Hierarchy "
+                            "%s only; the same values are used with it %s",
+                            p->name, p->offset_ari, p->stride_ari, was ? "on" : "off", spec->ari ? "on" : "off");
         }
     }
     return CLI_EXIT_OK;
@@ -206,8 +211,10 @@ apply_bus_range(const struct lspci_spec *spec, struct pv_profile *p, struct pciv
         return CLI_EXIT_OK;
     }
     if (spec->bus_first != (p->pf_rid >> 8) || spec->bus_last < spec->bus_first) {
-        return fail(err, CLI_EXIT_USAGE, "--bus-range %02x-%02x: %s: the range must start at the PF's bus %02x and "
-                    "not end before it", spec->bus_first, spec->bus_last, p->name, p->pf_rid >> 8);
+        return fail(err, CLI_EXIT_USAGE,
+                    "--bus-range %02x-%02x: %s: the range must start at the PF's bus %02x and "
+                    "not end before it",
+                    spec->bus_first, spec->bus_last, p->name, p->pf_rid >> 8);
     }
     p->bus_range_set = true;
     p->secondary_bus = spec->bus_first;

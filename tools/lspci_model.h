@@ -32,11 +32,11 @@
 
 /* What to build. */
 struct lspci_spec {
-    const char *device;    /* "builtin:NAME" or a dump file path */
-    const char *function;  /* dump only: "[DDDD:]BB:DD.F" of the PF, or NULL to find it */
-    long num_vfs;          /* -1: TotalVFs */
-    int ari;               /* -1: as the device comes, 0 off, 1 on */
-    bool has_bus_range;    /* the bus range below the PF's port; default as Linux reserves */
+    const char *device;   /* "builtin:NAME" or a dump file path */
+    const char *function; /* dump only: "[DDDD:]BB:DD.F" of the PF, or NULL to find it */
+    long num_vfs;         /* -1: TotalVFs */
+    int ari;              /* -1: as the device comes, 0 off, 1 on */
+    bool has_bus_range;   /* the bus range below the PF's port; default as Linux reserves */
     uint8_t bus_first, bus_last;
 };
 
@@ -44,12 +44,12 @@ struct lspci_spec {
 struct lspci_fn {
     uint16_t rid;
     bool is_vf;
-    uint32_t vf_index;     /* zero-based, VFs only */
-    const char *holder;    /* the VM holding this VF; NULL: not known (no stack) */
+    uint32_t vf_index;  /* zero-based, VFs only */
+    const char *holder; /* the VM holding this VF; NULL: not known (no stack) */
 };
 
 struct lspci_model {
-    struct pv_profile *prof;    /* as built (after --ari / --bus-range) */
+    struct pv_profile *prof; /* as built (after --ari / --bus-range) */
     struct pv_sriov_dev *dev;
     struct dev_vf_geometry geo; /* read back from the registers after enabling */
     uint16_t sriov;             /* SR-IOV capability offset in the PF */

@@ -16,8 +16,8 @@ enum section { SEC_NONE, SEC_VENDOR, SEC_CLASS };
 
 struct cursor {
     enum section sec;
-    unsigned top;     /* current vendor or class id */
-    unsigned mid;     /* current device or subclass id */
+    unsigned top; /* current vendor or class id */
+    unsigned mid; /* current device or subclass id */
     bool mid_valid;
 };
 
@@ -138,8 +138,7 @@ one_line(struct cursor *c, const char *line, struct lspci_ident *ids, size_t n)
         vendor_line(c, 0, name, ids, n);
     } else if (tabs == 0) {
         c->sec = SEC_NONE;
-    } else if (tabs == 1 && c->sec != SEC_NONE &&
-               (name = parse_entry(s, c->sec == SEC_VENDOR ? 4 : 2, &id)) != NULL) {
+    } else if (tabs == 1 && c->sec != SEC_NONE && (name = parse_entry(s, c->sec == SEC_VENDOR ? 4 : 2, &id)) != NULL) {
         c->mid = id;
         c->mid_valid = true;
         if (c->sec == SEC_VENDOR) {

@@ -126,8 +126,8 @@ print_vf_bars(const struct lspci_view *v, const uint8_t *pf, FILE *out)
             continue;
         }
         fprintf(out, "\tVF BAR%u: %s-bit, %sprefetchable, %llu KiB per VF at System Page Size 0x%x%s\n", b,
-                p->vf_bar[b].is64 ? "64" : "32", p->vf_bar[b].prefetch ? "" : "non-",
-                (unsigned long long)(per >> 10), sys, p->pf_image_len != 0 ? " (size assumed: dumps hold no sizes)" : "");
+                p->vf_bar[b].is64 ? "64" : "32", p->vf_bar[b].prefetch ? "" : "non-", (unsigned long long)(per >> 10),
+                sys, p->pf_image_len != 0 ? " (size assumed: dumps hold no sizes)" : "");
     }
 }
 
@@ -143,13 +143,14 @@ print_pf_details(const struct lspci_view *v, const uint8_t *pf, FILE *out)
     if (m->source_line != 0) {
         fprintf(out, " (line %u)", m->source_line);
     }
-    fprintf(out, "\n\tSR-IOV: [%x] TotalVFs %u, InitialVFs %u, NumVFs %u, VF Enable%c, VF MSE%c, "
-            "ARI Capable Hierarchy%c\n", m->sriov, le16_get(s + PCI_SRIOV_TOTAL_VF),
-            le16_get(s + PCI_SRIOV_INITIAL_VF), le16_get(s + PCI_SRIOV_NUM_VF), ctrl & PCI_SRIOV_CTRL_VFE ? '+' : '-',
+    fprintf(out,
+            "\n\tSR-IOV: [%x] TotalVFs %u, InitialVFs %u, NumVFs %u, VF Enable%c, VF MSE%c, "
+            "ARI Capable Hierarchy%c\n",
+            m->sriov, le16_get(s + PCI_SRIOV_TOTAL_VF), le16_get(s + PCI_SRIOV_INITIAL_VF),
+            le16_get(s + PCI_SRIOV_NUM_VF), ctrl & PCI_SRIOV_CTRL_VFE ? '+' : '-',
             ctrl & PCI_SRIOV_CTRL_MSE ? '+' : '-', ctrl & PCI_SRIOV_CTRL_ARI ? '+' : '-');
     fprintf(out, "\tVF geometry: First VF Offset %u, VF Stride %u, VF Device ID %04x, bus range [%02x-%02x]\n",
-            m->geo.offset, m->geo.stride, le16_get(s + PCI_SRIOV_VF_DID), m->geo.secondary_bus,
-            m->geo.subordinate_bus);
+            m->geo.offset, m->geo.stride, le16_get(s + PCI_SRIOV_VF_DID), m->geo.secondary_bus, m->geo.subordinate_bus);
     if (m->count > 1) {
         lspci_format_bdf(m, m->fn[1].rid, first, sizeof(first));
         lspci_format_bdf(m, m->fn[m->count - 1].rid, last, sizeof(last));
@@ -167,10 +168,10 @@ print_vf_details(const struct lspci_view *v, size_t i, FILE *out)
 
     lspci_format_bdf(m, m->fn[0].rid, pf, sizeof(pf));
     rid_sum(m, m->fn[i].vf_index, sum, sizeof(sum));
-    fprintf(out, "\tVirtual function: index %u of PF %s, routing ID 0x%04x = %s\n", m->fn[i].vf_index, pf,
-            m->fn[i].rid, sum);
+    fprintf(out, "\tVirtual function: index %u of PF %s, routing ID 0x%04x = %s\n", m->fn[i].vf_index, pf, m->fn[i].rid,
+            sum);
     fprintf(out, "\tIdentity: config reads Vendor/Device ffff:ffff (VF rule); named from the PF's vendor and "
-            "VF Device ID, as Linux reports VFs\n");
+                 "VF Device ID, as Linux reports VFs\n");
 }
 
 int

@@ -22,13 +22,13 @@
 #include "lspci_names.h"
 
 struct lspci_opts {
-    bool numeric;          /* -n */
-    bool tree;             /* -t */
-    bool verbose;          /* -v */
-    bool dot;              /* --dot */
-    bool json;             /* --json */
-    unsigned hex;          /* 0, or 64 / 256 / 4096 bytes (-x / -xxx / -xxxx) */
-    const char *ids_path;  /* pci.ids; NULL: LSPCI_IDS_DEFAULT */
+    bool numeric;         /* -n */
+    bool tree;            /* -t */
+    bool verbose;         /* -v */
+    bool dot;             /* --dot */
+    bool json;            /* --json */
+    unsigned hex;         /* 0, or 64 / 256 / 4096 bytes (-x / -xxx / -xxxx) */
+    const char *ids_path; /* pci.ids; NULL: LSPCI_IDS_DEFAULT */
 };
 
 struct lspci_view {

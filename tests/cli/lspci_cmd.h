@@ -26,10 +26,10 @@
 #define PCIVIRT PCIVIRT_BINARY_DIR "/pcivirt"
 
 struct run {
-    int status;   /* exit status */
-    char *out;    /* stdout, NUL-terminated */
+    int status; /* exit status */
+    char *out;  /* stdout, NUL-terminated */
     size_t out_len;
-    char *err;    /* stderr */
+    char *err; /* stderr */
 };
 
 static inline char *

@@ -28,7 +28,7 @@ struct expect {
     unsigned domain;
     unsigned pf_rid;
     unsigned total, offset, stride;
-    unsigned class_code;  /* class << 8 | subclass, as lspci -n prints it */
+    unsigned class_code; /* class << 8 | subclass, as lspci -n prints it */
 };
 
 struct dev_case {
@@ -147,12 +147,12 @@ check_vf_block(const struct lspci_dev *vf, const char *addr)
         fail_msg("lspci shows no function at %s", addr);
         return;
     }
-    assert_false(lspci_has(vf, "Region "));                         /* VF BARs read 0 (device-model.md 3) */
+    assert_false(lspci_has(vf, "Region ")); /* VF BARs read 0 (device-model.md 3) */
     assert_false(lspci_has(vf, "Expansion ROM"));
-    assert_false(lspci_has(vf, "Interrupt: pin"));                  /* Interrupt Pin 0 */
-    assert_false(lspci_has(vf, "Single Root I/O Virtualization"));  /* a VF has no SR-IOV capability */
-    assert_true(lspci_has(vf, "FLReset+"));                         /* VFs must support FLR */
-    assert_true(lspci_has(vf, "Mem-"));                             /* Memory Space is RsvdP in a VF */
+    assert_false(lspci_has(vf, "Interrupt: pin"));                 /* Interrupt Pin 0 */
+    assert_false(lspci_has(vf, "Single Root I/O Virtualization")); /* a VF has no SR-IOV capability */
+    assert_true(lspci_has(vf, "FLReset+"));                        /* VFs must support FLR */
+    assert_true(lspci_has(vf, "Mem-"));                            /* Memory Space is RsvdP in a VF */
 }
 
 /*
@@ -251,7 +251,10 @@ test_numvfs_and_ari(void **state)
 static void
 test_dump_sizes(void **state)
 {
-    static const struct { const char *flag; unsigned lines; } forms[] = {{"-x", 4}, {"-xxx", 16}, {"-xxxx", 256}};
+    static const struct {
+        const char *flag;
+        unsigned lines;
+    } forms[] = {{"-x", 4}, {"-xxx", 16}, {"-xxxx", 256}};
     struct run r, l;
     char path[64];
 

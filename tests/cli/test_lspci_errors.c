@@ -42,9 +42,9 @@ test_bus_range_refusal_shows_the_arithmetic(void **state)
     /* 82599 without ARI: 384/2; the last of 64 VFs at 0x0300 + 384 + 63 x 2. */
     unsigned last = 0x0300 + 384 + 63 * 2;
     char want_rid[16], want_bdf[16];
-    const char *const needles[] = {"builtin:82599", "PF 03:00.0", "First VF Offset 384", "VF Stride 2",
-                                   "NumVFs 64", "ARI Capable Hierarchy off", want_rid, want_bdf, "[bus 03-03]",
-                                   NULL};
+    const char *const needles[] = {
+        "builtin:82599", "PF 03:00.0", "First VF Offset 384", "VF Stride 2", "NumVFs 64", "ARI Capable Hierarchy off",
+        want_rid,        want_bdf,     "[bus 03-03]",         NULL};
 
     (void)state;
     snprintf(want_rid, sizeof(want_rid), "0x%04x", last);
@@ -155,9 +155,19 @@ test_several_sriov_functions(void **state)
 static void
 test_usage_errors(void **state)
 {
-    static const char *const bad[] = {"--numvfs abc", "--numvfs -1", "--numvfs 70000", "--ari maybe",
-                                      "-t --json", "--dot --json", "-t -x", "--bogus", "-q", "--device",
-                                      "--bus-range zz", "stray", "--device builtin:82599 --function 03:00.0"};
+    static const char *const bad[] = {"--numvfs abc",
+                                      "--numvfs -1",
+                                      "--numvfs 70000",
+                                      "--ari maybe",
+                                      "-t --json",
+                                      "--dot --json",
+                                      "-t -x",
+                                      "--bogus",
+                                      "-q",
+                                      "--device",
+                                      "--bus-range zz",
+                                      "stray",
+                                      "--device builtin:82599 --function 03:00.0"};
     const char *const none[] = {"pcivirt lspci", NULL};
     const char *const stack[] = {"--scenario", "virtualization stack", NULL};
     struct run r;
@@ -202,9 +212,9 @@ test_json(void **state)
         assert_int_equal(json_integer_value(json_object_get(f, "vf_index")), i - 1);
         assert_int_equal(json_integer_value(json_object_get(f, "rid")), 0x0300 + 128 + (i - 1) * 2);
         assert_non_null(cfg);
-        assert_int_equal(strlen(cfg), 128);            /* -x: 64 bytes */
-        assert_memory_equal(cfg, "ffffffff", 8);       /* VF Vendor/Device ID read ffff */
-        assert_null(json_object_get(f, "held_by"));    /* no stack: nothing invented */
+        assert_int_equal(strlen(cfg), 128);         /* -x: 64 bytes */
+        assert_memory_equal(cfg, "ffffffff", 8);    /* VF Vendor/Device ID read ffff */
+        assert_null(json_object_get(f, "held_by")); /* no stack: nothing invented */
     }
     json_decref(root);
     run_free(&r);
