@@ -376,6 +376,49 @@ test_tree_buses(void **state)
     run_free(&r);
 }
 
+/* -v: the PF's registers and each VF's index, from the original dump's geometry; lspci -F still reads it. */
+static void
+test_verbose(void **state)
+{
+    struct expect e;
+    struct run r, l;
+    char want[160], first[24], last[24], path[64];
+    unsigned lrid;
+
+    (void)state;
+    expect_from_original(DATA "/cap-pcie-2", &e);
+    lrid = e.pf_rid + e.offset + (e.total - 1) * e.stride;
+    rid_addr(first, sizeof(first), e.domain, e.pf_rid + e.offset);
+    rid_addr(last, sizeof(last), e.domain, lrid);
+    run_lspci(&r, "--device '%s' -v -xxxx", DATA "/cap-pcie-2");
+    assert_int_equal(r.status, 0);
+    snprintf(want, sizeof(want), "TotalVFs %u, InitialVFs %u, NumVFs %u, VF Enable+, VF MSE+, ARI Capable Hierarchy-",
+             e.total, e.total, e.total);
+    assert_non_null(strstr(r.out, want));
+    snprintf(want, sizeof(want), "First VF Offset %u, VF Stride %u", e.offset, e.stride);
+    assert_non_null(strstr(r.out, want));
+    snprintf(want, sizeof(want), "index 0 at %s .. index %u at %s", first, e.total - 1, last);
+    assert_non_null(strstr(r.out, want));
+    for (unsigned i = 0; i < e.total; i++) {
+        char addr[24];
+        const char *at;
+
+        rid_addr(addr, sizeof(addr), e.domain, e.pf_rid + e.offset + i * e.stride);
+        snprintf(want, sizeof(want), "\n%s ", addr);
+        at = strstr(r.out, want);
+        assert_non_null(at);
+        snprintf(want, sizeof(want), "\tVirtual function: index %u of PF 01:00.0, routing ID 0x%04x", i,
+                 e.pf_rid + e.offset + i * e.stride);
+        assert_non_null(strstr(at, want));
+    }
+    write_temp(path, r.out, r.out_len);
+    run_real_lspci(&l, "-n", path);
+    assert_int_equal(count_of(l.out, "\n"), 1 + e.total);
+    run_free(&l);
+    run_free(&r);
+    unlink(path);
+}
+
 int
 main(void)
 {
@@ -386,6 +429,7 @@ main(void)
         cmocka_unit_test(test_dump_sizes),
         cmocka_unit_test(test_forms_equal_lspci),
         cmocka_unit_test(test_tree_buses),
+        cmocka_unit_test(test_verbose),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
