@@ -356,12 +356,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_data_file_like_lspci),
-        cmocka_unit_test(test_format_cases_match_expected),
-        cmocka_unit_test(test_errors_name_file_line_field),
-        cmocka_unit_test(test_line_length_limit),
-        cmocka_unit_test(test_built_dump_read_by_lspci),
-        cmocka_unit_test(test_parse_allocation_failures),
+        cmocka_unit_test(test_every_data_file_like_lspci),  cmocka_unit_test(test_format_cases_match_expected),
+        cmocka_unit_test(test_errors_name_file_line_field), cmocka_unit_test(test_line_length_limit),
+        cmocka_unit_test(test_built_dump_read_by_lspci),    cmocka_unit_test(test_parse_allocation_failures),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
