@@ -40,7 +40,7 @@ struct tpf {
     int config_reads, config_writes, probed_v1, probed_v2, mitigated_calls, resets, resource_calls;
 };
 
-static uint16_t
+static inline uint16_t
 tpf_rid(struct tpf *t, uint16_t vf)
 {
     uint16_t rid = 0;
@@ -49,19 +49,19 @@ tpf_rid(struct tpf *t, uint16_t vf)
     return rid;
 }
 
-static void
+static inline void
 tpf_ref(PVOID ctx)
 {
     ((struct tpf *)ctx)->refs++;
 }
 
-static void
+static inline void
 tpf_deref(PVOID ctx)
 {
     ((struct tpf *)ctx)->refs--;
 }
 
-static NTSTATUS
+static inline NTSTATUS
 tpf_read_config(PVOID ctx, PVOID data, USHORT vf, ULONG off, ULONG len)
 {
     struct tpf *t = ctx;
@@ -74,7 +74,7 @@ tpf_read_config(PVOID ctx, PVOID data, USHORT vf, ULONG off, ULONG len)
                                                                                        : STATUS_DEVICE_NOT_READY;
 }
 
-static NTSTATUS
+static inline NTSTATUS
 tpf_write_config(PVOID ctx, const VOID *data, USHORT vf, ULONG off, ULONG len)
 {
     struct tpf *t = ctx;
@@ -87,7 +87,7 @@ tpf_write_config(PVOID ctx, const VOID *data, USHORT vf, ULONG off, ULONG len)
                                                                                         : STATUS_DEVICE_NOT_READY;
 }
 
-static NTSTATUS
+static inline NTSTATUS
 tpf_read_block(PVOID ctx, USHORT vf, ULONG id, PVOID buf, ULONG len)
 {
     struct tpf *t = ctx;
@@ -100,7 +100,7 @@ tpf_read_block(PVOID ctx, USHORT vf, ULONG id, PVOID buf, ULONG len)
     return STATUS_SUCCESS;
 }
 
-static NTSTATUS
+static inline NTSTATUS
 tpf_write_block(PVOID ctx, USHORT vf, ULONG id, PVOID buf, ULONG len)
 {
     struct tpf *t = ctx;
@@ -117,7 +117,7 @@ tpf_write_block(PVOID ctx, USHORT vf, ULONG id, PVOID buf, ULONG len)
 }
 
 /* ~(size - 1) with the type bits (contract.md 6.4). */
-static void
+static inline void
 tpf_probed(struct tpf *t, PULONG out)
 {
     memset(out, 0, 6 * sizeof(ULONG));
@@ -135,7 +135,7 @@ tpf_probed(struct tpf *t, PULONG out)
     }
 }
 
-static NTSTATUS
+static inline NTSTATUS
 tpf_probed_v1(PVOID ctx, PULONG out)
 {
     struct tpf *t = ctx;
@@ -145,7 +145,7 @@ tpf_probed_v1(PVOID ctx, PULONG out)
     return STATUS_SUCCESS;
 }
 
-static NTSTATUS
+static inline NTSTATUS
 tpf_probed_v2(PVOID ctx, USHORT vf, PULONG out)
 {
     struct tpf *t = ctx;
@@ -178,7 +178,7 @@ tpf_location(PVOID ctx, USHORT vf, PUINT16 seg, PUINT8 bus, PUINT8 fn)
     *fn = (UINT8)rid;
 }
 
-static NTSTATUS
+static inline NTSTATUS
 tpf_reset(PVOID ctx, USHORT vf)
 {
     struct tpf *t = ctx;
@@ -190,7 +190,7 @@ tpf_reset(PVOID ctx, USHORT vf)
     return pv_sriov_function_reset(t->dev, tpf_rid(t, vf)) == 0 ? STATUS_SUCCESS : STATUS_UNSUCCESSFUL;
 }
 
-static NTSTATUS
+static inline NTSTATUS
 tpf_power(PVOID ctx, USHORT vf, DEVICE_POWER_STATE st, BOOLEAN wake)
 {
     struct tpf *t = ctx;
@@ -203,7 +203,7 @@ tpf_power(PVOID ctx, USHORT vf, DEVICE_POWER_STATE st, BOOLEAN wake)
 }
 
 /* The aperture divided by NumVFs, advanced by VfIndex (contract.md 6.9). */
-static NTSTATUS
+static inline NTSTATUS
 tpf_resource(PVOID ctx, USHORT vf, USHORT bar, PCM_PARTIAL_RESOURCE_DESCRIPTOR res)
 {
     struct tpf *t = ctx;
@@ -229,7 +229,7 @@ tpf_resource(PVOID ctx, USHORT vf, USHORT bar, PCM_PARTIAL_RESOURCE_DESCRIPTOR r
     return RtlCmEncodeMemIoResource(res, CmResourceTypeMemory, len, start + vf * len);
 }
 
-static NTSTATUS
+static inline NTSTATUS
 tpf_luid(PVOID ctx, PLUID luid)
 {
     (void)ctx;
@@ -239,7 +239,7 @@ tpf_luid(PVOID ctx, PLUID luid)
 }
 
 /* Only the privileged page of the register BAR is served (contract.md 6.12). */
-static NTSTATUS
+static inline NTSTATUS
 tpf_mitigated(PVOID ctx, USHORT vf, BOOLEAN read, USHORT bar, ULONGLONG off, ULONG len, PUCHAR data)
 {
     struct tpf *t = ctx;
@@ -258,7 +258,7 @@ tpf_mitigated(PVOID ctx, USHORT vf, BOOLEAN read, USHORT bar, ULONGLONG off, ULO
 }
 
 /* Set VF @vf's MAC on the device (PF BAR0 settings) and in block 0. */
-static void
+static inline void
 tpf_set_mac(struct tpf *t, uint16_t vf, const uint8_t mac[6])
 {
     uint64_t base = SWPF_VF_TABLE + (uint64_t)vf * SWPF_VF_ENTRY_SIZE;
@@ -275,7 +275,7 @@ tpf_set_mac(struct tpf *t, uint16_t vf, const uint8_t mac[6])
  * Build the device (default profile), plug the host's ports, assign resources,
  * enable @num_vfs VFs and fill the tables.  Return 0 or a PCIVIRT_E* code.
  */
-static int
+static inline int
 tpf_init(struct tpf *t, uint16_t num_vfs, const struct pv_dma_port *dma, const struct pv_irq_port *irq)
 {
     int rc;
@@ -324,7 +324,7 @@ tpf_init(struct tpf *t, uint16_t num_vfs, const struct pv_dma_port *dma, const s
     return rc;
 }
 
-static void
+static inline void
 tpf_fini(struct tpf *t)
 {
     pv_sriov_destroy(t->dev);

@@ -36,9 +36,11 @@ struct fx {
     uint32_t version;
     uint32_t irq_vec[FX_MAX_IRQ];
     int irqs;
+    void (*irq_hook)(void *ctx, uint32_t vector); /* forwards to a guest, if set */
+    void *irq_hook_ctx;
 };
 
-static void
+static inline void
 fx_irq(void *ctx, uint32_t vector, uint32_t dest)
 {
     struct fx *f = ctx;
@@ -48,10 +50,13 @@ fx_irq(void *ctx, uint32_t vector, uint32_t dest)
         f->irq_vec[f->irqs] = vector;
     }
     f->irqs++;
+    if (f->irq_hook != NULL) {
+        f->irq_hook(f->irq_hook_ctx, vector);
+    }
 }
 
 /* Everything up to a running host; @v1 binds the PF through a version-1 table. */
-static int
+static inline int
 fx_init(struct fx *f, bool v1)
 {
     struct pv_dma_port dma;
@@ -116,7 +121,7 @@ fx_init(struct fx *f, bool v1)
     return rc != 0 ? rc : (f->rx == NULL ? PCIVIRT_ENOMEM : 0);
 }
 
-static void
+static inline void
 fx_fini(struct fx *f)
 {
     vsp_vpci_host_destroy(f->host);
@@ -133,7 +138,7 @@ fx_fini(struct fx *f)
 
 /* ---- the raw guest -------------------------------------------------------------------- */
 
-static NTSTATUS
+static inline NTSTATUS
 fx_request(struct fx *f, const struct vpci_msg *m, struct vpci_reply *r)
 {
     NTSTATUS st = vpci_chan_request(f->guest, m, r, NULL, FX_WAIT_NS);
@@ -142,7 +147,7 @@ fx_request(struct fx *f, const struct vpci_msg *m, struct vpci_reply *r)
 }
 
 /* The next host -> guest message (STATUS_IO_TIMEOUT when none within @wait_ns). */
-static NTSTATUS
+static inline NTSTATUS
 fx_recv(struct fx *f, struct vpci_msg *out, int64_t wait_ns)
 {
     NTSTATUS st = vpci_chan_recv(f->guest, VPCI_HOST_TO_GUEST, f->version != 0 ? f->version : VPCI_VERSION_ANY, f->rx,
@@ -154,7 +159,7 @@ fx_recv(struct fx *f, struct vpci_msg *out, int64_t wait_ns)
     return st;
 }
 
-static NTSTATUS
+static inline NTSTATUS
 fx_negotiate(struct fx *f, uint32_t version)
 {
     struct vpci_msg m = {.type = PCI_QUERY_PROTOCOL_VERSION, .u.version = version};
@@ -167,7 +172,7 @@ fx_negotiate(struct fx *f, uint32_t version)
     return st;
 }
 
-static NTSTATUS
+static inline NTSTATUS
 fx_slot_msg(struct fx *f, uint32_t type, uint32_t slot, struct vpci_reply *r)
 {
     struct vpci_msg m = {.type = type, .slot = slot};
@@ -175,7 +180,7 @@ fx_slot_msg(struct fx *f, uint32_t type, uint32_t slot, struct vpci_reply *r)
     return fx_request(f, &m, r);
 }
 
-static NTSTATUS
+static inline NTSTATUS
 fx_d0(struct fx *f, uint64_t window)
 {
     struct vpci_msg m = {.type = PCI_BUS_D0ENTRY, .u.mmio_base = window};
@@ -186,7 +191,7 @@ fx_d0(struct fx *f, uint64_t window)
 
 /* ---- guest MMIO through the config window --------------------------------------------- */
 
-static uint32_t
+static inline uint32_t
 fx_cfg_read(struct fx *f, uint32_t slot, uint32_t off, uint32_t len)
 {
     uint8_t sel[4], v[4] = {0};
@@ -197,7 +202,7 @@ fx_cfg_read(struct fx *f, uint32_t slot, uint32_t off, uint32_t len)
     return (uint32_t)le_get(v, len);
 }
 
-static void
+static inline void
 fx_cfg_write(struct fx *f, uint32_t slot, uint32_t off, uint32_t val, uint32_t len)
 {
     uint8_t sel[4], v[4];
@@ -208,7 +213,7 @@ fx_cfg_write(struct fx *f, uint32_t slot, uint32_t off, uint32_t val, uint32_t l
     vsp_vpci_host_mmio_write(f->host, FX_WINDOW + 0x1000 + off, v, len);
 }
 
-static uint32_t
+static inline uint32_t
 fx_mmio_read32(struct fx *f, uint64_t gpa)
 {
     uint8_t v[4];
@@ -217,7 +222,7 @@ fx_mmio_read32(struct fx *f, uint64_t gpa)
     return le32_get(v);
 }
 
-static int
+static inline int
 fx_mmio_write32(struct fx *f, uint64_t gpa, uint32_t val)
 {
     uint8_t v[4];
