@@ -136,6 +136,70 @@ fx_fini(struct fx *f)
     pv_free(f->rx);
 }
 
+/* A further VM with its own host and guest channel; fx_swap() makes it current. */
+struct fx_vm {
+    struct vsp_vm *vm;
+    struct vsp_vpci_host *host;
+    struct vmbus_channel *guest;
+    uint32_t version;
+    int irqs;
+};
+
+static inline void
+fx_vm_irq(void *ctx, uint32_t vector, uint32_t dest)
+{
+    struct fx_vm *v = ctx;
+
+    (void)vector;
+    (void)dest;
+    v->irqs++;
+}
+
+static inline int
+fx_add_vm(struct fx *f, const char *name, struct fx_vm *v)
+{
+    struct vsp_vm_config vmc = {.name = name, .memory_bytes = FX_MEM, .irq_sink = fx_vm_irq, .irq_ctx = v};
+    struct vmbus_transport *ta, *tb;
+    struct vmbus_channel *hch = NULL;
+    int rc;
+
+    memset(v, 0, sizeof(*v));
+    rc = vsp_vm_create(f->vmm, &vmc, &v->vm);
+    if (rc == 0 && (!NT_SUCCESS(vmbus_inproc_pair_create(VMBUS_RING_SIZE, &ta, &tb)) ||
+                    !NT_SUCCESS(vmbus_channel_create(ta, &hch)) || !NT_SUCCESS(vmbus_channel_create(tb, &v->guest)))) {
+        rc = PCIVIRT_ENOMEM;
+    }
+    return rc != 0 ? rc : vsp_vpci_host_create(f->vpci, f->vmm, v->vm, hch, &v->host);
+}
+
+static inline void
+fx_del_vm(struct fx_vm *v)
+{
+    vsp_vpci_host_destroy(v->host);
+    vmbus_channel_destroy(v->guest);
+    v->host = NULL;
+    v->guest = NULL;
+}
+
+/* Exchange the fixture's current VM with @v (the helpers below act on the current one). */
+static inline void
+fx_swap(struct fx *f, struct fx_vm *v)
+{
+    struct vsp_vm *vm = f->vm;
+    struct vsp_vpci_host *host = f->host;
+    struct vmbus_channel *guest = f->guest;
+    uint32_t version = f->version;
+
+    f->vm = v->vm;
+    f->host = v->host;
+    f->guest = v->guest;
+    f->version = v->version;
+    v->vm = vm;
+    v->host = host;
+    v->guest = guest;
+    v->version = version;
+}
+
 /* ---- the raw guest -------------------------------------------------------------------- */
 
 static inline NTSTATUS
