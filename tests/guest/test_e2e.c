@@ -229,8 +229,8 @@ test_eject_handshake(void **state)
     /* The host handles EJECTION_COMPLETE on its thread; wait for the relations it sends. */
     for (int i = 0; i < 100 && gvpci_bus_poll(e->bus, 20 * (int64_t)VSP_NS_PER_MS) == 0; i++) {
     }
+    assert_true(fx_wait_vf_state(&e->fx, 2, VSP_VF_FREE));
     assert_int_equal(vsp_vmm_vf_info(e->fx.vmm, 0, 2, &info), 0);
-    assert_int_equal(info.state, VSP_VF_FREE);
     assert_int_equal(e->fx.pf.resets, 1);
     assert_true(vsp_event_log_find(e->fx.log, VSP_EV_EJECT_ACK, 0, 2, vsp_vm_id(e->fx.vm), NULL));
     gvpci_bus_stats(e->bus, &gs);

@@ -9,6 +9,8 @@
 #ifndef PCIVIRT_TESTS_VSP_VPCI_FIXTURE_H
 #define PCIVIRT_TESTS_VSP_VPCI_FIXTURE_H
 
+#include <time.h>
+
 #include "testpf.h"
 #include "util/alloc.h"
 #include "vmbus/vpci_chan.h"
@@ -251,6 +253,25 @@ fx_d0(struct fx *f, uint64_t window)
     struct vpci_reply r;
 
     return fx_request(f, &m, &r);
+}
+
+/*
+ * Wait (real time, at most 2 s) until VF @vf reaches @state: the host finishes a
+ * handoff (reset, clean check) on its own thread after it told the guest.
+ */
+static inline bool
+fx_wait_vf_state(struct fx *f, uint16_t vf, enum vsp_vf_state state)
+{
+    for (int i = 0; i < 2000; i++) {
+        struct vsp_vf_info info;
+        struct timespec ts = {0, 1000000};
+
+        if (vsp_vmm_vf_info(f->vmm, 0, vf, &info) == 0 && info.state == state) {
+            return true;
+        }
+        nanosleep(&ts, NULL);
+    }
+    return false;
 }
 
 /* ---- guest MMIO through the config window --------------------------------------------- */
