@@ -911,3 +911,30 @@ vsp_vpci_invalidate(struct vsp_vpci *vpci, int pf, const SRIOV_INVALIDATE_BLOCK 
     pthread_rwlock_unlock(&vpci->lock);
     return queued;
 }
+
+unsigned
+vsp_vpci_remap(struct vsp_vpci *vpci, int pf)
+{
+    struct list_node *n;
+    unsigned remapped = 0;
+
+    pthread_rwlock_rdlock(&vpci->lock);
+    list_for_each(n, &vpci->hosts)
+    {
+        struct vsp_vpci_host *h = list_entry(n, struct vsp_vpci_host, node);
+
+        pthread_rwlock_wrlock(&h->lock);
+        for (unsigned i = 0; i < VSP_VPCI_SLOTS; i++) {
+            struct vpci_slot *s = &h->slots[i];
+
+            if (!s->present || !s->assigned || vsp_pf_id(s->pf) != pf) {
+                continue;
+            }
+            s->assigned = NT_SUCCESS(map_resources(h, s));
+            remapped += s->assigned ? 1u : 0u;
+        }
+        pthread_rwlock_unlock(&h->lock);
+    }
+    pthread_rwlock_unlock(&vpci->lock);
+    return remapped;
+}

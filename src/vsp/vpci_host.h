@@ -146,4 +146,15 @@ int vsp_vpci_host_mmio_write(struct vsp_vpci_host *host, uint64_t gpa, const voi
  */
 unsigned vsp_vpci_invalidate(struct vsp_vpci *vpci, int pf, const SRIOV_INVALIDATE_BLOCK *ib);
 
+/**
+ * vsp_vpci_remap() - PF @pf restarted with new resources (SriovEventPfRestart,
+ * contract.md 7.2 step 5, 10.21): ask GetResourceForBar again for every slot of every
+ * VM that holds one of its VFs with resources assigned, so guest BAR accesses reach
+ * the BARs where they are now.  A slot whose new resources do not fit its BARs stops
+ * decoding (logged).
+ *
+ * Return: the number of slots remapped.
+ */
+unsigned vsp_vpci_remap(struct vsp_vpci *vpci, int pf);
+
 #endif /* PCIVIRT_VSP_VPCI_HOST_H */

@@ -336,6 +336,30 @@ test_bar_direct_and_trapped(void **state)
     assert_int_equal(st.mmio_trapped, 2);
 }
 
+static void
+test_remap_after_rebalance(void **state)
+{
+    struct fx *f = *state;
+    uint32_t slot = bring_up(f, PCI_PROTOCOL_VERSION_1_4);
+    CM_PARTIAL_RESOURCE_DESCRIPTOR before, after;
+    ULONGLONG b0 = 0, b1 = 0;
+
+    place_bars(f, slot);
+    assert_int_equal(fx_mmio_read32(f, BAR0_GPA + SWVF_REG_VF_INDEX), VF);
+    assert_int_equal(tpf_resource(&f->pf, VF, 0, &before), STATUS_SUCCESS);
+    /* The PF restarts with new resources: the VF BAR apertures move on the host. */
+    assert_int_equal(pv_sriov_assign_resources(f->pf.dev, f->pf.plat, NULL), 0);
+    assert_int_equal(tpf_resource(&f->pf, VF, 0, &after), STATUS_SUCCESS);
+    RtlCmDecodeMemIoResource(&before, &b0);
+    RtlCmDecodeMemIoResource(&after, &b1);
+    assert_true(b0 != b1);
+    /* Until the stack re-queries, the guest's BAR points at the old host pages: nothing there. */
+    assert_int_equal(fx_mmio_read32(f, BAR0_GPA + SWVF_REG_VF_INDEX), 0xFFFFFFFFu);
+    assert_int_equal(vsp_vpci_remap(f->vpci, 0), 1);
+    assert_int_equal(fx_mmio_read32(f, BAR0_GPA + SWVF_REG_VF_INDEX), VF);
+    assert_int_equal(vsp_vpci_remap(f->vpci, 1), 0); /* another PF: nothing */
+}
+
 static NTSTATUS
 read_block(struct fx *f, uint32_t slot, uint32_t id, uint32_t len, struct vpci_reply *r)
 {
@@ -611,6 +635,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_order_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_window_and_emulated_registers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bar_direct_and_trapped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_remap_after_rebalance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalidate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eject_handshake, setup, teardown),
