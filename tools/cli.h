@@ -23,5 +23,6 @@ struct cli_command {
 bool cli_use_color(FILE *f);
 
 int cmd_contract(int argc, char **argv);
+int cmd_survey(int argc, char **argv);
 
 #endif /* PCIVIRT_TOOLS_CLI_H */

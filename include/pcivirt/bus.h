@@ -19,6 +19,10 @@
 #ifndef PCIVIRT_BUS_H
 #define PCIVIRT_BUS_H
 
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pcivirt/error.h"
 #include "pcivirt/nt.h"
 
 #ifdef __cplusplus
@@ -28,7 +32,9 @@ extern "C" {
 /* {6A1C9E41-3F0B-4C8E-9D57-0B2E5C7A1F30}: pcivirt's own query-interface GUID (not a Windows one). */
 DEFINE_GUID(GUID_PCIVIRT_BUS_INTERFACE, 0x6a1c9e41, 0x3f0b, 0x4c8e, 0x9d, 0x57, 0x0b, 0x2e, 0x5c, 0x7a, 0x1f, 0x30);
 
-#define PCIVIRT_BUS_INTERFACE_VERSION 1
+#define PCIVIRT_BUS_INTERFACE_VERSION 2
+/* Size of the version-1 table (before last_error was appended). */
+#define PCIVIRT_BUS_INTERFACE_V1_SIZE offsetof(PCIVIRT_BUS_INTERFACE, last_error)
 
 /*
  * What the bus assigned to the PF at its last start, as translated (CPU physical)
@@ -79,6 +85,16 @@ typedef struct pcivirt_bus_interface {
 
     /* The resources assigned at the last start (see above). */
     int (*query_resources)(void *context, struct pcivirt_bus_resources *out);
+
+    /* ---- version 2 (appended) ---- */
+
+    /*
+     * Why the device last refused a side effect - above all a VF Enable write
+     * whose geometry does not fit (the message shows offset, stride, NumVFs, ARI,
+     * the last VF's routing ID and the bus range).  Returns 0 and fills @out, or
+     * PCIVIRT_ENOENT when nothing was refused.
+     */
+    int (*last_error)(void *context, struct pcivirt_error *out);
 } PCIVIRT_BUS_INTERFACE, *PPCIVIRT_BUS_INTERFACE;
 
 #ifdef __cplusplus
