@@ -891,7 +891,7 @@ enum wdf_verifier_rule {
 struct wdf_verifier_report {
     enum wdf_verifier_rule rule;
     const char *rule_name;          /* e.g. "double-completion" (static) */
-    char device[64];                /* the device's instance id, or "" */
+    char device[80];                /* the device ("<instance id>/fdo" or "/filter"), or "" */
     uint64_t request_id;            /* the request's sequence number, or 0 */
     ULONG ioctl;                    /* the request's control code, or 0 */
     char message[WDF_VERIFIER_TEXT_MAX];
@@ -1059,12 +1059,17 @@ PCIVIRT_API enum wdf_pnp_state wdf_node_state(struct wdf_node *node);
  *    and the PnP manager then sends CANCEL_STOP itself, as Windows does.
  *  - cancel_stop: STOP_PENDING -> STARTED.
  *  - stop: STOP_PENDING -> STOPPED.
- *  - query_remove: STARTED/STOPPED... -> REMOVE_PENDING; targets get query_remove
- *    upcalls first (one veto ends it); a failing IRP vetoes and CANCEL_REMOVE follows.
+ *  - query_remove: STARTED, STOPPED, ADDED or FAILED -> REMOVE_PENDING; targets get
+ *    query_remove upcalls first (one veto ends it, the others get remove_canceled);
+ *    a failing IRP vetoes and CANCEL_REMOVE follows.
  *  - cancel_remove: REMOVE_PENDING -> previous state.
  *  - remove: REMOVE_PENDING, SURPRISE_REMOVED, ADDED, FAILED -> REMOVED.
  *  - surprise_remove: any but REMOVED -> SURPRISE_REMOVED (target remove_complete
- *    upcalls), then remove.
+ *    upcalls with surprise = true); the bus model then calls wdf_pnp_remove once
+ *    its clients have closed, as Windows sends REMOVE after the last handle goes.
+ *  Requests still owned by a driver when REMOVE is processed are waited for up to
+ *  2 s (real time), then reported by the verifier and completed with
+ *  STATUS_DELETE_PENDING so that no client waits forever.
  */
 PCIVIRT_API NTSTATUS wdf_pnp_start(struct wdf_node *node);
 PCIVIRT_API NTSTATUS wdf_pnp_query_stop(struct wdf_node *node);
