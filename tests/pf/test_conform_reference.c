@@ -45,6 +45,15 @@ test_reference_linked(void **state)
 }
 
 static void
+test_reference_module(void **state)
+{
+    struct pf_conform_options opt = {0};
+
+    opt.driver_path = PCIVIRT_BINARY_DIR "/drivers/pcivirt_pf.so";
+    expect_all_pass(&opt);
+}
+
+static void
 test_only_and_unknown(void **state)
 {
     struct pf_conform_report *rep = NULL;
@@ -62,6 +71,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reference_linked),
+        cmocka_unit_test(test_reference_module),
         cmocka_unit_test(test_only_and_unknown),
     };
 
