@@ -53,6 +53,16 @@ test_reference_module(void **state)
     expect_all_pass(&opt);
 }
 
+/* The seed's other placement: a lower filter under a port driver's FDO. */
+static void
+test_reference_lower_filter(void **state)
+{
+    struct pf_conform_options opt = {0};
+
+    opt.lower_filter = true;
+    expect_all_pass(&opt);
+}
+
 static void
 test_only_and_unknown(void **state)
 {
@@ -72,6 +82,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reference_linked),
         cmocka_unit_test(test_reference_module),
+        cmocka_unit_test(test_reference_lower_filter),
         cmocka_unit_test(test_only_and_unknown),
     };
 

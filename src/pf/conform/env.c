@@ -91,6 +91,35 @@ make_node(struct env *env)
     return NT_SUCCESS(st) ? 0 : fail(env, "wdf_pdo_create", st);
 }
 
+/* The port driver a lower-filter PF sits under: an FDO with no queues (requests pass down). */
+static NTSTATUS
+port_device_add(WDFDRIVER Driver, PWDFDEVICE_INIT DeviceInit)
+{
+    WDFDEVICE device;
+
+    return WdfDeviceCreate(&DeviceInit, WDF_NO_OBJECT_ATTRIBUTES, &device);
+}
+
+static NTSTATUS
+port_driver_entry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    WDF_DRIVER_CONFIG config;
+    WDFDRIVER driver;
+
+    WDF_DRIVER_CONFIG_INIT(&config, port_device_add);
+    return WdfDriverCreate(DriverObject, RegistryPath, WDF_NO_OBJECT_ATTRIBUTES, &config, &driver);
+}
+
+static int
+add_port_fdo(struct env *env)
+{
+    struct wdf_driver_module *port;
+    NTSTATUS st = wdf_driver_load(env->host, "pcivirt_port", port_driver_entry, &port);
+
+    st = NT_SUCCESS(st) ? wdf_node_add_driver(env->node, port, WDF_ROLE_FUNCTION) : st;
+    return NT_SUCCESS(st) ? 0 : fail(env, "port driver FDO", st);
+}
+
 static int
 load_driver(struct env *env)
 {
@@ -119,6 +148,9 @@ load_driver(struct env *env)
         return fail(env, "EvtDriverDeviceAdd", st);
     }
     env->device = wdf_node_device(env->node, role);
+    if (env->opt->lower_filter && add_port_fdo(env) != 0) {
+        return -1;
+    }
     st = wdf_pnp_start(env->node);
     return NT_SUCCESS(st) ? 0 : fail(env, "start", st);
 }
