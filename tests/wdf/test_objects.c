@@ -70,7 +70,7 @@ test_context_and_delete_order(void **state)
     WdfObjectDelete(q);
     order[norder] = '\0';
     assert_string_equal(order, "TQ");
-    assert_ptr_equal(WdfObjectContextGetObject(&norder), NULL);
+    /* A pointer that is not a context is a caller bug (undefined in KMDF too); not probed here. */
     /* Context size override. */
     {
         WDFWAITLOCK l;
