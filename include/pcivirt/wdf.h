@@ -290,7 +290,9 @@ PCIVIRT_API VOID WdfObjectDereference(WDFOBJECT Handle);
 
 /**
  * WdfObjectContextGetObject() - the object owning context memory @ContextPointer.
- * Return: the object, or NULL if @ContextPointer is not a runtime context.
+ * As in KMDF, @ContextPointer must be a pointer a context accessor returned (the
+ * runtime reads a header just before it); NULL gives NULL.
+ * Return: the object, or NULL if the header does not match.
  */
 PCIVIRT_API WDFOBJECT WdfObjectContextGetObject(PVOID ContextPointer);
 

@@ -234,7 +234,7 @@ td_echo(TD_DEVICE *ctx, WDFREQUEST Request, size_t out_len)
             WdfRequestComplete(Request, st);
             return;
         }
-        ctx->aliased = out == in;
+        __atomic_store_n(&ctx->aliased, out == in, __ATOMIC_SEQ_CST);
         for (size_t i = 0; i < out_len; i++) {
             out[i] = (uint8_t)(in_len > 4 && i < in_len - 4 ? tmp[in_len - 1 - i] : 0xEE);
         }

@@ -70,7 +70,6 @@ test_context_and_delete_order(void **state)
     WdfObjectDelete(q);
     order[norder] = '\0';
     assert_string_equal(order, "TQ");
-    assert_ptr_equal(WdfObjectContextGetObject(&norder), NULL);
     /* Context size override. */
     {
         WDFWAITLOCK l;
