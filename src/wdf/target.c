@@ -253,7 +253,8 @@ wdf_target_send_sync(struct wdf_target *t, UCHAR major, ULONG code, const void *
     list_init(&deferred);
     pthread_mutex_lock(&t->host->mu);
     while (!io->done) {
-        if (!timed_out && wdf_wait_locked(t->host, deadline, false, true) && !io->done) {
+        /* After the timeout the deadline is gone: wait for the cancelled request to finish. */
+        if (wdf_wait_locked(t->host, deadline, false, !timed_out) && !timed_out && !io->done) {
             timed_out = true;
             deadline = WDF_NO_DEADLINE;
             wdf_request_cancel_locked(io->req, &deferred);
