@@ -182,8 +182,7 @@ io_start(struct wdf_target *t, UCHAR major, ULONG code, const void *in, size_t i
     if (major != IRP_MJ_DEVICE_CONTROL && major != IRP_MJ_INTERNAL_DEVICE_CONTROL) {
         return STATUS_INVALID_PARAMETER;
     }
-    if ((in_len != 0 && in == NULL) || (out_len != 0 && out == NULL) || in_len > (1u << 30) ||
-        out_len > (1u << 30)) {
+    if ((in_len != 0 && in == NULL) || (out_len != 0 && out == NULL) || in_len > (1u << 30) || out_len > (1u << 30)) {
         return STATUS_INVALID_PARAMETER;
     }
     if (major == IRP_MJ_INTERNAL_DEVICE_CONTROL && t->mode == UserMode) {
