@@ -124,7 +124,8 @@ struct wdf_host {
 /* Per-thread runtime state: the host of the running callback, locks held. */
 struct wdf_tls {
     struct wdf_host *host;
-    int locks_held;
+    int locks_held; /* wait locks + spin locks */
+    int spins_held; /* spin locks only */
     struct wdf_host *bound;
 };
 
