@@ -257,6 +257,9 @@ wdf_node_state(struct wdf_node *node)
 {
     enum wdf_pnp_state s;
 
+    if (node == NULL) {
+        return WDF_PNP_REMOVED;
+    }
     pthread_mutex_lock(&node->host->mu);
     s = node->state;
     pthread_mutex_unlock(&node->host->mu);

@@ -200,6 +200,12 @@ KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
     LONG prev;
 
     if (host == NULL) {
+        /* No host yet: nobody can be waiting (waits need one); just record it. */
+        if (Event != NULL && Event->Magic == KEVENT_MAGIC) {
+            prev = Event->State;
+            Event->State = 1;
+            return prev;
+        }
         return 0;
     }
     pthread_mutex_lock(&host->mu);
@@ -217,6 +223,11 @@ KeResetEvent(PRKEVENT Event)
     LONG prev;
 
     if (host == NULL) {
+        if (Event != NULL && Event->Magic == KEVENT_MAGIC) {
+            prev = Event->State;
+            Event->State = 0;
+            return prev;
+        }
         return 0;
     }
     pthread_mutex_lock(&host->mu);
