@@ -71,6 +71,7 @@ typedef struct _TD_DEVICE {
     volatile int aliased; /* last ECHO saw input == output buffer */
     volatile int blocked; /* a TD_BLOCK is waiting */
     NTSTATUS bug_status;  /* what the runtime answered the planted bug */
+    PIRP volatile pended; /* a QUERY_STOP marked pending by pend_query_stop */
 } TD_DEVICE;
 
 WDF_DECLARE_CONTEXT_TYPE_WITH_NAME(TD_DEVICE, TdGetContext)
@@ -85,6 +86,8 @@ struct td_config {
     bool qi_import;
     WDF_IO_QUEUE_DISPATCH_TYPE dispatch; /* default queue; 0 = parallel */
     bool no_queue;                       /* no default queue (a port driver that passes requests down) */
+    bool pend_query_stop;                /* preprocess: mark QUERY_STOP pending, hand it back later */
+    bool bug_irp;                        /* preprocess: return without completing QUERY_STOP (planted bug) */
 };
 
 static struct td_config td_cfg;
@@ -179,6 +182,14 @@ td_preprocess(WDFDEVICE Device, PIRP Irp)
     PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(Irp);
     NTSTATUS status;
 
+    if (stack->MinorFunction == IRP_MN_QUERY_STOP_DEVICE && td_cfg.bug_irp) {
+        return STATUS_SUCCESS; /* neither completed nor pending */
+    }
+    if (stack->MinorFunction == IRP_MN_QUERY_STOP_DEVICE && td_cfg.pend_query_stop) {
+        IoMarkIrpPending(Irp);
+        __atomic_store_n(&ctx->pended, Irp, __ATOMIC_SEQ_CST);
+        return STATUS_PENDING;
+    }
     if (stack->MinorFunction == IRP_MN_QUERY_STOP_DEVICE) {
         __atomic_store_n(&ctx->qs_waiting, 1, __ATOMIC_SEQ_CST);
         KeWaitForSingleObject(&ctx->qs_go, Executive, KernelMode, FALSE, NULL);
@@ -440,7 +451,7 @@ td_device_add(WDFDRIVER Driver, PWDFDEVICE_INIT DeviceInit)
     pnp.EvtDeviceSurpriseRemoval = td_surprise;
     pnp.EvtDeviceQueryStop = td_query_stop_cb;
     WdfDeviceInitSetPnpPowerEventCallbacks(DeviceInit, &pnp);
-    if (td_cfg.hold_query_stop) {
+    if (td_cfg.hold_query_stop || td_cfg.pend_query_stop || td_cfg.bug_irp) {
         st = WdfDeviceInitAssignWdmIrpPreprocessCallback(DeviceInit, td_preprocess, IRP_MJ_PNP, minors, 2);
         if (!NT_SUCCESS(st)) {
             return st;
