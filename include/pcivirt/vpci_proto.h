@@ -32,13 +32,13 @@ extern "C" {
 
 /* ---- VMBus packet framing (contract.md 8.1, 8.2) ------------------------------ */
 
-#define VMBUS_PKT_DESC_SIZE 16u     /* {u16 type, u16 offset8, u16 len8, u16 flags, u64 trans id} */
+#define VMBUS_PKT_DESC_SIZE 16u /* {u16 type, u16 offset8, u16 len8, u16 flags, u64 trans id} */
 #define VMBUS_PKT_OFF_TYPE 0u
-#define VMBUS_PKT_OFF_OFFSET8 2u    /* payload offset from the packet start, in 8-byte units */
-#define VMBUS_PKT_OFF_LEN8 4u       /* whole packet length (descriptor + padded payload) / 8 */
+#define VMBUS_PKT_OFF_OFFSET8 2u /* payload offset from the packet start, in 8-byte units */
+#define VMBUS_PKT_OFF_LEN8 4u    /* whole packet length (descriptor + padded payload) / 8 */
 #define VMBUS_PKT_OFF_FLAGS 6u
 #define VMBUS_PKT_OFF_TRANS_ID 8u
-#define VMBUS_PKT_ALIGN 8u          /* payloads are padded to 8 bytes */
+#define VMBUS_PKT_ALIGN 8u /* payloads are padded to 8 bytes */
 
 #define VMBUS_PKT_TYPE_INBAND 6u      /* VM_PKT_DATA_INBAND */
 #define VMBUS_PKT_TYPE_COMPLETION 11u /* VM_PKT_COMP */
@@ -96,15 +96,15 @@ extern "C" {
 #define PCI_PROTOCOL_VERSION_1_5 PCI_MAKE_VERSION(1, 5) /* "GE": adds RESET_DEVICE */
 #define PCI_PROTOCOL_VERSION_1_6 PCI_MAKE_VERSION(1, 6) /* "DT" */
 #define PCI_PROTOCOL_VERSION_MAJOR(v) ((uint32_t)(v) >> 16)
-#define PCI_PROTOCOL_VERSION_MINOR(v) ((uint32_t)(v) & 0xFFFFu)
+#define PCI_PROTOCOL_VERSION_MINOR(v) ((uint32_t)(v)&0xFFFFu)
 
 /* ---- slot encoding, "wslot" (contract.md 8.3) ----------------------------------- */
 
-#define VPCI_SLOT_DEVICE_MASK 0x1Fu     /* bits 0-4 */
-#define VPCI_SLOT_FUNCTION_SHIFT 5u     /* bits 5-7 */
+#define VPCI_SLOT_DEVICE_MASK 0x1Fu /* bits 0-4 */
+#define VPCI_SLOT_FUNCTION_SHIFT 5u /* bits 5-7 */
 #define VPCI_SLOT_FUNCTION_MASK 0x7u
 #define VPCI_SLOT_RESERVED_MASK 0xFFFFFF00u /* bits 8-31 must be zero */
-#define VPCI_SLOT_COUNT 256u            /* 32 devices x 8 functions */
+#define VPCI_SLOT_COUNT 256u                /* 32 devices x 8 functions */
 
 /* vpci_slot_make() - the wslot of @device (0..31) and @function (0..7); excess bits are dropped. */
 static inline uint32_t
@@ -144,9 +144,9 @@ vpci_slot_to_devfn(uint32_t slot)
 
 /* ---- common message prefix ------------------------------------------------------- */
 
-#define VPCI_MSG_OFF_TYPE 0u /* u32 message id, every in-band message */
-#define VPCI_MSG_OFF_SLOT 4u /* u32 wslot, every per-child message */
-#define VPCI_CHILD_MSG_SIZE 8u /* {type, slot}: RESOURCES_RELEASED, EJECT, RESET_DEVICE, ... */
+#define VPCI_MSG_OFF_TYPE 0u     /* u32 message id, every in-band message */
+#define VPCI_MSG_OFF_SLOT 4u     /* u32 wslot, every per-child message */
+#define VPCI_CHILD_MSG_SIZE 8u   /* {type, slot}: RESOURCES_RELEASED, EJECT, RESET_DEVICE, ... */
 #define VPCI_REPLY_OFF_STATUS 0u /* s32 NTSTATUS, every completion */
 #define VPCI_REPLY_STATUS_SIZE 4u
 
@@ -173,10 +173,10 @@ vpci_slot_to_devfn(uint32_t slot)
 
 /* ---- PCI_POWER_STATE_CHANGE (guest -> host) + reply -------------------------------- */
 
-#define VPCI_POWER_OFF_STATE 8u  /* u32, Windows numbering: D0 = 1 .. D3 = 4 */
+#define VPCI_POWER_OFF_STATE 8u /* u32, Windows numbering: D0 = 1 .. D3 = 4 */
 #define VPCI_POWER_OFF_RESERVED 12u
 #define VPCI_POWER_SIZE 16u
-#define VPCI_POWER_MIN_SIZE 12u  /* OpenVMM reads {type, slot, state} only */
+#define VPCI_POWER_MIN_SIZE 12u /* OpenVMM reads {type, slot, state} only */
 #define VPCI_POWER_REPLY_OFF_SLOT 4u
 #define VPCI_POWER_REPLY_OFF_STATE 8u /* resultant state */
 #define VPCI_POWER_REPLY_OFF_RESERVED 12u
@@ -249,9 +249,9 @@ vpci_slot_to_devfn(uint32_t slot)
 #define VPCI_RES_OFF_DESC 8u        /* six 20-byte CM descriptors, 120 bytes */
 #define VPCI_RES_OFF_MSI_COUNT 128u /* u32 number of MSI resources that follow the header */
 #define VPCI_RES_OFF_RESERVED 132u
-#define VPCI_RES_HEADER_SIZE 136u   /* OpenVMM's DeviceTranslate; MSI resources start here */
-#define VPCI_RES_SIZE 148u          /* v1 as Linux sends it (reserved[4]) */
-#define VPCI_RES2_SIZE 202u         /* v2 as Linux sends it (reserved[70]) */
+#define VPCI_RES_HEADER_SIZE 136u /* OpenVMM's DeviceTranslate; MSI resources start here */
+#define VPCI_RES_SIZE 148u        /* v1 as Linux sends it (reserved[4]) */
+#define VPCI_RES2_SIZE 202u       /* v2 as Linux sends it (reserved[70]) */
 /* v3 (protocol 1.4): [I] pcivirt's choice, the v2 size; Linux never sends it. */
 #define VPCI_RES3_SIZE VPCI_RES2_SIZE
 /* Reply: status, then (optionally) OpenVMM's translated form {slot, six descriptors, msi count,
@@ -277,34 +277,34 @@ vpci_slot_to_devfn(uint32_t slot)
 
 #define VPCI_INT_OFF_DESC 8u
 /* v1 MSI descriptor (16 bytes) */
-#define VPCI_MSI1_OFF_VECTOR 0u        /* u8 */
-#define VPCI_MSI1_OFF_DELIVERY 1u      /* u8 */
-#define VPCI_MSI1_OFF_VECTOR_COUNT 2u  /* u16 */
-#define VPCI_MSI1_OFF_RESERVED 4u      /* u32 */
-#define VPCI_MSI1_OFF_CPU_MASK 8u      /* u64 */
+#define VPCI_MSI1_OFF_VECTOR 0u       /* u8 */
+#define VPCI_MSI1_OFF_DELIVERY 1u     /* u8 */
+#define VPCI_MSI1_OFF_VECTOR_COUNT 2u /* u16 */
+#define VPCI_MSI1_OFF_RESERVED 4u     /* u32 */
+#define VPCI_MSI1_OFF_CPU_MASK 8u     /* u64 */
 #define VPCI_MSI1_SIZE 16u
 #define VPCI_CREATE_INT_SIZE 24u
 /* v2 MSI descriptor (70 bytes; OpenVMM appends a u16 reserved: 72) */
-#define VPCI_MSI2_OFF_VECTOR 0u        /* u8 */
-#define VPCI_MSI2_OFF_DELIVERY 1u      /* u8 */
-#define VPCI_MSI2_OFF_VECTOR_COUNT 2u  /* u16 */
-#define VPCI_MSI2_OFF_PROC_COUNT 4u    /* u16 */
-#define VPCI_MSI2_OFF_PROC_ARRAY 6u    /* u16[32] */
+#define VPCI_MSI2_OFF_VECTOR 0u       /* u8 */
+#define VPCI_MSI2_OFF_DELIVERY 1u     /* u8 */
+#define VPCI_MSI2_OFF_VECTOR_COUNT 2u /* u16 */
+#define VPCI_MSI2_OFF_PROC_COUNT 4u   /* u16 */
+#define VPCI_MSI2_OFF_PROC_ARRAY 6u   /* u16[32] */
 #define VPCI_MSI2_SIZE 70u
 #define VPCI_CREATE_INT2_SIZE 78u
 #define VPCI_CREATE_INT2_MAX_SIZE 80u
 /* v3 MSI descriptor (74 bytes; OpenVMM appends a u16 reserved: 76) */
-#define VPCI_MSI3_OFF_VECTOR 0u        /* u32 */
-#define VPCI_MSI3_OFF_DELIVERY 4u      /* u8 */
-#define VPCI_MSI3_OFF_RESERVED 5u      /* u8 */
-#define VPCI_MSI3_OFF_VECTOR_COUNT 6u  /* u16 */
-#define VPCI_MSI3_OFF_PROC_COUNT 8u    /* u16 */
-#define VPCI_MSI3_OFF_PROC_ARRAY 10u   /* u16[32] */
+#define VPCI_MSI3_OFF_VECTOR 0u       /* u32 */
+#define VPCI_MSI3_OFF_DELIVERY 4u     /* u8 */
+#define VPCI_MSI3_OFF_RESERVED 5u     /* u8 */
+#define VPCI_MSI3_OFF_VECTOR_COUNT 6u /* u16 */
+#define VPCI_MSI3_OFF_PROC_COUNT 8u   /* u16 */
+#define VPCI_MSI3_OFF_PROC_ARRAY 10u  /* u16[32] */
 #define VPCI_MSI3_SIZE 74u
 #define VPCI_CREATE_INT3_SIZE 82u
 #define VPCI_CREATE_INT3_MAX_SIZE 84u
 #define VPCI_MSI_MAX_PROCESSORS 32u
-#define VPCI_MSI_MAX_VECTORS 32u       /* multi-MSI limit */
+#define VPCI_MSI_MAX_VECTORS 32u /* multi-MSI limit */
 #define VPCI_MSI_DELIVERY_FIXED 0u
 #define VPCI_MSI_DELIVERY_LOWEST 1u
 /* The host's answer (tran_int_desc), also the body of DELETE_INTERRUPT_MESSAGE(2). */

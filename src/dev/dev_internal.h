@@ -38,14 +38,14 @@ struct vf_state {
     uint32_t dma_status, dma_fault_lo, dma_fault_hi, dma_count;
     uint32_t priv_queues, priv_rate, priv_clamped;
     bool dma_busy;
-    uint64_t serial;           /* unique per allocation: an in-flight DMA finds its VF again */
+    uint64_t serial; /* unique per allocation: an in-flight DMA finds its VF again */
     uint64_t pba[(PV_VF_MSIX_MAX + 63) / 64];
-    uint8_t msix[];            /* vectors x 16 bytes */
+    uint8_t msix[]; /* vectors x 16 bytes */
 };
 
 struct vf_slot {
-    struct pci_config cfg;     /* per-VF config (copy on write) */
-    struct vf_state *st;       /* NULL: reset values */
+    struct pci_config cfg; /* per-VF config (copy on write) */
+    struct vf_state *st;   /* NULL: reset values */
 };
 
 struct vf_settings {
@@ -57,6 +57,8 @@ struct vf_settings {
 
 /* Interrupt messages collected under the lock, raised after it is dropped. */
 struct outbox {
+    bool have_irq; /* the interrupt port, copied under the lock */
+    struct pv_irq_port irq;
     unsigned n;
     struct {
         uint16_t rid;
@@ -72,17 +74,17 @@ struct pv_sriov_dev {
 
     struct pci_layout *pf_layout;
     struct pci_config pf_cfg;
-    uint16_t sriov;            /* SR-IOV capability offset in the PF */
-    uint16_t pf_pm, pf_exp;    /* 0 when absent */
+    uint16_t sriov;         /* SR-IOV capability offset in the PF */
+    uint16_t pf_pm, pf_exp; /* 0 when absent */
     uint64_t pf_reset_image_len;
-    uint8_t *pf_reset_image;   /* power-on bytes for PF FLR */
+    uint8_t *pf_reset_image; /* power-on bytes for PF FLR */
 
     struct pci_layout *vf_layout;
     uint16_t vf_pm, vf_exp, vf_msix;
 
-    struct vf_slot *vfs;       /* NumVFs slots while VF Enable = 1, else NULL */
-    uint32_t nvfs;             /* slots allocated (NumVFs at enable) */
-    uint64_t generation;       /* bumped whenever VFs appear, vanish or reset */
+    struct vf_slot *vfs; /* NumVFs slots while VF Enable = 1, else NULL */
+    uint32_t nvfs;       /* slots allocated (NumVFs at enable) */
+    uint64_t generation; /* bumped whenever VFs appear, vanish or reset */
 
     struct vf_settings **settings; /* (TotalVFs + 255) / 256 chunk pointers */
     uint32_t nchunks;
@@ -97,9 +99,9 @@ struct pv_sriov_dev {
     bool have_dma, have_irq;
 
     struct pv_platform *plat;
-    uint64_t pf_alloc[6], vf_alloc[6];   /* platform allocations (0: none) */
-    uint64_t pf_win[6], vf_win[6];       /* platform window handles (0: none) */
-    struct outbox *outbox;     /* set while a write holds the lock */
+    uint64_t pf_alloc[6], vf_alloc[6]; /* platform allocations (0: none) */
+    uint64_t pf_win[6], vf_win[6];     /* platform window handles (0: none) */
+    struct outbox *outbox;             /* set while a write holds the lock */
 
     struct pcivirt_error last_error;
     bool have_last_error;
@@ -119,14 +121,13 @@ void dev_record_error(struct pv_sriov_dev *dev, const struct pcivirt_error *err)
 void dev_outbox_flush(struct pv_sriov_dev *dev, struct outbox *ob);
 void dev_apply_vf_bar_masks(struct pv_sriov_dev *dev);
 void dev_geometry_of(const struct pv_sriov_dev *dev, struct dev_vf_geometry *geo);
-void dev_update_offset_stride(struct pv_sriov_dev *dev);
+int dev_update_offset_stride(struct pv_sriov_dev *dev);
 void dev_pf_reset(struct pv_sriov_dev *dev, bool keep_ari);
 void dev_vf_reset(struct pv_sriov_dev *dev, struct vf_slot *slot);
 /* Config side-effect hooks (pci/config.h pci_config_hook_fn), registered by layout.c. */
 int dev_hook_sriov_ctrl(void *opaque, struct pci_config *cfg, const struct pci_hook_event *ev,
                         struct pcivirt_error *err);
-int dev_hook_num_vfs(void *opaque, struct pci_config *cfg, const struct pci_hook_event *ev,
-                     struct pcivirt_error *err);
+int dev_hook_num_vfs(void *opaque, struct pci_config *cfg, const struct pci_hook_event *ev, struct pcivirt_error *err);
 int dev_hook_sys_page_size(void *opaque, struct pci_config *cfg, const struct pci_hook_event *ev,
                            struct pcivirt_error *err);
 int dev_hook_bars(void *opaque, struct pci_config *cfg, const struct pci_hook_event *ev, struct pcivirt_error *err);
@@ -136,26 +137,22 @@ int dev_hook_vf_devctl(void *opaque, struct pci_config *cfg, const struct pci_ho
                        struct pcivirt_error *err);
 int dev_hook_pf_pm(void *opaque, struct pci_config *cfg, const struct pci_hook_event *ev, struct pcivirt_error *err);
 int dev_hook_vf_pm(void *opaque, struct pci_config *cfg, const struct pci_hook_event *ev, struct pcivirt_error *err);
-int dev_hook_vf_msix(void *opaque, struct pci_config *cfg, const struct pci_hook_event *ev,
-                     struct pcivirt_error *err);
+int dev_hook_vf_msix(void *opaque, struct pci_config *cfg, const struct pci_hook_event *ev, struct pcivirt_error *err);
 
 /* ---- layout.c ---- */
 int dev_build_layouts(struct pv_sriov_dev *dev, struct pcivirt_error *err);
 
 /* ---- vf_regs.c ---- */
-int dev_vf_mmio_read(struct pv_sriov_dev *dev, uint32_t index, unsigned bar, uint64_t off, void *data,
-                     uint32_t len);
+int dev_vf_mmio_read(struct pv_sriov_dev *dev, uint32_t index, unsigned bar, uint64_t off, void *data, uint32_t len);
 /* Called with the write lock held; may drop and retake it to run a DMA. */
-int dev_vf_mmio_write_locked(struct pv_sriov_dev *dev, uint32_t index, unsigned bar, uint64_t off,
-                             const void *data, uint32_t len, struct outbox *ob);
+int dev_vf_mmio_write_locked(struct pv_sriov_dev *dev, uint32_t index, unsigned bar, uint64_t off, const void *data,
+                             uint32_t len, struct outbox *ob);
 int dev_pf_mmio_read(struct pv_sriov_dev *dev, unsigned bar, uint64_t off, void *data, uint32_t len);
-int dev_pf_mmio_write_locked(struct pv_sriov_dev *dev, unsigned bar, uint64_t off, const void *data,
-                             uint32_t len);
+int dev_pf_mmio_write_locked(struct pv_sriov_dev *dev, unsigned bar, uint64_t off, const void *data, uint32_t len);
 void dev_vf_state_free(struct pv_sriov_dev *dev, struct vf_slot *slot);
 void dev_vf_msix_release(struct pv_sriov_dev *dev, uint32_t index, struct outbox *ob);
 void dev_settings_free(struct pv_sriov_dev *dev);
-const struct vf_settings *dev_settings_get(const struct pv_sriov_dev *dev, uint32_t index,
-                                           struct vf_settings *tmp);
+const struct vf_settings *dev_settings_get(const struct pv_sriov_dev *dev, uint32_t index, struct vf_settings *tmp);
 
 /* ---- resources.c ---- */
 void dev_windows_sync(struct pv_sriov_dev *dev);

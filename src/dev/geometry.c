@@ -77,13 +77,17 @@ dev_geometry_check(const struct dev_vf_geometry *geo, struct pcivirt_error *err)
     }
     if (geo->offset == 0) {
         pcivirt_error_locate(err, NULL, 0, "First VF Offset");
-        return pcivirt_error_set(err, PCIVIRT_EINVAL, "First VF Offset reads 0 with NumVFs %u (PCIe 9.3.3.8 "
-                                 "requires a non-zero offset)", (unsigned)geo->num_vfs);
+        return pcivirt_error_set(err, PCIVIRT_EINVAL,
+                                 "First VF Offset reads 0 with NumVFs %u (PCIe 9.3.3.8 "
+                                 "requires a non-zero offset)",
+                                 (unsigned)geo->num_vfs);
     }
     if (geo->num_vfs > 1 && geo->stride == 0) {
         pcivirt_error_locate(err, NULL, 0, "VF Stride");
-        return pcivirt_error_set(err, PCIVIRT_EINVAL, "VF Stride reads 0 with NumVFs %u (PCIe 9.3.3.9 requires "
-                                 "a non-zero stride when NumVFs > 1)", (unsigned)geo->num_vfs);
+        return pcivirt_error_set(err, PCIVIRT_EINVAL,
+                                 "VF Stride reads 0 with NumVFs %u (PCIe 9.3.3.9 requires "
+                                 "a non-zero stride when NumVFs > 1)",
+                                 (unsigned)geo->num_vfs);
     }
     last = dev_vf_rid_unbounded(geo->pf_rid, geo->offset, geo->stride, geo->num_vfs - 1u);
     if (last > 0xffff) {

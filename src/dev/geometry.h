@@ -19,12 +19,12 @@
 
 /* The VF placement inputs, all as the registers read them. */
 struct dev_vf_geometry {
-    uint16_t pf_rid;      /* bus << 8 | devfn of the PF */
-    uint16_t offset;      /* First VF Offset */
-    uint16_t stride;      /* VF Stride */
-    uint16_t num_vfs;     /* NumVFs */
-    bool ari;             /* ARI Capable Hierarchy */
-    uint8_t secondary_bus;   /* bus range below the PF's port */
+    uint16_t pf_rid;       /* bus << 8 | devfn of the PF */
+    uint16_t offset;       /* First VF Offset */
+    uint16_t stride;       /* VF Stride */
+    uint16_t num_vfs;      /* NumVFs */
+    bool ari;              /* ARI Capable Hierarchy */
+    uint8_t secondary_bus; /* bus range below the PF's port */
     uint8_t subordinate_bus;
 };
 

@@ -87,8 +87,14 @@ static int
 pf_layout_builtin(struct pv_sriov_dev *dev, struct pci_layout *l, struct pcivirt_error *err)
 {
     const struct pv_profile *p = &dev->prof;
-    struct pci_header_params h = {p->vendor_id, p->device_id, p->revision, p->class_code, p->subsys_vendor_id,
-                                  p->subsys_id, PCI_HEADER_TYPE_NORMAL, 1};
+    struct pci_header_params h = {p->vendor_id,
+                                  p->device_id,
+                                  p->revision,
+                                  p->class_code,
+                                  p->subsys_vendor_id,
+                                  p->subsys_id,
+                                  PCI_HEADER_TYPE_NORMAL,
+                                  1};
     struct pci_pm_params pm = {0, p->pm_no_soft_reset};
     struct pci_exp_params exp = {PCI_EXP_TYPE_ENDPOINT, EXP_DEVCAP_DEFAULT, EXP_LINK_5GT_X8, EXP_LINK_5GT_X8, 0, 0};
     struct pci_msix_params msix = {64, 0, 0x0000, 0, 0x2000};
@@ -126,8 +132,9 @@ dump_header_masks(struct pv_sriov_dev *dev, struct pci_layout *l)
 {
     const struct pv_profile *p = &dev->prof;
 
-    pci_layout_set_wmask(l, PCI_COMMAND, 2, PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
-                                                PCI_COMMAND_PARITY | PCI_COMMAND_SERR | PCI_COMMAND_INTX_DISABLE);
+    pci_layout_set_wmask(l, PCI_COMMAND, 2,
+                         PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_PARITY |
+                             PCI_COMMAND_SERR | PCI_COMMAND_INTX_DISABLE);
     pci_layout_set(l, PCI_COMMAND, 2, 0); /* power-on: nothing decodes until resources are assigned */
     pci_layout_set(l, PCI_STATUS, 2, le16_get(p->pf_image + PCI_STATUS) & ~PCI_STATUS_W1C);
     pci_layout_set_w1cmask(l, PCI_STATUS, 2, PCI_STATUS_W1C);
@@ -171,7 +178,8 @@ dump_cap_masks(struct pv_sriov_dev *dev, struct pci_layout *l)
     }
     if (msix > 0) {
         pci_layout_set_wmask(l, (uint32_t)msix + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
-        pci_layout_set(l, (uint32_t)msix + PCI_MSIX_FLAGS, 2, le16_get(b + msix + PCI_MSIX_FLAGS) & PCI_MSIX_FLAGS_QSIZE);
+        pci_layout_set(l, (uint32_t)msix + PCI_MSIX_FLAGS, 2,
+                       le16_get(b + msix + PCI_MSIX_FLAGS) & PCI_MSIX_FLAGS_QSIZE);
     }
 }
 
@@ -251,8 +259,8 @@ static int
 vf_layout(struct pv_sriov_dev *dev, struct pci_layout *l, uint8_t exp_type, struct pcivirt_error *err)
 {
     const struct pv_profile *p = &dev->prof;
-    struct pci_header_params h = {0xffff, 0xffff, p->vf_revision, p->class_code, p->subsys_vendor_id,
-                                  p->vf_subsys_id, PCI_HEADER_TYPE_NORMAL, 0};
+    struct pci_header_params h = {
+        0xffff, 0xffff, p->vf_revision, p->class_code, p->subsys_vendor_id, p->vf_subsys_id, PCI_HEADER_TYPE_NORMAL, 0};
     int rc = pci_layout_init_type0(l, &h);
 
     if (rc != 0) {
@@ -318,7 +326,12 @@ dev_build_layouts(struct pv_sriov_dev *dev, struct pcivirt_error *err)
         return rc;
     }
     pci_config_init(&dev->pf_cfg, dev->pf_layout, dev);
+    /* The PF gets its private copy now, so later device-side pokes cannot fail. */
+    rc = pci_config_poke(&dev->pf_cfg, PCI_VENDOR_ID, 2, ~(uint32_t)dev->prof.vendor_id);
+    rc = rc != 0 ? rc : pci_config_poke(&dev->pf_cfg, PCI_VENDOR_ID, 2, dev->prof.vendor_id);
+    if (rc != 0) {
+        return rc;
+    }
     dev_apply_vf_bar_masks(dev);
-    dev_update_offset_stride(dev);
-    return 0;
+    return dev_update_offset_stride(dev);
 }

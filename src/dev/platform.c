@@ -14,7 +14,7 @@
 
 struct window {
     uint64_t base;
-    uint64_t end;        /* exclusive */
+    uint64_t end; /* exclusive */
     uint64_t slot_size;
     unsigned bar;
     uint64_t handle;
@@ -30,9 +30,9 @@ struct range {
 struct pv_platform {
     struct pv_platform_config cfg;
     pthread_rwlock_t lock;
-    struct window *win;   /* sorted by base */
+    struct window *win; /* sorted by base */
     unsigned nwin, capwin;
-    struct range *used;   /* sorted by base */
+    struct range *used; /* sorted by base */
     unsigned nused, capused;
     uint64_t next_handle;
 };

@@ -37,9 +37,9 @@ struct pv_mmio_ops {
 };
 
 struct pv_platform_config {
-    uint64_t mmio32_base;  /* window for 32-bit BARs (below 4 GiB) */
+    uint64_t mmio32_base; /* window for 32-bit BARs (below 4 GiB) */
     uint64_t mmio32_size;
-    uint64_t mmio64_base;  /* window for 64-bit BARs */
+    uint64_t mmio64_base; /* window for 64-bit BARs */
     uint64_t mmio64_size;
 };
 
@@ -48,8 +48,8 @@ struct pv_platform_hit {
     void *ctx;
     const struct pv_mmio_ops *ops;
     unsigned bar;
-    uint32_t index;       /* slot within the window */
-    uint64_t offset;      /* byte offset within the slot */
+    uint32_t index;  /* slot within the window */
+    uint64_t offset; /* byte offset within the slot */
     uint64_t slot_size;
     uint64_t window_base;
 };
@@ -81,8 +81,7 @@ void pv_platform_destroy(struct pv_platform *plat);
  * Return: 0; PCIVIRT_EINVAL for a bad size; PCIVIRT_ENOSPC when no window has room
  * (message names the size and window); PCIVIRT_ENOMEM.
  */
-int pv_platform_alloc(struct pv_platform *plat, uint64_t size, bool is64, uint64_t *addr,
-                      struct pcivirt_error *err);
+int pv_platform_alloc(struct pv_platform *plat, uint64_t size, bool is64, uint64_t *addr, struct pcivirt_error *err);
 
 /* pv_platform_free() - release a range from pv_platform_alloc (unknown ranges are ignored). */
 void pv_platform_free(struct pv_platform *plat, uint64_t addr);

@@ -21,8 +21,8 @@
 #define PV_IRQ_PORT_VERSION 1
 
 struct pv_dma_port {
-    uint32_t size;     /* sizeof(struct pv_dma_port) */
-    uint32_t version;  /* PV_DMA_PORT_VERSION */
+    uint32_t size;    /* sizeof(struct pv_dma_port) */
+    uint32_t version; /* PV_DMA_PORT_VERSION */
     void *ctx;
     /*
      * Read/write @len bytes at I/O virtual address @iova on behalf of requester
@@ -34,8 +34,8 @@ struct pv_dma_port {
 };
 
 struct pv_irq_port {
-    uint32_t size;     /* sizeof(struct pv_irq_port) */
-    uint32_t version;  /* PV_IRQ_PORT_VERSION */
+    uint32_t size;    /* sizeof(struct pv_irq_port) */
+    uint32_t version; /* PV_IRQ_PORT_VERSION */
     void *ctx;
     /* Deliver one MSI/MSI-X message write (address, data) from requester @rid. */
     int (*raise)(void *ctx, uint16_t rid, uint64_t address, uint32_t data);

@@ -208,8 +208,10 @@ vf_bars_from_sriov(struct pv_profile *p, const uint8_t *s, const char *name, str
     p->vf_msix_table = second >= 0 ? 0x0000 : 0x2000;
     p->vf_msix_pba = second >= 0 ? 0x2000 : 0x3000;
     if (first < 0) {
-        pv_profile_warn(p, "%s: every VF BAR reads 0 (VF memory described by Enhanced Allocation?): the VFs have no "
-                        "memory BARs in this model", name);
+        pv_profile_warn(p,
+                        "%s: every VF BAR reads 0 (VF memory described by Enhanced Allocation?): the VFs have no "
+                        "memory BARs in this model",
+                        name);
     }
     return 0;
 }
@@ -244,8 +246,10 @@ check_sriov(struct pv_profile *p, const uint8_t *s, const char *name, struct pci
                          "must be exactly one of the supported page sizes", sys);
     }
     if ((sup & 0x553) != 0x553) {
-        pv_profile_warn(p, "%s: Supported Page Sizes 0x%x lacks the mandatory 0x553 set (4K 8K 64K 256K 1M 4M); "
-                        "used as given", name, sup);
+        pv_profile_warn(p,
+                        "%s: Supported Page Sizes 0x%x lacks the mandatory 0x553 set (4K 8K 64K 256K 1M 4M); "
+                        "used as given",
+                        name, sup);
     }
     if (caps & PCI_SRIOV_CAP_VFM) {
         pv_profile_warn(p, "%s: VF Migration Capable is set; VF Migration is deprecated and not modelled", name);
@@ -280,8 +284,10 @@ companions_from_bytes(struct pv_profile *p, const uint8_t *b, uint32_t len, cons
     p->has_ari = pci_ecap_find(b, len, PCI_ECAP_ID_ARI, 0, NULL) > 0;
     p->pm_no_soft_reset = pm > 0 && (le16_get(b + pm + PCI_PM_CTRL) & PCI_PM_CTRL_NO_SOFT_RESET) != 0;
     if (exp <= 0 || !(le32_get(b + exp + PCI_EXP_DEVCAP) & PCI_EXP_DEVCAP_FLR)) {
-        pv_profile_warn(p, "%s: the PF does not report Function Level Reset (mandatory for SR-IOV PFs, PCIe 9.2.1.2); "
-                        "PF FLR is modelled anyway", name);
+        pv_profile_warn(p,
+                        "%s: the PF does not report Function Level Reset (mandatory for SR-IOV PFs, PCIe 9.2.1.2); "
+                        "PF FLR is modelled anyway",
+                        name);
     }
     if (p->vf_device_id == 0) {
         pv_profile_warn(p, "%s: VF Device ID is 0 (seen on NVIDIA T4); VFs report device 0000", name);

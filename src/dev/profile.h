@@ -34,7 +34,7 @@ struct pci_dump;
 #define PV_PROFILE_WARNING_MAX 200
 #define PV_VF_MSIX_MAX 64
 
-/* One BAR: @size bytes (per VF for VF BARs); 0 = not implemented. */
+/* One BAR: @size bytes (per VF for VF BARs); 0 = absent. */
 struct pv_bar_desc {
     uint64_t size;
     bool is64;
@@ -57,32 +57,32 @@ struct pv_profile {
     /* where the PF sits: segment, routing ID, and the bus range of its root port */
     uint16_t segment;
     uint16_t pf_rid;
-    bool bus_range_set;          /* false: sized like Linux reserves buses */
+    bool bus_range_set; /* false: sized like Linux reserves buses */
     uint8_t secondary_bus, subordinate_bus;
-    bool ari_forwarding;         /* the root port forwards ARI: ARI Capable Hierarchy is set at enumeration */
+    bool ari_forwarding; /* the root port forwards ARI: ARI Capable Hierarchy is set at enumeration */
     /* SR-IOV */
     uint16_t initial_vfs, total_vfs;
     uint16_t offset_ari, stride_ari, offset_noari, stride_noari;
     pv_geometry_fn geometry;
     void *geometry_ctx;
-    uint32_t sriov_caps;         /* SR-IOV Capabilities register */
-    uint8_t func_link;           /* Function Dependency Link */
+    uint32_t sriov_caps; /* SR-IOV Capabilities register */
+    uint8_t func_link;   /* Function Dependency Link */
     uint32_t supported_page_sizes;
-    uint32_t system_page_size;   /* reset value (normally 1) */
+    uint32_t system_page_size; /* reset value (normally 1) */
     struct pv_bar_desc vf_bar[6];
     struct pv_bar_desc pf_bar[6];
-    bool has_ari;                /* the PF (and its VFs) implement ARI */
+    bool has_ari; /* the PF (and its VFs) implement ARI */
     bool pm_no_soft_reset;
     /* behind the VF BARs */
-    int vf_regs_bar;             /* VF BAR with the register file, -1: none */
-    int vf_msix_bar;             /* VF BAR with MSI-X table and PBA, -1: no MSI-X */
+    int vf_regs_bar; /* VF BAR with the register file, -1: none */
+    int vf_msix_bar; /* VF BAR with MSI-X table and PBA, -1: no MSI-X */
     uint32_t vf_msix_table, vf_msix_pba;
-    uint16_t vf_msix_vectors;    /* 1..PV_VF_MSIX_MAX */
-    int pf_regs_bar;             /* PF BAR with the per-VF settings */
+    uint16_t vf_msix_vectors; /* 1..PV_VF_MSIX_MAX */
+    int pf_regs_bar;          /* PF BAR with the per-VF settings */
     /* from a dump: the PF's bytes (pf_image_len 0 for a built profile) */
     uint32_t pf_image_len;
-    uint16_t sriov_offset;       /* the SR-IOV capability in pf_image */
-    uint16_t captured_num_vfs;   /* NumVFs / Control as captured (informational) */
+    uint16_t sriov_offset;     /* the SR-IOV capability in pf_image */
+    uint16_t captured_num_vfs; /* NumVFs / Control as captured (informational) */
     uint16_t captured_ctrl;
     uint8_t pf_image[4096];
     /* warnings collected while building the profile */
@@ -126,8 +126,7 @@ int pv_profile_load(struct pv_profile *p, const char *path, struct pcivirt_error
 /**
  * pv_profile_geometry() - First VF Offset and VF Stride for (@ari, @num_vfs).
  */
-void pv_profile_geometry(const struct pv_profile *p, bool ari, uint16_t num_vfs, uint16_t *offset,
-                         uint16_t *stride);
+void pv_profile_geometry(const struct pv_profile *p, bool ari, uint16_t num_vfs, uint16_t *offset, uint16_t *stride);
 
 /**
  * pv_profile_default_bus_range() - the subordinate bus Linux would reserve:

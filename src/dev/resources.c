@@ -82,6 +82,14 @@ pow2_ceil(uint64_t v)
     return p;
 }
 
+/* Like a PCI bridge: only prefetchable 64-bit BARs go above 4 GiB; the
+ * non-prefetchable window is 32-bit (PCI-to-PCI Bridge spec 3.2.5.8). */
+static bool
+wants_64bit_window(const struct pv_bar_desc *b)
+{
+    return b->is64 && b->prefetch;
+}
+
 static void
 free_allocs(struct pv_platform *plat, const uint64_t *a, unsigned n)
 {
@@ -101,11 +109,11 @@ alloc_all(struct pv_sriov_dev *dev, struct pv_platform *plat, uint64_t *pf, uint
         uint64_t size = dev_pf_bar_size(dev, i), vsize = dev_vf_bar_size_now(dev, i);
 
         if (size != 0) {
-            rc = pv_platform_alloc(plat, size, dev->prof.pf_bar[i].is64, &pf[i], err);
+            rc = pv_platform_alloc(plat, size, wants_64bit_window(&dev->prof.pf_bar[i]), &pf[i], err);
         }
         if (rc == 0 && vsize != 0) {
-            rc = pv_platform_alloc(plat, pow2_ceil(vsize * dev->prof.total_vfs), dev->prof.vf_bar[i].is64, &vf[i],
-                                   err);
+            rc = pv_platform_alloc(plat, pow2_ceil(vsize * dev->prof.total_vfs),
+                                   wants_64bit_window(&dev->prof.vf_bar[i]), &vf[i], err);
         }
         if (rc != 0) {
             pcivirt_error_locate(err, dev->prof.name, 0, size != 0 && pf[i] == 0 ? "PF BAR" : "VF BAR");
@@ -152,8 +160,7 @@ pv_sriov_assign_resources(struct pv_sriov_dev *dev, struct pv_platform *plat, st
                 program_bar(&dev->pf_cfg, dev->sriov + PCI_SRIOV_BAR + 4 * i, vf[i], dev->prof.vf_bar[i].is64);
             }
         }
-        pci_config_write(&dev->pf_cfg, PCI_COMMAND, 2, dev_cfg16(&dev->pf_cfg, PCI_COMMAND) | PCI_COMMAND_MEMORY,
-                         NULL);
+        pci_config_write(&dev->pf_cfg, PCI_COMMAND, 2, dev_cfg16(&dev->pf_cfg, PCI_COMMAND) | PCI_COMMAND_MEMORY, NULL);
         free_allocs(plat, dev->pf_alloc, 6); /* the old ranges go only after the new ones are taken */
         free_allocs(plat, dev->vf_alloc, 6);
         memcpy(dev->pf_alloc, pf, sizeof(pf));

@@ -25,7 +25,6 @@
 #include "util/alloc.h"
 #include "util/le.h"
 
-
 uint16_t
 dev_cfg16(const struct pci_config *cfg, uint32_t off)
 {
@@ -75,8 +74,7 @@ dev_pf_decodes(const struct pv_sriov_dev *dev)
     if (!(dev_cfg16(&dev->pf_cfg, PCI_COMMAND) & PCI_COMMAND_MEMORY)) {
         return false;
     }
-    return dev->pf_pm == 0 ||
-           (dev_cfg16(&dev->pf_cfg, dev->pf_pm + PCI_PM_CTRL) & PCI_PM_CTRL_STATE_MASK) == PCI_D0;
+    return dev->pf_pm == 0 || (dev_cfg16(&dev->pf_cfg, dev->pf_pm + PCI_PM_CTRL) & PCI_PM_CTRL_STATE_MASK) == PCI_D0;
 }
 
 uint64_t
@@ -119,9 +117,10 @@ dev_record_error(struct pv_sriov_dev *dev, const struct pcivirt_error *err)
 void
 dev_outbox_flush(struct pv_sriov_dev *dev, struct outbox *ob)
 {
+    (void)dev;
     for (unsigned i = 0; i < ob->n; i++) {
-        if (dev->have_irq) {
-            dev->irq.raise(dev->irq.ctx, ob->msg[i].rid, ob->msg[i].addr, ob->msg[i].data);
+        if (ob->have_irq) {
+            ob->irq.raise(ob->irq.ctx, ob->msg[i].rid, ob->msg[i].addr, ob->msg[i].data);
         }
     }
     ob->n = 0;
@@ -162,15 +161,16 @@ vfs_create(struct pv_sriov_dev *dev, uint32_t n)
 }
 
 /* Store First VF Offset / VF Stride for the current ARI bit and NumVFs (9.3.3.8-9). */
-void
+int
 dev_update_offset_stride(struct pv_sriov_dev *dev)
 {
     uint16_t off, stride;
     bool ari = (sriov16(dev, PCI_SRIOV_CTRL) & PCI_SRIOV_CTRL_ARI) != 0;
+    int rc;
 
     pv_profile_geometry(&dev->prof, ari, sriov16(dev, PCI_SRIOV_NUM_VF), &off, &stride);
-    pci_config_poke(&dev->pf_cfg, dev->sriov + PCI_SRIOV_VF_OFFSET, 2, off);
-    pci_config_poke(&dev->pf_cfg, dev->sriov + PCI_SRIOV_VF_STRIDE, 2, stride);
+    rc = pci_config_poke(&dev->pf_cfg, dev->sriov + PCI_SRIOV_VF_OFFSET, 2, off);
+    return rc != 0 ? rc : pci_config_poke(&dev->pf_cfg, dev->sriov + PCI_SRIOV_VF_STRIDE, 2, stride);
 }
 
 void
@@ -301,8 +301,10 @@ dev_hook_sys_page_size(void *opaque, struct pci_config *cfg, const struct pci_ho
         pci_config_poke(cfg, reg, 4, old);
         pcivirt_error_clear(&local);
         pcivirt_error_locate(&local, dev->prof.name, 0, "System Page Size");
-        pcivirt_error_set(&local, PCIVIRT_EINVAL, "System Page Size 0x%x ignored: it must be exactly one of the "
-                          "supported sizes 0x%x and VF Enable must be 0", v, dev->prof.supported_page_sizes);
+        pcivirt_error_set(&local, PCIVIRT_EINVAL,
+                          "System Page Size 0x%x ignored: it must be exactly one of the "
+                          "supported sizes 0x%x and VF Enable must be 0",
+                          v, dev->prof.supported_page_sizes);
         dev_record_error(dev, &local);
         if (err != NULL) {
             *err = local;
@@ -317,7 +319,9 @@ dev_hook_sys_page_size(void *opaque, struct pci_config *cfg, const struct pci_ho
 int
 dev_hook_bars(void *opaque, struct pci_config *cfg, const struct pci_hook_event *ev, struct pcivirt_error *err)
 {
-    (void)cfg; (void)ev; (void)err;
+    (void)cfg;
+    (void)ev;
+    (void)err;
     dev_windows_sync(opaque);
     return 0;
 }
@@ -360,7 +364,8 @@ dev_hook_pf_devctl(void *opaque, struct pci_config *cfg, const struct pci_hook_e
 {
     struct pv_sriov_dev *dev = opaque;
 
-    (void)cfg; (void)err;
+    (void)cfg;
+    (void)err;
     if (pci_hook_written(ev, dev->pf_exp + PCI_EXP_DEVCTL, 2) & PCI_EXP_DEVCTL_BCR_FLR) {
         dev_pf_reset(dev, true);
     }
@@ -430,7 +435,8 @@ dev_hook_vf_msix(void *opaque, struct pci_config *cfg, const struct pci_hook_eve
     struct pv_sriov_dev *dev = opaque;
     struct vf_slot *slot = pci_config_owner(cfg);
 
-    (void)ev; (void)err;
+    (void)ev;
+    (void)err;
     if (dev->outbox != NULL) {
         dev_vf_msix_release(dev, (uint32_t)(slot - dev->vfs), dev->outbox);
     }

@@ -42,11 +42,11 @@ struct pci_dump;
 
 /* Memory the device holds for its VFs, from its own accounting. */
 struct pv_sriov_memory {
-    size_t vf_table_bytes;     /* the per-VF slot array (NumVFs x slot) */
-    size_t vf_state_bytes;     /* register-file state of touched VFs */
-    size_t vf_config_bytes;    /* private config copies of VFs written to */
-    size_t settings_bytes;     /* PF-side per-VF settings chunks */
-    uint32_t vfs_touched;      /* VFs with register state or a private config copy */
+    size_t vf_table_bytes;  /* the per-VF slot array (NumVFs x slot) */
+    size_t vf_state_bytes;  /* register-file state of touched VFs */
+    size_t vf_config_bytes; /* private config copies of VFs written to */
+    size_t settings_bytes;  /* PF-side per-VF settings chunks */
+    uint32_t vfs_touched;   /* VFs with register state or a private config copy */
     uint32_t num_vfs;
 };
 
@@ -117,8 +117,7 @@ uint16_t pv_sriov_segment(const struct pv_sriov_dev *dev);
 
 /* Config read/write by routing ID: see pcivirt/bus.h for the rules. */
 int pv_sriov_config_read(struct pv_sriov_dev *dev, uint16_t rid, uint16_t offset, void *data, uint32_t length);
-int pv_sriov_config_write(struct pv_sriov_dev *dev, uint16_t rid, uint16_t offset, const void *data,
-                          uint32_t length);
+int pv_sriov_config_write(struct pv_sriov_dev *dev, uint16_t rid, uint16_t offset, const void *data, uint32_t length);
 /* BAR memory of the PF or a VF, 1..8 bytes, honouring decode rules. */
 int pv_sriov_mmio_read(struct pv_sriov_dev *dev, uint16_t rid, unsigned bar, uint64_t offset, void *data,
                        uint32_t length);

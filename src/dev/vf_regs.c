@@ -143,6 +143,10 @@ msix_live(const struct pv_sriov_dev *dev, uint32_t index)
 static void
 msix_send(struct pv_sriov_dev *dev, uint32_t index, const uint8_t *e, struct outbox *ob)
 {
+    ob->have_irq = dev->have_irq;
+    if (dev->have_irq) {
+        ob->irq = dev->irq;
+    }
     if (ob->n < OUTBOX_MAX) {
         ob->msg[ob->n].rid = dev_vf_rid(dev, index);
         ob->msg[ob->n].addr = le64_get(e);
@@ -241,8 +245,7 @@ clamp_priv(struct pv_sriov_dev *dev, uint32_t index, struct vf_state *st, uint32
 static int dma_run(struct pv_sriov_dev *dev, uint32_t index, struct vf_state *st, struct outbox *ob);
 
 static int
-vf_reg_write(struct pv_sriov_dev *dev, uint32_t index, struct vf_state *st, uint32_t off, uint32_t v,
-             struct outbox *ob)
+vf_reg_write(struct pv_sriov_dev *dev, uint32_t index, struct vf_state *st, uint32_t off, uint32_t v, struct outbox *ob)
 {
     switch (off) {
     case SWVF_REG_SCRATCH: st->scratch = v; break;
@@ -276,19 +279,20 @@ write_merges(uint32_t off)
 
 /* ---- DMA engine ------------------------------------------------------------------ */
 
+/* Runs without the device lock, on a copy of the port taken under it. */
 static int
-dma_copy(struct pv_sriov_dev *dev, uint16_t rid, uint64_t src, uint64_t dst, uint32_t len, uint64_t *fault)
+dma_copy(const struct pv_dma_port *port, uint16_t rid, uint64_t src, uint64_t dst, uint32_t len, uint64_t *fault)
 {
     uint8_t buf[DMA_CHUNK];
 
     for (uint32_t done = 0; done < len;) {
         uint32_t n = len - done < DMA_CHUNK ? len - done : DMA_CHUNK;
 
-        if (!dev->have_dma || dev->dma.dma_read(dev->dma.ctx, rid, src + done, buf, n) != 0) {
+        if (port == NULL || port->dma_read(port->ctx, rid, src + done, buf, n) != 0) {
             *fault = src + done;
             return -1;
         }
-        if (dev->dma.dma_write(dev->dma.ctx, rid, dst + done, buf, n) != 0) {
+        if (port->dma_write(port->ctx, rid, dst + done, buf, n) != 0) {
             *fault = dst + done;
             return -1;
         }
@@ -311,7 +315,7 @@ dma_finish(struct pv_sriov_dev *dev, uint32_t index, uint64_t serial, uint32_t s
     if (status & SWVF_DMA_STS_FAULT) {
         st->dma_fault_lo = (uint32_t)fault;
         st->dma_fault_hi = (uint32_t)(fault >> 32);
-    } else {
+    } else if (status & SWVF_DMA_STS_DONE) {
         st->dma_count++;
     }
     if (st->dma_ctrl & SWVF_DMA_CTRL_IRQ) {
@@ -326,6 +330,8 @@ dma_run(struct pv_sriov_dev *dev, uint32_t index, struct vf_state *st, struct ou
     uint64_t dst = (uint64_t)st->dma_dst_hi << 32 | st->dma_dst_lo, fault = 0, serial = st->serial;
     uint32_t len = st->dma_len, status = SWVF_DMA_STS_DONE;
     uint16_t rid = dev_vf_rid(dev, index);
+    struct pv_dma_port port = dev->dma;
+    bool have = dev->have_dma;
 
     if (st->dma_busy) {
         return 0; /* one transfer at a time; the doorbell is ignored */
@@ -340,7 +346,7 @@ dma_run(struct pv_sriov_dev *dev, uint32_t index, struct vf_state *st, struct ou
     }
     st->dma_busy = true;
     pthread_rwlock_unlock(&dev->lock);
-    if (dma_copy(dev, rid, src, dst, len, &fault) != 0) {
+    if (dma_copy(have ? &port : NULL, rid, src, dst, len, &fault) != 0) {
         status = SWVF_DMA_STS_FAULT;
     }
     pthread_rwlock_wrlock(&dev->lock);
@@ -407,9 +413,8 @@ is_msix(const struct pv_sriov_dev *dev, unsigned bar, uint64_t off, uint32_t len
 {
     const struct pv_profile *p = &dev->prof;
 
-    return (int)bar == p->vf_msix_bar &&
-           (in_range(off, len, p->vf_msix_table, nvec(dev) * SWVF_MSIX_ENTRY_SIZE) ||
-            in_range(off, len, p->vf_msix_pba, 8 * ((nvec(dev) + 63) / 64)));
+    return (int)bar == p->vf_msix_bar && (in_range(off, len, p->vf_msix_table, nvec(dev) * SWVF_MSIX_ENTRY_SIZE) ||
+                                          in_range(off, len, p->vf_msix_pba, 8 * ((nvec(dev) + 63) / 64)));
 }
 
 int
@@ -537,8 +542,14 @@ pf_reg_write(struct pv_sriov_dev *dev, uint32_t off, uint32_t v)
         return PCIVIRT_ENOMEM;
     }
     switch ((off - SWPF_VF_TABLE) % SWPF_VF_ENTRY_SIZE) {
-    case SWPF_VF_MAC_LO: le32_put(s->mac, v); s->mac_set = true; break;
-    case SWPF_VF_MAC_HI: le16_put(s->mac + 4, (uint16_t)v); s->mac_set = true; break;
+    case SWPF_VF_MAC_LO:
+        le32_put(s->mac, v);
+        s->mac_set = true;
+        break;
+    case SWPF_VF_MAC_HI:
+        le16_put(s->mac + 4, (uint16_t)v);
+        s->mac_set = true;
+        break;
     case SWPF_VF_QUEUE_LIMIT: s->queue_limit = v; break;
     case SWPF_VF_RATE_LIMIT: s->rate_limit = v; break;
     default: break;

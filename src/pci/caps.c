@@ -58,8 +58,8 @@ allocate(const struct pci_layout *layout, uint32_t lo, uint32_t hi, uint32_t siz
 
 /* Check and claim [off, off + size) for capability @id; @off 0 allocates. */
 static int
-claim(struct pci_layout *layout, uint16_t id, uint32_t off, uint32_t size, uint32_t lo, uint32_t hi,
-      bool extended, struct pcivirt_error *err)
+claim(struct pci_layout *layout, uint16_t id, uint32_t off, uint32_t size, uint32_t lo, uint32_t hi, bool extended,
+      struct pcivirt_error *err)
 {
     const char *kind = extended ? "extended capability" : "capability";
     char owner[96];
@@ -78,8 +78,8 @@ claim(struct pci_layout *layout, uint16_t id, uint32_t off, uint32_t size, uint3
         return pcivirt_error_set(err, PCIVIRT_EINVAL, "%s 0x%02x at 0x%03x is not DWORD aligned", kind, id, off);
     }
     if (off < lo || off + size > hi) {
-        return pcivirt_error_set(err, PCIVIRT_ERANGE, "%s 0x%02x at 0x%03x (%u bytes) is outside 0x%03x-0x%03x",
-                                 kind, id, off, size, lo, hi - 1);
+        return pcivirt_error_set(err, PCIVIRT_ERANGE, "%s 0x%02x at 0x%03x (%u bytes) is outside 0x%03x-0x%03x", kind,
+                                 id, off, size, lo, hi - 1);
     }
     clash = first_used(layout, off, size);
     if (clash >= 0) {
@@ -91,10 +91,20 @@ claim(struct pci_layout *layout, uint16_t id, uint32_t off, uint32_t size, uint3
         return pcivirt_error_set(err, PCIVIRT_ENOMEM, "out of memory recording %s 0x%02x", kind, id);
     }
     memset(layout->used + off, 1, size);
-    memset(layout->tmpl + off, 0, size);
     memset(layout->wmask + off, 0, size);
     memset(layout->w1cmask + off, 0, size);
     return (int)off;
+}
+
+int
+pci_cap_claim(struct pci_layout *layout, uint16_t id, uint32_t off, uint32_t size, bool extended,
+              struct pcivirt_error *err)
+{
+    if (off == 0) {
+        return pcivirt_error_set(err, PCIVIRT_EINVAL, "capability 0x%02x: offset 0", id);
+    }
+    return claim(layout, id, off, size, extended ? PCI_ECAP_MIN_OFFSET : PCI_CAP_MIN_OFFSET,
+                 extended ? layout->size : PCI_CFG_SIZE, extended, err);
 }
 
 int
@@ -109,6 +119,7 @@ pci_cap_add(struct pci_layout *layout, uint8_t id, uint16_t offset, uint16_t siz
     if (off < 0) {
         return off;
     }
+    memset(layout->tmpl + off, 0, size);
     layout->tmpl[off + PCI_CAP_LIST_ID] = id;
     if (layout->std_tail == 0) {
         layout->tmpl[PCI_CAPABILITY_LIST] = (uint8_t)off;
@@ -127,8 +138,8 @@ pci_ecap_add(struct pci_layout *layout, uint16_t id, uint8_t version, uint16_t o
     int off;
 
     if (layout == NULL || size < 4 || version > 15) {
-        return pcivirt_error_set(err, PCIVIRT_EINVAL, "extended capability 0x%04x: bad size %u or version %u", id,
-                                 size, version);
+        return pcivirt_error_set(err, PCIVIRT_EINVAL, "extended capability 0x%04x: bad size %u or version %u", id, size,
+                                 version);
     }
     if (layout->size < PCI_CFG_SIZE_EXT) {
         return pcivirt_error_set(err, PCIVIRT_ENOTSUP, "extended capability 0x%04x needs a 4096-byte space", id);
@@ -136,8 +147,7 @@ pci_ecap_add(struct pci_layout *layout, uint16_t id, uint8_t version, uint16_t o
     if (layout->ext_tail == 0) {
         if (offset != 0 && offset != PCI_ECAP_MIN_OFFSET) {
             return pcivirt_error_set(err, PCIVIRT_EINVAL,
-                                     "the first extended capability (0x%04x) must be at 0x100, not 0x%03x", id,
-                                     offset);
+                                     "the first extended capability (0x%04x) must be at 0x100, not 0x%03x", id, offset);
         }
         offset = PCI_ECAP_MIN_OFFSET;
     }
@@ -145,6 +155,7 @@ pci_ecap_add(struct pci_layout *layout, uint16_t id, uint8_t version, uint16_t o
     if (off < 0) {
         return off;
     }
+    memset(layout->tmpl + off, 0, size);
     le32_put(layout->tmpl + off, PCI_ECAP_HDR(id, version, 0));
     if (layout->ext_tail != 0) {
         uint32_t prev = le32_get(layout->tmpl + layout->ext_tail);
@@ -175,8 +186,7 @@ w1c(struct pci_layout *l, int cap, uint32_t reg, unsigned len, uint32_t mask)
 }
 
 int
-pci_cap_add_pm(struct pci_layout *layout, uint16_t offset, const struct pci_pm_params *p,
-               struct pcivirt_error *err)
+pci_cap_add_pm(struct pci_layout *layout, uint16_t offset, const struct pci_pm_params *p, struct pcivirt_error *err)
 {
     uint16_t pmc;
     int cap;
@@ -194,21 +204,26 @@ pci_cap_add_pm(struct pci_layout *layout, uint16_t offset, const struct pci_pm_p
     }
     put(layout, cap, PCI_PM_PMC, 2, pmc);
     put(layout, cap, PCI_PM_CTRL, 2, p->no_soft_reset ? PCI_PM_CTRL_NO_SOFT_RESET : 0);
-    rw(layout, cap, PCI_PM_CTRL, 2,
-       PCI_PM_CTRL_STATE_MASK | ((pmc >> PCI_PM_PMC_PME_SHIFT) != 0 ? PCI_PM_CTRL_PME_ENABLE : 0));
-    if ((pmc >> PCI_PM_PMC_PME_SHIFT) != 0) {
-        w1c(layout, cap, PCI_PM_CTRL, 2, PCI_PM_CTRL_PME_STATUS);
-    }
+    pci_open_pm(layout, cap);
     return cap;
 }
 
+void
+pci_open_pm(struct pci_layout *layout, int cap)
+{
+    uint16_t pme = le16_get(layout->tmpl + cap + PCI_PM_PMC) >> PCI_PM_PMC_PME_SHIFT;
+
+    rw(layout, cap, PCI_PM_CTRL, 2, PCI_PM_CTRL_STATE_MASK | (pme != 0 ? PCI_PM_CTRL_PME_ENABLE : 0));
+    if (pme != 0) {
+        w1c(layout, cap, PCI_PM_CTRL, 2, PCI_PM_CTRL_PME_STATUS);
+    }
+}
+
 int
-pci_cap_add_msi(struct pci_layout *layout, uint16_t offset, const struct pci_msi_params *p,
-                struct pcivirt_error *err)
+pci_cap_add_msi(struct pci_layout *layout, uint16_t offset, const struct pci_msi_params *p, struct pcivirt_error *err)
 {
     unsigned log2v = 0;
     uint16_t size, flags;
-    uint32_t data;
     int cap;
 
     if (p == NULL || p->vectors == 0 || p->vectors > 32 || (p->vectors & (p->vectors - 1)) != 0) {
@@ -228,26 +243,32 @@ pci_cap_add_msi(struct pci_layout *layout, uint16_t offset, const struct pci_msi
     flags |= p->addr64 ? PCI_MSI_FLAGS_64BIT : 0;
     flags |= p->per_vector_mask ? PCI_MSI_FLAGS_MASKBIT : 0;
     put(layout, cap, PCI_MSI_FLAGS, 2, flags);
-    rw(layout, cap, PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE);
-    rw(layout, cap, PCI_MSI_ADDRESS_LO, 4, 0xfffffffcu);
-    if (p->addr64) {
-        rw(layout, cap, PCI_MSI_ADDRESS_HI, 4, 0xffffffffu);
-    }
-    data = p->addr64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32;
-    rw(layout, cap, data, 2, 0xffff);
-    if (p->per_vector_mask) {
-        rw(layout, cap, p->addr64 ? PCI_MSI_MASK_64 : PCI_MSI_MASK_32, 4,
-           p->vectors == 32 ? 0xffffffffu : (1u << p->vectors) - 1);
-    }
+    pci_open_msi(layout, cap);
     return cap;
 }
 
-int
-pci_cap_add_exp(struct pci_layout *layout, uint16_t offset, const struct pci_exp_params *p,
-                struct pcivirt_error *err)
+void
+pci_open_msi(struct pci_layout *layout, int cap)
 {
-    uint16_t devctl = 0x7fff & (uint16_t)~PCI_EXP_DEVCTL_PHANTOM;
-    uint16_t devctl2 = PCI_EXP_DEVCTL2_COMP_TIMEOUT | PCI_EXP_DEVCTL2_COMP_TMOUT_DIS;
+    uint16_t flags = le16_get(layout->tmpl + cap + PCI_MSI_FLAGS);
+    bool addr64 = (flags & PCI_MSI_FLAGS_64BIT) != 0;
+    unsigned vectors = 1u << ((flags & PCI_MSI_FLAGS_QMASK) >> 1);
+
+    rw(layout, cap, PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE);
+    rw(layout, cap, PCI_MSI_ADDRESS_LO, 4, 0xfffffffcu);
+    if (addr64) {
+        rw(layout, cap, PCI_MSI_ADDRESS_HI, 4, 0xffffffffu);
+    }
+    rw(layout, cap, addr64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32, 2, 0xffff);
+    if (flags & PCI_MSI_FLAGS_MASKBIT) {
+        rw(layout, cap, addr64 ? PCI_MSI_MASK_64 : PCI_MSI_MASK_32, 4,
+           vectors >= 32 ? 0xffffffffu : (1u << vectors) - 1);
+    }
+}
+
+int
+pci_cap_add_exp(struct pci_layout *layout, uint16_t offset, const struct pci_exp_params *p, struct pcivirt_error *err)
+{
     int cap;
 
     if (p == NULL || p->type > PCI_EXP_TYPE_RC_EC) {
@@ -265,30 +286,37 @@ pci_cap_add_exp(struct pci_layout *layout, uint16_t offset, const struct pci_exp
     put(layout, cap, PCI_EXP_LNKCAP2, 4, p->lnkcap2);
     /* Device Control 2.5.3.4: MPS/MRRS default 128/512 bytes (MRRS field 010b). */
     put(layout, cap, PCI_EXP_DEVCTL, 2, 0x2000 | PCI_EXP_DEVCTL_RELAX_EN | PCI_EXP_DEVCTL_NOSNOOP_EN);
-    if (p->devcap & PCI_EXP_DEVCAP_PHANTOM) {
+    pci_open_exp(layout, cap);
+    return cap;
+}
+
+void
+pci_open_exp(struct pci_layout *layout, int cap)
+{
+    uint16_t devctl = 0x7fff & (uint16_t)~PCI_EXP_DEVCTL_PHANTOM;
+    uint16_t devctl2 = PCI_EXP_DEVCTL2_COMP_TIMEOUT | PCI_EXP_DEVCTL2_COMP_TMOUT_DIS;
+
+    if (le32_get(layout->tmpl + cap + PCI_EXP_DEVCAP) & PCI_EXP_DEVCAP_PHANTOM) {
         devctl |= PCI_EXP_DEVCTL_PHANTOM;
     }
     rw(layout, cap, PCI_EXP_DEVCTL, 2, devctl);
     w1c(layout, cap, PCI_EXP_DEVSTA, 2, PCI_EXP_DEVSTA_W1C);
     rw(layout, cap, PCI_EXP_LNKCTL, 2, 0x0fcb); /* ASPM, RCB, CCC, ExtSynch, ClockPM, HAWD, BW irqs */
-    if (p->devcap2 & PCI_EXP_DEVCAP2_ARI) {
+    if (le32_get(layout->tmpl + cap + PCI_EXP_DEVCAP2) & PCI_EXP_DEVCAP2_ARI) {
         devctl2 |= PCI_EXP_DEVCTL2_ARI;
     }
     rw(layout, cap, PCI_EXP_DEVCTL2, 2, devctl2);
     rw(layout, cap, PCI_EXP_LNKCTL2, 2, 0x000f); /* Target Link Speed */
-    return cap;
 }
 
 int
-pci_cap_add_msix(struct pci_layout *layout, uint16_t offset, const struct pci_msix_params *p,
-                 struct pcivirt_error *err)
+pci_cap_add_msix(struct pci_layout *layout, uint16_t offset, const struct pci_msix_params *p, struct pcivirt_error *err)
 {
     int cap;
 
     pcivirt_error_locate(err, NULL, 0, "MSI-X");
     if (p == NULL || p->table_size == 0 || p->table_size > 2048) {
-        return pcivirt_error_set(err, PCIVIRT_EINVAL, "MSI-X: table size %u is not 1..2048",
-                                 p ? p->table_size : 0);
+        return pcivirt_error_set(err, PCIVIRT_EINVAL, "MSI-X: table size %u is not 1..2048", p ? p->table_size : 0);
     }
     if (p->table_bir > 5 || p->pba_bir > 5 || (p->table_offset & 7) || (p->pba_offset & 7)) {
         return pcivirt_error_set(err, PCIVIRT_EINVAL, "MSI-X: BIR above 5 or offset not QWORD aligned");
@@ -300,13 +328,18 @@ pci_cap_add_msix(struct pci_layout *layout, uint16_t offset, const struct pci_ms
     put(layout, cap, PCI_MSIX_FLAGS, 2, (uint32_t)(p->table_size - 1));
     put(layout, cap, PCI_MSIX_TABLE, 4, p->table_offset | p->table_bir);
     put(layout, cap, PCI_MSIX_PBA, 4, p->pba_offset | p->pba_bir);
-    rw(layout, cap, PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+    pci_open_msix(layout, cap);
     return cap;
 }
 
+void
+pci_open_msix(struct pci_layout *layout, int cap)
+{
+    rw(layout, cap, PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+}
+
 int
-pci_cap_add_vndr(struct pci_layout *layout, uint16_t offset, const struct pci_vndr_params *p,
-                 struct pcivirt_error *err)
+pci_cap_add_vndr(struct pci_layout *layout, uint16_t offset, const struct pci_vndr_params *p, struct pcivirt_error *err)
 {
     int cap;
 

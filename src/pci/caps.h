@@ -47,8 +47,7 @@
  * PCIVIRT_ERANGE (outside 0x40..0xff); PCIVIRT_EOVERLAP naming both offsets;
  * PCIVIRT_ENOSPC (no free range for @offset 0); PCIVIRT_ENOMEM.
  */
-int pci_cap_add(struct pci_layout *layout, uint8_t id, uint16_t offset, uint16_t size,
-                struct pcivirt_error *err);
+int pci_cap_add(struct pci_layout *layout, uint8_t id, uint16_t offset, uint16_t size, struct pcivirt_error *err);
 
 /**
  * pci_ecap_add() - allocate an extended capability (@size >= 4 bytes, @version
@@ -57,15 +56,15 @@ int pci_cap_add(struct pci_layout *layout, uint8_t id, uint16_t offset, uint16_t
  * Return: the offset; errors as pci_cap_add(), plus PCIVIRT_ENOTSUP for a 256-byte
  * layout and PCIVIRT_EINVAL when the first extended capability is not at 0x100.
  */
-int pci_ecap_add(struct pci_layout *layout, uint16_t id, uint8_t version, uint16_t offset,
-                 uint16_t size, struct pcivirt_error *err);
+int pci_ecap_add(struct pci_layout *layout, uint16_t id, uint8_t version, uint16_t offset, uint16_t size,
+                 struct pcivirt_error *err);
 
 /* ---- typed builders -------------------------------------------------------------- */
 
 /* Power Management (PCI PM 1.2): PMC as given (version 3 when its low bits are 0). */
 struct pci_pm_params {
-    uint16_t pmc;          /* PMC register: D1/D2 support, PME support bits 15:11, aux current */
-    bool no_soft_reset;    /* PMCSR No_Soft_Reset: D3hot->D0 keeps state */
+    uint16_t pmc;       /* PMC register: D1/D2 support, PME support bits 15:11, aux current */
+    bool no_soft_reset; /* PMCSR No_Soft_Reset: D3hot->D0 keeps state */
 };
 /* Writable: PMCSR PowerState; PME_En when any PME support bit is set; PME_Status RW1C. */
 int pci_cap_add_pm(struct pci_layout *layout, uint16_t offset, const struct pci_pm_params *p,
@@ -73,7 +72,7 @@ int pci_cap_add_pm(struct pci_layout *layout, uint16_t offset, const struct pci_
 
 /* MSI: 10..24 bytes depending on the address width and per-vector masking. */
 struct pci_msi_params {
-    unsigned vectors;      /* 1, 2, 4, 8, 16 or 32: Multiple Message Capable */
+    unsigned vectors; /* 1, 2, 4, 8, 16 or 32: Multiple Message Capable */
     bool addr64;
     bool per_vector_mask;
 };
@@ -83,10 +82,10 @@ int pci_cap_add_msi(struct pci_layout *layout, uint16_t offset, const struct pci
 
 /* PCI Express capability, version 2 (0x3c bytes). */
 struct pci_exp_params {
-    uint8_t type;          /* PCI_EXP_TYPE_* (Device/Port Type) */
-    uint32_t devcap;       /* e.g. PCI_EXP_DEVCAP_FLR | payload */
-    uint32_t lnkcap;       /* speed and width; 0 for an RCiEP */
-    uint16_t lnksta;       /* current speed and width */
+    uint8_t type;    /* PCI_EXP_TYPE_* (Device/Port Type) */
+    uint32_t devcap; /* e.g. PCI_EXP_DEVCAP_FLR | payload */
+    uint32_t lnkcap; /* speed and width; 0 for an RCiEP */
+    uint16_t lnksta; /* current speed and width */
     uint32_t devcap2;
     uint32_t lnkcap2;
 };
@@ -99,7 +98,7 @@ int pci_cap_add_exp(struct pci_layout *layout, uint16_t offset, const struct pci
 
 /* MSI-X: table and PBA locations (QWORD-aligned offsets in BAR @bir 0..5). */
 struct pci_msix_params {
-    uint16_t table_size;   /* 1..2048 vectors */
+    uint16_t table_size; /* 1..2048 vectors */
     uint8_t table_bir;
     uint32_t table_offset;
     uint8_t pba_bir;
@@ -113,16 +112,16 @@ int pci_cap_add_msix(struct pci_layout *layout, uint16_t offset, const struct pc
 struct pci_vndr_params {
     uint8_t length;
     const uint8_t *data;
-    size_t data_len;       /* <= length - 3 */
+    size_t data_len; /* <= length - 3 */
 };
 int pci_cap_add_vndr(struct pci_layout *layout, uint16_t offset, const struct pci_vndr_params *p,
                      struct pcivirt_error *err);
 
 /* AER (0x0001 v2, 0x48 bytes). */
 struct pci_aer_params {
-    uint32_t uncor_supported;  /* status bits that can be set (RW1C) and masked; 0: PCI_ERR_UNC_SUPPORTED */
-    uint32_t cor_supported;    /* 0: PCI_ERR_COR_SUPPORTED */
-    uint32_t uncor_severity;   /* reset value of the Severity register */
+    uint32_t uncor_supported; /* status bits that can be set (RW1C) and masked; 0: PCI_ERR_UNC_SUPPORTED */
+    uint32_t cor_supported;   /* 0: PCI_ERR_COR_SUPPORTED */
+    uint32_t uncor_severity;  /* reset value of the Severity register */
     bool ecrc_gen_capable;
     bool ecrc_check_capable;
 };
@@ -130,8 +129,7 @@ int pci_ecap_add_aer(struct pci_layout *layout, uint16_t offset, const struct pc
                      struct pcivirt_error *err);
 
 /* Device Serial Number (0x0003 v1, 12 bytes, read-only). */
-int pci_ecap_add_dsn(struct pci_layout *layout, uint16_t offset, uint64_t serial,
-                     struct pcivirt_error *err);
+int pci_ecap_add_dsn(struct pci_layout *layout, uint16_t offset, uint64_t serial, struct pcivirt_error *err);
 
 /* ACS (0x000d v1): @cap = PCI_ACS_* flags (| vector size << 8 when EC). Control
  * bits of supported features are writable; with EC the Egress Control Vector
@@ -142,14 +140,14 @@ int pci_ecap_add_acs(struct pci_layout *layout, uint16_t offset, uint16_t cap, s
  * the supported function groups (+ Function Group field when either is). */
 struct pci_ari_params {
     uint8_t next_function;
-    uint16_t cap_flags;    /* PCI_ARI_CAP_MFVC | PCI_ARI_CAP_ACS */
+    uint16_t cap_flags; /* PCI_ARI_CAP_MFVC | PCI_ARI_CAP_ACS */
 };
 int pci_ecap_add_ari(struct pci_layout *layout, uint16_t offset, const struct pci_ari_params *p,
                      struct pcivirt_error *err);
 
 /* ATS (0x000f v1): Control STU and Enable writable. */
 struct pci_ats_params {
-    uint8_t queue_depth;   /* 0..31 (0 means 32) */
+    uint8_t queue_depth; /* 0..31 (0 means 32) */
     bool page_aligned;
     bool global_invalidate;
 };
@@ -158,18 +156,18 @@ int pci_ecap_add_ats(struct pci_layout *layout, uint16_t offset, const struct pc
 
 /* One VF BAR for the SR-IOV builder: @size = per-VF bytes (0 = absent). */
 struct pci_sriov_bar {
-    uint64_t size;         /* power of two >= 16; the per-VF region */
-    unsigned flags;        /* PCI_BAR_MEM32 or PCI_BAR_MEM64, | PCI_BAR_PREFETCH */
+    uint64_t size;  /* power of two >= 16; the per-VF region */
+    unsigned flags; /* PCI_BAR_MEM32 or PCI_BAR_MEM64, | PCI_BAR_PREFETCH */
 };
 
 /* SR-IOV (0x0010 v1, 0x40 bytes; device-model.md 1.1-1.4). */
 struct pci_sriov_params {
-    uint32_t caps;                 /* SR-IOV Capabilities (PCI_SRIOV_CAP_*) */
+    uint32_t caps; /* SR-IOV Capabilities (PCI_SRIOV_CAP_*) */
     uint16_t initial_vfs;
     uint16_t total_vfs;
-    uint16_t num_vfs;              /* reset value (normally 0) */
-    uint8_t func_link;             /* Function Dependency Link */
-    uint16_t vf_offset;            /* First VF Offset (reset value; the device may change it) */
+    uint16_t num_vfs;   /* reset value (normally 0) */
+    uint8_t func_link;  /* Function Dependency Link */
+    uint16_t vf_offset; /* First VF Offset (reset value; the device may change it) */
     uint16_t vf_stride;
     uint16_t vf_device_id;
     uint32_t supported_page_sizes; /* 0: PCI_SRIOV_SUP_PGSIZE_MINREQ */
@@ -190,18 +188,55 @@ struct pci_sriov_params {
 int pci_ecap_add_sriov(struct pci_layout *layout, uint16_t offset, const struct pci_sriov_params *p,
                        struct pcivirt_error *err);
 
+/**
+ * pci_ecap_sriov_set_bar_size() - make VF BAR @bar (0..5) of the SR-IOV capability
+ * at @cap size as @size bytes per VF: its address bits above log2(@size) become
+ * writable (both registers of a 64-bit BAR, whose type the template bits give).
+ * The device calls it with max(per-VF size, System Page Size) when the System Page
+ * Size changes (device-model.md 6), and for profiles imported from dumps, whose
+ * sizes a dump cannot show.  @size 0 makes the BAR read-only.
+ * Return: 0; PCIVIRT_EINVAL naming the BAR (no SR-IOV capability at @cap, an I/O
+ * or 64-bit-at-5 type, a bad size).
+ */
+int pci_ecap_sriov_set_bar_size(struct pci_layout *layout, uint16_t cap, unsigned bar, uint64_t size,
+                                struct pcivirt_error *err);
+
+/* ---- layouts from real config bytes -------------------------------------------------- */
+
+#define PCI_IMPORT_ARI_HIERARCHY_RW 0x1u /* the function is the lowest-numbered PF */
+
+/**
+ * pci_layout_import() - a layout whose template is a real function's config bytes
+ * (a dump or a sysfs config file) and whose masks are what the builders would open
+ * for the capabilities found: the type-0 header masks, and for PM, MSI, MSI-X,
+ * PCIe, AER (default supported error bits), ACS, ARI, ATS and SR-IOV (ARI Capable
+ * Hierarchy writable with PCI_IMPORT_ARI_HIERARCHY_RW) their RW / RW1C bits.
+ * Every capability's known size is claimed in the used map (unknown ones: their
+ * header; vendor-specific: their length byte), so overlaps are found and
+ * capabilities added later are appended to the chains.  BAR and VF BAR masks stay
+ * closed: a dump shows addresses, not sizes - open them with
+ * pci_layout_set_bar_size() / pci_ecap_sriov_set_bar_size().
+ * @bytes, @len: 64..4096 bytes; the layout is 4096 bytes when @len > 256, else 256
+ *               (missing bytes read 0).
+ * Return: 0; PCIVIRT_EINVAL (bad arguments); PCIVIRT_ENOTSUP (not a type-0 header);
+ * a chain error of pci_cap_walk_std/ext() or an overlap (PCIVIRT_EOVERLAP), with
+ * the offsets in @err; PCIVIRT_ENOMEM.
+ */
+int pci_layout_import(const uint8_t *bytes, size_t len, unsigned flags, struct pci_layout **out,
+                      struct pcivirt_error *err);
+
 /* ---- finder on raw bytes ------------------------------------------------------------ */
 
 /* One capability found in a chain. */
 struct pci_cap_entry {
     uint16_t offset;
-    uint16_t id;           /* 8-bit standard ID or 16-bit extended ID */
-    uint8_t version;       /* extended only (0 for standard) */
+    uint16_t id;     /* 8-bit standard ID or 16-bit extended ID */
+    uint8_t version; /* extended only (0 for standard) */
     bool extended;
 };
 
-#define PCI_CAP_STD_MAX 48   /* (256 - 64) / 4 */
-#define PCI_CAP_EXT_MAX 960  /* (4096 - 256) / 4 */
+#define PCI_CAP_STD_MAX 48  /* (256 - 64) / 4 */
+#define PCI_CAP_EXT_MAX 960 /* (4096 - 256) / 4 */
 
 /**
  * pci_cap_walk_std() - walk the standard chain of a config buffer.
@@ -218,8 +253,8 @@ struct pci_cap_entry {
  * PCIVIRT_EFORMAT (points into the header or is not DWORD aligned); PCIVIRT_ERANGE
  * (points past the buffer); PCIVIRT_ENOSPC (more than @max entries).
  */
-int pci_cap_walk_std(const uint8_t *cfg, size_t len, struct pci_cap_entry *out, unsigned max,
-                     unsigned *count, struct pcivirt_error *err);
+int pci_cap_walk_std(const uint8_t *cfg, size_t len, struct pci_cap_entry *out, unsigned max, unsigned *count,
+                     struct pcivirt_error *err);
 
 /**
  * pci_cap_walk_ext() - walk the extended chain from 0x100 (as pci_cap_walk_std).
@@ -228,8 +263,8 @@ int pci_cap_walk_std(const uint8_t *cfg, size_t len, struct pci_cap_entry *out, 
  * (hardware that aliases the first 256 bytes into the extended space) is reported
  * as PCIVIRT_EFORMAT.
  */
-int pci_cap_walk_ext(const uint8_t *cfg, size_t len, struct pci_cap_entry *out, unsigned max,
-                     unsigned *count, struct pcivirt_error *err);
+int pci_cap_walk_ext(const uint8_t *cfg, size_t len, struct pci_cap_entry *out, unsigned max, unsigned *count,
+                     struct pcivirt_error *err);
 
 /**
  * pci_cfg_has_ext() - whether a reader like lspci / Linux looks at the extended

@@ -16,46 +16,39 @@
 #include <string.h>
 
 #include "pci/caps.h"
+#include "pci/layout_internal.h"
 #include "util/le.h"
 
 /* Minimum bytes a standard capability at @off occupies (2 when unknown). */
-static unsigned
-std_size(const uint8_t *cfg, uint32_t lim, uint32_t off, uint8_t id)
+unsigned
+pci_cap_std_size(const uint8_t *cfg, uint32_t lim, uint32_t off, uint8_t id)
 {
     uint16_t flags = off + 4 <= lim ? le16_get(cfg + off + 2) : 0;
 
     switch (id) {
-    case PCI_CAP_ID_PM:
-        return PCI_PM_SIZEOF;
-    case PCI_CAP_ID_MSIX:
-        return PCI_MSIX_SIZEOF;
+    case PCI_CAP_ID_PM: return PCI_PM_SIZEOF;
+    case PCI_CAP_ID_MSIX: return PCI_MSIX_SIZEOF;
     case PCI_CAP_ID_MSI:
         return ((flags & PCI_MSI_FLAGS_64BIT) ? 14u : 10u) + ((flags & PCI_MSI_FLAGS_MASKBIT) ? 10u : 0u);
     case PCI_CAP_ID_EXP:
         /* Version 1 endpoints end after Link Status; version 2 has the full 0x3c. */
         return (flags & PCI_EXP_FLAGS_VERS) >= 2 ? PCI_EXP_SIZEOF_V2 : 0x14;
-    default:
-        return 2;
+    default: return 2;
     }
 }
 
 /* Minimum bytes an extended capability occupies (4 when unknown). */
-static unsigned
-ext_size(uint16_t id)
+unsigned
+pci_cap_ext_size(uint16_t id)
 {
     switch (id) {
-    case PCI_ECAP_ID_ERR:
-        return 0x2c; /* through the Header Log, present in every AER structure */
-    case PCI_ECAP_ID_DSN:
-        return PCI_DSN_SIZEOF;
+    case PCI_ECAP_ID_ERR: return 0x2c; /* through the Header Log, present in every AER structure */
+    case PCI_ECAP_ID_DSN: return PCI_DSN_SIZEOF;
     case PCI_ECAP_ID_ACS:
     case PCI_ECAP_ID_ARI:
-    case PCI_ECAP_ID_ATS:
-        return 8;
-    case PCI_ECAP_ID_SRIOV:
-        return PCI_SRIOV_SIZEOF;
-    default:
-        return 4;
+    case PCI_ECAP_ID_ATS: return 8;
+    case PCI_ECAP_ID_SRIOV: return PCI_SRIOV_SIZEOF;
+    default: return 4;
     }
 }
 
@@ -70,7 +63,7 @@ struct walk {
     uint16_t start[PCI_CAP_EXT_MAX]; /* starts and ends of earlier capabilities */
     uint16_t end[PCI_CAP_EXT_MAX];
     uint8_t seen[PCI_CFG_SIZE_EXT];
-    uint16_t prev_id;                /* the capability whose next pointer is followed */
+    uint16_t prev_id; /* the capability whose next pointer is followed */
     struct pcivirt_error *err;
 };
 
@@ -103,8 +96,8 @@ check_ptr(struct walk *w, uint32_t ptr, unsigned hdr)
                                  kind, ptr, from, lo);
     }
     if (ptr + hdr > w->lim) {
-        return pcivirt_error_set(w->err, PCIVIRT_ERANGE, "%s: 0x%03x from %s points past the end (0x%03x bytes)",
-                                 kind, ptr, from, w->lim);
+        return pcivirt_error_set(w->err, PCIVIRT_ERANGE, "%s: 0x%03x from %s points past the end (0x%03x bytes)", kind,
+                                 ptr, from, w->lim);
     }
     if (w->seen[ptr]) {
         return pcivirt_error_set(w->err, PCIVIRT_ELOOP, "%s: 0x%03x from %s was already visited (loop)", kind, ptr,
@@ -130,8 +123,8 @@ record(struct walk *w, uint32_t off, uint16_t id, uint8_t ver, unsigned size)
         return pcivirt_error_set(w->err, PCIVIRT_ENOSPC, "more than %u capabilities", w->count);
     }
     if (w->out != NULL) {
-        w->out[w->count] = (struct pci_cap_entry){.offset = (uint16_t)off, .id = id, .version = ver,
-                                                  .extended = w->ext};
+        w->out[w->count] =
+            (struct pci_cap_entry){.offset = (uint16_t)off, .id = id, .version = ver, .extended = w->ext};
     }
     w->seen[off] = 1;
     w->prev_id = id;
@@ -169,7 +162,7 @@ walk_std(struct walk *w)
             return pcivirt_error_set(w->err, PCIVIRT_EFORMAT,
                                      "capability chain broken at 0x%02x: ID 0xff (reads as all-ones)", ptr);
         }
-        rc = record(w, ptr, id, 0, std_size(w->cfg, w->lim, ptr, id));
+        rc = record(w, ptr, id, 0, pci_cap_std_size(w->cfg, w->lim, ptr, id));
         if (rc != 0) {
             return rc;
         }
@@ -209,7 +202,7 @@ walk_ext(struct walk *w)
         if (hdr == 0) {
             break; /* a zero header ends the chain (PCIe Base 7.6.3) */
         }
-        rc = record(w, ptr, (uint16_t)PCI_ECAP_ID(hdr), (uint8_t)PCI_ECAP_VER(hdr), ext_size(PCI_ECAP_ID(hdr)));
+        rc = record(w, ptr, (uint16_t)PCI_ECAP_ID(hdr), (uint8_t)PCI_ECAP_VER(hdr), pci_cap_ext_size(PCI_ECAP_ID(hdr)));
         if (rc != 0) {
             return rc;
         }

@@ -132,8 +132,7 @@ pci_layout_set(struct pci_layout *layout, uint32_t off, unsigned len, uint32_t v
 
 /* Set @mask bits in @dst and clear them in @other (a bit is RW or RW1C, never both). */
 static int
-set_mask(struct pci_layout *layout, uint8_t *dst, uint8_t *other, uint32_t off, unsigned len,
-         uint32_t mask)
+set_mask(struct pci_layout *layout, uint8_t *dst, uint8_t *other, uint32_t off, unsigned len, uint32_t mask)
 {
     int rc;
 
@@ -192,8 +191,7 @@ pci_layout_get(const struct pci_layout *layout, uint32_t off, unsigned len, uint
 }
 
 int
-pci_layout_add_hook(struct pci_layout *layout, uint32_t off, uint32_t len, pci_config_hook_fn fn,
-                    void *opaque)
+pci_layout_add_hook(struct pci_layout *layout, uint32_t off, uint32_t len, pci_config_hook_fn fn, void *opaque)
 {
     struct pci_hook *hooks;
     unsigned pos;
@@ -251,6 +249,13 @@ pci_layout_init_type0(struct pci_layout *layout, const struct pci_header_params 
     le16_put(t + PCI_SUBSYSTEM_VENDOR_ID, p->subsys_vendor_id);
     le16_put(t + PCI_SUBSYSTEM_ID, p->subsys_id);
     t[PCI_INTERRUPT_PIN] = p->interrupt_pin;
+    pci_open_type0(layout);
+    return 0;
+}
+
+void
+pci_open_type0(struct pci_layout *layout)
+{
     /* Command (PCIe Base 7.5.1.1.3): the bits a PCIe function implements as RW;
      * Interrupt Disable only matters with an interrupt pin but is RW regardless. */
     pci_layout_set_wmask(layout, PCI_COMMAND, 2,
@@ -260,17 +265,14 @@ pci_layout_init_type0(struct pci_layout *layout, const struct pci_header_params 
     pci_layout_set_wmask(layout, PCI_CACHE_LINE_SIZE, 1, 0xff);
     pci_layout_set_wmask(layout, PCI_INTERRUPT_LINE, 1, 0xff);
     memset(layout->used, 1, PCI_CAP_MIN_OFFSET);
-    return 0;
 }
 
 /* Check a BAR request; fills @err naming the BAR. */
 static int
-check_bar(const struct pci_layout *layout, unsigned bar, uint64_t size, unsigned flags,
-          struct pcivirt_error *err)
+check_bar(unsigned bar, uint64_t size, unsigned flags, struct pcivirt_error *err)
 {
     bool io = (flags & PCI_BAR_IO) != 0;
     bool is64 = (flags & PCI_BAR_MEM64) != 0;
-    uint32_t reg = PCI_BASE_ADDRESS_0 + 4 * bar;
 
     pcivirt_error_locate(err, NULL, 0, "BAR");
     if (bar > 5 || (flags & ~(PCI_BAR_IO | PCI_BAR_MEM64 | PCI_BAR_PREFETCH)) != 0 ||
@@ -285,16 +287,11 @@ check_bar(const struct pci_layout *layout, unsigned bar, uint64_t size, unsigned
         return pcivirt_error_set(err, PCIVIRT_EINVAL, "BAR%u: size 0x%llx is not a valid %s BAR size", bar,
                                  (unsigned long long)size, io ? "I/O" : (is64 ? "64-bit" : "32-bit"));
     }
-    if (le32_get(layout->wmask + reg) != 0 || le32_get(layout->tmpl + reg) != 0 ||
-        (is64 && (le32_get(layout->wmask + reg + 4) != 0 || le32_get(layout->tmpl + reg + 4) != 0))) {
-        return pcivirt_error_set(err, PCIVIRT_EEXIST, "BAR%u is already implemented", bar);
-    }
     return 0;
 }
 
 int
-pci_layout_add_bar(struct pci_layout *layout, unsigned bar, uint64_t size, unsigned flags,
-                   struct pcivirt_error *err)
+pci_layout_add_bar(struct pci_layout *layout, unsigned bar, uint64_t size, unsigned flags, struct pcivirt_error *err)
 {
     uint32_t reg = PCI_BASE_ADDRESS_0 + 4 * bar;
     uint64_t mask = ~(size - 1);
@@ -303,9 +300,14 @@ pci_layout_add_bar(struct pci_layout *layout, unsigned bar, uint64_t size, unsig
     if (layout == NULL) {
         return PCIVIRT_EINVAL;
     }
-    rc = check_bar(layout, bar, size, flags, err);
+    rc = check_bar(bar, size, flags, err);
     if (rc != 0) {
         return rc;
+    }
+    if (le32_get(layout->wmask + reg) != 0 || le32_get(layout->tmpl + reg) != 0 ||
+        ((flags & PCI_BAR_MEM64) &&
+         (le32_get(layout->wmask + reg + 4) != 0 || le32_get(layout->tmpl + reg + 4) != 0))) {
+        return pcivirt_error_set(err, PCIVIRT_EEXIST, "BAR%u is already implemented", bar);
     }
     if (flags & PCI_BAR_IO) {
         pci_layout_set(layout, reg, 4, PCI_BASE_ADDRESS_SPACE_IO);
@@ -316,6 +318,34 @@ pci_layout_add_bar(struct pci_layout *layout, unsigned bar, uint64_t size, unsig
     pci_layout_set_wmask(layout, reg, 4, (uint32_t)mask & PCI_BASE_ADDRESS_MEM_MASK);
     if (flags & PCI_BAR_MEM64) {
         pci_layout_set_wmask(layout, reg + 4, 4, (uint32_t)(mask >> 32));
+    }
+    return 0;
+}
+
+int
+pci_layout_set_bar_size(struct pci_layout *layout, unsigned bar, uint64_t size, struct pcivirt_error *err)
+{
+    uint32_t reg = PCI_BASE_ADDRESS_0 + 4 * bar;
+    unsigned flags;
+    int rc;
+
+    if (layout == NULL || bar > 5) {
+        return pcivirt_error_set(err, PCIVIRT_EINVAL, "BAR%u does not exist", bar);
+    }
+    if (pci_bar_is_upper(layout->tmpl + PCI_BASE_ADDRESS_0, bar)) {
+        return pcivirt_error_set(err, PCIVIRT_EINVAL, "BAR%u is the upper half of 64-bit BAR%u", bar, bar - 1);
+    }
+    flags = layout->tmpl[reg] & PCI_BASE_ADDRESS_SPACE_IO ? PCI_BAR_IO
+                                                          : layout->tmpl[reg] & (PCI_BAR_MEM64 | PCI_BAR_PREFETCH);
+    rc = check_bar(bar, size, flags, err);
+    if (rc != 0) {
+        return rc;
+    }
+    pci_layout_set_wmask(layout, reg, 4,
+                         (uint32_t) ~(size - 1) &
+                             (flags & PCI_BAR_IO ? PCI_BASE_ADDRESS_IO_MASK : PCI_BASE_ADDRESS_MEM_MASK));
+    if (flags & PCI_BAR_MEM64) {
+        pci_layout_set_wmask(layout, reg + 4, 4, (uint32_t)(~(size - 1) >> 32));
     }
     return 0;
 }
@@ -477,8 +507,7 @@ run_hooks(struct pci_config *cfg, struct pci_hook_event *ev, struct pcivirt_erro
 }
 
 int
-pci_config_write_bytes(struct pci_config *cfg, uint32_t off, const void *data, size_t len,
-                       struct pcivirt_error *err)
+pci_config_write_bytes(struct pci_config *cfg, uint32_t off, const void *data, size_t len, struct pcivirt_error *err)
 {
     uint8_t old[PCI_CFG_SIZE_EXT];
     const uint8_t *in = data;

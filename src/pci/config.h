@@ -57,11 +57,11 @@ struct pci_config;
  * to a read-as-zero command bit such as Initiate FLR).
  */
 struct pci_hook_event {
-    uint32_t offset;       /* first byte written */
-    uint32_t length;       /* bytes written (1..size) */
-    const uint8_t *data;   /* the writer's bytes, unmasked */
-    const uint8_t *old;    /* the written range before the merge */
-    uint32_t hook_offset;  /* the hook's registered range */
+    uint32_t offset;      /* first byte written */
+    uint32_t length;      /* bytes written (1..size) */
+    const uint8_t *data;  /* the writer's bytes, unmasked */
+    const uint8_t *old;   /* the written range before the merge */
+    uint32_t hook_offset; /* the hook's registered range */
     uint32_t hook_length;
 };
 
@@ -92,11 +92,11 @@ struct pci_header_params {
     uint16_t vendor_id;
     uint16_t device_id;
     uint8_t revision;
-    uint32_t class_code;        /* base << 16 | sub-class << 8 | prog-if */
+    uint32_t class_code; /* base << 16 | sub-class << 8 | prog-if */
     uint16_t subsys_vendor_id;
     uint16_t subsys_id;
-    uint8_t header_type;        /* PCI_HEADER_TYPE_NORMAL, optionally | PCI_HEADER_TYPE_MULTIFUNC */
-    uint8_t interrupt_pin;      /* 0 (none) or 1..4 (INTA..INTD) */
+    uint8_t header_type;   /* PCI_HEADER_TYPE_NORMAL, optionally | PCI_HEADER_TYPE_MULTIFUNC */
+    uint8_t interrupt_pin; /* 0 (none) or 1..4 (INTA..INTD) */
 };
 
 /* BAR flags for pci_layout_add_bar(). */
@@ -161,8 +161,7 @@ int pci_layout_get(const struct pci_layout *layout, uint32_t off, unsigned len, 
  * Return: 0; PCIVIRT_ERANGE for a range outside the space or empty;
  * PCIVIRT_EINVAL for a NULL @fn; PCIVIRT_ENOMEM.
  */
-int pci_layout_add_hook(struct pci_layout *layout, uint32_t off, uint32_t len, pci_config_hook_fn fn,
-                        void *opaque);
+int pci_layout_add_hook(struct pci_layout *layout, uint32_t off, uint32_t len, pci_config_hook_fn fn, void *opaque);
 
 /**
  * pci_layout_init_type0() - write a type-0 header and its masks: IDs, class,
@@ -189,6 +188,13 @@ int pci_layout_init_type0(struct pci_layout *layout, const struct pci_header_par
  */
 int pci_layout_add_bar(struct pci_layout *layout, unsigned bar, uint64_t size, unsigned flags,
                        struct pcivirt_error *err);
+
+/**
+ * pci_layout_set_bar_size() - open BAR @bar (0..5) of a type-0 header as @size
+ * bytes (the type bits already in the template say memory/I/O and 32/64-bit).
+ * Return: 0; PCIVIRT_EINVAL naming the BAR.
+ */
+int pci_layout_set_bar_size(struct pci_layout *layout, unsigned bar, uint64_t size, struct pcivirt_error *err);
 
 /* ---- functions ---------------------------------------------------------------------- */
 
@@ -243,8 +249,7 @@ int pci_config_read_bytes(const struct pci_config *cfg, uint32_t off, void *buf,
  * PCIVIRT_ENOMEM when the private copy could not be made (nothing written, no
  * hook run); otherwise the first negative hook result (all hooks still run).
  */
-int pci_config_write(struct pci_config *cfg, uint32_t off, unsigned len, uint32_t val,
-                     struct pcivirt_error *err);
+int pci_config_write(struct pci_config *cfg, uint32_t off, unsigned len, uint32_t val, struct pcivirt_error *err);
 
 /* pci_config_write_bytes() - the same for a byte run of any length >= 1; hooks see
  * the whole run as one write. */
@@ -270,8 +275,7 @@ void pci_config_reset(struct pci_config *cfg);
  * bytes) before this write - old bytes where the write covered it, current bytes
  * elsewhere.  Out-of-space ranges read as all-ones.
  */
-uint32_t pci_hook_old(const struct pci_hook_event *ev, const struct pci_config *cfg, uint32_t off,
-                      unsigned len);
+uint32_t pci_hook_old(const struct pci_hook_event *ev, const struct pci_config *cfg, uint32_t off, unsigned len);
 
 /* pci_hook_touches() - whether the write covered any byte of [@off, @off+@len). */
 bool pci_hook_touches(const struct pci_hook_event *ev, uint32_t off, unsigned len);

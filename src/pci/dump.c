@@ -18,7 +18,7 @@
 
 #include "util/alloc.h"
 
-#define DUMP_LINE_MAX 253u                /* characters before the newline */
+#define DUMP_LINE_MAX 253u /* characters before the newline */
 #define DUMP_FILE_MAX (64u * 1024u * 1024u)
 
 /* Whether @s (of @n chars) starts with @pat: '#' a hex digit, others literal. */
@@ -136,8 +136,10 @@ parse_hex_bytes(struct parser *ps, uint32_t off, const char *s, size_t n)
     if (i < n) {
         char what[192];
 
-        snprintf(what, sizeof(what), "malformed hex line: '%c' after %zu characters of byte data (expected two "
-                 "hex digits, then one space or the end of the line)", isprint((unsigned char)s[i]) ? s[i] : '?', i);
+        snprintf(what, sizeof(what),
+                 "malformed hex line: '%c' after %zu characters of byte data (expected two "
+                 "hex digits, then one space or the end of the line)",
+                 isprint((unsigned char)s[i]) ? s[i] : '?', i);
         return fail(ps, PCIVIRT_EFORMAT, "hex byte", what);
     }
     return 0;
@@ -156,6 +158,11 @@ start_function(struct parser *ps, const struct pci_addr *a, const char *desc, si
     }
     memcpy(d, desc, dlen);
     d[dlen] = '\0';
+    /* A CR inside the text (only one before the newline is dropped) would not
+     * survive our own export; the description carries no meaning for lspci. */
+    for (char *c = strchr(d, '\r'); c != NULL; c = strchr(c, '\r')) {
+        *c = ' ';
+    }
     rc = pci_dump_add(ps->dump, a, NULL, NULL, 0);
     if (rc != 0) {
         pv_free(d);
@@ -218,8 +225,8 @@ pci_dump_parse(const char *text, size_t len, const char *name, struct pci_dump *
 
         ps.line++;
         if (nl == NULL || n > DUMP_LINE_MAX) {
-            rc = fail(&ps, PCIVIRT_EFORMAT, "line", nl ? "line too long (more than 253 characters)"
-                                                       : "last line is not terminated by a newline");
+            rc = fail(&ps, PCIVIRT_EFORMAT, "line",
+                      nl ? "line too long (more than 253 characters)" : "last line is not terminated by a newline");
             break;
         }
         rc = parse_line(&ps, text + pos, n);
@@ -332,8 +339,7 @@ grow(struct pci_dump *dump)
 }
 
 int
-pci_dump_add(struct pci_dump *dump, const struct pci_addr *addr, const char *desc, const uint8_t *bytes,
-             uint32_t len)
+pci_dump_add(struct pci_dump *dump, const struct pci_addr *addr, const char *desc, const uint8_t *bytes, uint32_t len)
 {
     struct pci_dump_func *f;
 
@@ -375,8 +381,8 @@ format_func(const struct pci_dump_func *f, char *p, size_t room)
     size_t n;
 
     if (f->addr.has_domain) {
-        n = (size_t)snprintf(p, room, "%04x:%02x:%02x.%u %s\n", f->addr.domain, f->addr.bus, f->addr.dev,
-                             f->addr.fn, f->desc);
+        n = (size_t)snprintf(p, room, "%04x:%02x:%02x.%u %s\n", f->addr.domain, f->addr.bus, f->addr.dev, f->addr.fn,
+                             f->desc);
     } else {
         n = (size_t)snprintf(p, room, "%02x:%02x.%u %s\n", f->addr.bus, f->addr.dev, f->addr.fn, f->desc);
     }

@@ -42,20 +42,20 @@
 
 /* A function address as the dump spells it (values as parsed; dev may exceed 31). */
 struct pci_addr {
-    uint32_t domain;      /* up to 5 hex digits in the dump */
+    uint32_t domain; /* up to 5 hex digits in the dump */
     uint8_t bus;
     uint8_t dev;
-    uint8_t fn;           /* 0..9 in the dump grammar */
-    bool has_domain;      /* the dump line spelled the domain */
+    uint8_t fn;      /* 0..9 in the dump grammar */
+    bool has_domain; /* the dump line spelled the domain */
 };
 
 /* One function of a dump. */
 struct pci_dump_func {
     struct pci_addr addr;
-    unsigned line;        /* 1-based line of the address line (0 when built in memory) */
-    char *desc;           /* the text after "addr " (never NULL) */
-    uint32_t len;         /* bytes given: highest offset + 1, 0..4096 */
-    uint8_t bytes[4096];  /* 0xff where not given */
+    unsigned line;       /* 1-based line of the address line (0 when built in memory) */
+    char *desc;          /* the text after "addr " (never NULL) */
+    uint32_t len;        /* bytes given: highest offset + 1, 0..4096 */
+    uint8_t bytes[4096]; /* 0xff where not given */
 };
 
 /* A parsed or built dump: functions in file order (duplicates kept, as lspci does). */
@@ -77,8 +77,7 @@ struct pci_dump {
  * PCIVIRT_ERANGE (an offset at or past 4096); PCIVIRT_EINVAL (NULL arguments);
  * PCIVIRT_ENOMEM.  Nothing is returned in @out on error.
  */
-int pci_dump_parse(const char *text, size_t len, const char *name, struct pci_dump **out,
-                   struct pcivirt_error *err);
+int pci_dump_parse(const char *text, size_t len, const char *name, struct pci_dump **out, struct pcivirt_error *err);
 
 /**
  * pci_dump_load() - read and parse a file (at most 64 MiB).

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "pci/caps.h"
+#include "pci/layout_internal.h"
 #include "util/le.h"
 
 static void
@@ -32,10 +33,9 @@ w1c(struct pci_layout *l, int cap, uint32_t reg, unsigned len, uint32_t mask)
 }
 
 int
-pci_ecap_add_aer(struct pci_layout *layout, uint16_t offset, const struct pci_aer_params *p,
-                 struct pcivirt_error *err)
+pci_ecap_add_aer(struct pci_layout *layout, uint16_t offset, const struct pci_aer_params *p, struct pcivirt_error *err)
 {
-    uint32_t unc, cor, capctl = 0, capmask = 0;
+    uint32_t unc, cor, capctl = 0;
     int cap;
 
     if (p == NULL) {
@@ -47,23 +47,31 @@ pci_ecap_add_aer(struct pci_layout *layout, uint16_t offset, const struct pci_ae
     }
     unc = p->uncor_supported ? p->uncor_supported : PCI_ERR_UNC_SUPPORTED;
     cor = p->cor_supported ? p->cor_supported : PCI_ERR_COR_SUPPORTED;
-    w1c(layout, cap, PCI_ERR_UNCOR_STATUS, 4, unc);
-    rw(layout, cap, PCI_ERR_UNCOR_MASK, 4, unc);
     put(layout, cap, PCI_ERR_UNCOR_SEVER, 4, p->uncor_severity & unc);
-    rw(layout, cap, PCI_ERR_UNCOR_SEVER, 4, unc);
-    w1c(layout, cap, PCI_ERR_COR_STATUS, 4, cor);
-    rw(layout, cap, PCI_ERR_COR_MASK, 4, cor);
     if (p->ecrc_gen_capable) {
         capctl |= PCI_ERR_CAP_ECRC_GENC;
-        capmask |= PCI_ERR_CAP_ECRC_GENE;
     }
     if (p->ecrc_check_capable) {
         capctl |= PCI_ERR_CAP_ECRC_CHKC;
-        capmask |= PCI_ERR_CAP_ECRC_CHKE;
     }
     put(layout, cap, PCI_ERR_CAP, 4, capctl);
-    rw(layout, cap, PCI_ERR_CAP, 4, capmask);
+    pci_open_aer(layout, cap, unc, cor);
     return cap;
+}
+
+void
+pci_open_aer(struct pci_layout *layout, int cap, uint32_t unc, uint32_t cor)
+{
+    uint32_t capctl = le32_get(layout->tmpl + cap + PCI_ERR_CAP), capmask = 0;
+
+    w1c(layout, cap, PCI_ERR_UNCOR_STATUS, 4, unc);
+    rw(layout, cap, PCI_ERR_UNCOR_MASK, 4, unc);
+    rw(layout, cap, PCI_ERR_UNCOR_SEVER, 4, unc);
+    w1c(layout, cap, PCI_ERR_COR_STATUS, 4, cor);
+    rw(layout, cap, PCI_ERR_COR_MASK, 4, cor);
+    capmask |= (capctl & PCI_ERR_CAP_ECRC_GENC) ? PCI_ERR_CAP_ECRC_GENE : 0;
+    capmask |= (capctl & PCI_ERR_CAP_ECRC_CHKC) ? PCI_ERR_CAP_ECRC_CHKE : 0;
+    rw(layout, cap, PCI_ERR_CAP, 4, capmask);
 }
 
 int
@@ -78,17 +86,25 @@ pci_ecap_add_dsn(struct pci_layout *layout, uint16_t offset, uint64_t serial, st
     return cap;
 }
 
+/* Egress Control Vector bits of an ACS capability word (0 without EC). */
+static unsigned
+acs_vector_bits(uint16_t acs_cap)
+{
+    unsigned bits = acs_cap >> PCI_ACS_EGRESS_BITS_SHIFT;
+
+    if (!(acs_cap & PCI_ACS_EC)) {
+        return 0;
+    }
+    return bits ? bits : 256; /* 0 encodes 256 (PCIe Base 7.7.8.2) */
+}
+
 int
 pci_ecap_add_acs(struct pci_layout *layout, uint16_t offset, uint16_t acs_cap, struct pcivirt_error *err)
 {
-    unsigned bits = 0, dwords = 0;
+    unsigned dwords = (acs_vector_bits(acs_cap) + 31) / 32;
     int cap;
 
-    if (acs_cap & PCI_ACS_EC) {
-        bits = acs_cap >> PCI_ACS_EGRESS_BITS_SHIFT;
-        bits = bits ? bits : 256; /* 0 encodes 256 (PCIe Base 7.7.8.2) */
-        dwords = (bits + 31) / 32;
-    } else if (acs_cap >> PCI_ACS_EGRESS_BITS_SHIFT) {
+    if (!(acs_cap & PCI_ACS_EC) && (acs_cap >> PCI_ACS_EGRESS_BITS_SHIFT)) {
         return pcivirt_error_set(err, PCIVIRT_EINVAL, "ACS: egress vector size without Egress Control");
     }
     cap = pci_ecap_add(layout, PCI_ECAP_ID_ACS, 1, offset, (uint16_t)(PCI_ACS_SIZEOF + 4 * dwords), err);
@@ -96,20 +112,27 @@ pci_ecap_add_acs(struct pci_layout *layout, uint16_t offset, uint16_t acs_cap, s
         return cap;
     }
     put(layout, cap, PCI_ACS_CAP, 2, acs_cap);
+    pci_open_acs(layout, cap);
+    return cap;
+}
+
+void
+pci_open_acs(struct pci_layout *layout, int cap)
+{
+    uint16_t acs_cap = le16_get(layout->tmpl + cap + PCI_ACS_CAP);
+    unsigned bits = acs_vector_bits(acs_cap);
+
     rw(layout, cap, PCI_ACS_CTRL, 2, acs_cap & PCI_ACS_FLAGS);
-    for (unsigned i = 0; i < dwords; i++) {
+    for (unsigned i = 0; 32 * i < bits; i++) {
         unsigned left = bits - 32 * i;
 
         rw(layout, cap, PCI_ACS_EGRESS_VECTOR + 4 * i, 4, left >= 32 ? 0xffffffffu : (1u << left) - 1);
     }
-    return cap;
 }
 
 int
-pci_ecap_add_ari(struct pci_layout *layout, uint16_t offset, const struct pci_ari_params *p,
-                 struct pcivirt_error *err)
+pci_ecap_add_ari(struct pci_layout *layout, uint16_t offset, const struct pci_ari_params *p, struct pcivirt_error *err)
 {
-    uint16_t ctl = 0;
     int cap;
 
     if (p == NULL || (p->cap_flags & ~(PCI_ARI_CAP_MFVC | PCI_ARI_CAP_ACS)) != 0) {
@@ -120,17 +143,22 @@ pci_ecap_add_ari(struct pci_layout *layout, uint16_t offset, const struct pci_ar
         return cap;
     }
     put(layout, cap, PCI_ARI_CAP, 2, p->cap_flags | ((uint32_t)p->next_function << PCI_ARI_CAP_NFN_SHIFT));
-    ctl = p->cap_flags; /* the enable bits sit where the capability bits are */
-    if (ctl) {
-        ctl |= PCI_ARI_CTRL_FG;
-    }
-    rw(layout, cap, PCI_ARI_CTRL, 2, ctl);
+    pci_open_ari(layout, cap);
     return cap;
 }
 
+void
+pci_open_ari(struct pci_layout *layout, int cap)
+{
+    /* The enable bits sit where the capability bits are; Function Group is RW when
+     * either function-group feature is (PCIe Base 7.8.7.3). */
+    uint16_t ctl = le16_get(layout->tmpl + cap + PCI_ARI_CAP) & (PCI_ARI_CAP_MFVC | PCI_ARI_CAP_ACS);
+
+    rw(layout, cap, PCI_ARI_CTRL, 2, ctl ? ctl | PCI_ARI_CTRL_FG : 0);
+}
+
 int
-pci_ecap_add_ats(struct pci_layout *layout, uint16_t offset, const struct pci_ats_params *p,
-                 struct pcivirt_error *err)
+pci_ecap_add_ats(struct pci_layout *layout, uint16_t offset, const struct pci_ats_params *p, struct pcivirt_error *err)
 {
     uint16_t v;
     int cap;
@@ -146,8 +174,14 @@ pci_ecap_add_ats(struct pci_layout *layout, uint16_t offset, const struct pci_at
     v |= p->page_aligned ? PCI_ATS_CAP_PAGE_ALIGNED : 0;
     v |= p->global_invalidate ? PCI_ATS_CAP_GLOBAL_INV : 0;
     put(layout, cap, PCI_ATS_CAP, 2, v);
-    rw(layout, cap, PCI_ATS_CTRL, 2, PCI_ATS_CTRL_STU_MASK | PCI_ATS_CTRL_ENABLE);
+    pci_open_ats(layout, cap);
     return cap;
+}
+
+void
+pci_open_ats(struct pci_layout *layout, int cap)
+{
+    rw(layout, cap, PCI_ATS_CTRL, 2, PCI_ATS_CTRL_STU_MASK | PCI_ATS_CTRL_ENABLE);
 }
 
 /* Check one VF BAR slot; 64-bit BARs take the next slot too. */
@@ -192,8 +226,8 @@ check_sriov(const struct pci_sriov_params *p, uint32_t sup, uint32_t sys, struct
     if (sys == 0 || (sys & (sys - 1)) != 0 || (sys & sup) == 0) {
         pcivirt_error_locate(err, NULL, 0, "System Page Size");
         return pcivirt_error_set(err, PCIVIRT_EINVAL,
-                                 "SR-IOV: System Page Size 0x%08x is not exactly one of the supported bits 0x%08x",
-                                 sys, sup);
+                                 "SR-IOV: System Page Size 0x%08x is not exactly one of the supported bits 0x%08x", sys,
+                                 sup);
     }
     for (unsigned i = 0; i < PCI_SRIOV_NUM_BARS; i++) {
         int rc = check_vf_bar(p, i, err);
@@ -205,27 +239,11 @@ check_sriov(const struct pci_sriov_params *p, uint32_t sup, uint32_t sys, struct
     return 0;
 }
 
-/* Lay down one VF BAR: type bits, and the address bits above max(size, 4 KiB). */
-static void
-sriov_bar(struct pci_layout *layout, int cap, unsigned i, const struct pci_sriov_bar *b)
-{
-    uint32_t reg = PCI_SRIOV_BAR + 4 * i;
-    uint64_t gran = b->size < 4096 ? 4096 : b->size;
-    uint64_t mask = ~(gran - 1);
-
-    put(layout, cap, reg, 4, b->flags & (PCI_BAR_MEM64 | PCI_BAR_PREFETCH));
-    rw(layout, cap, reg, 4, (uint32_t)mask & PCI_BASE_ADDRESS_MEM_MASK);
-    if (b->flags & PCI_BAR_MEM64) {
-        rw(layout, cap, reg + 4, 4, (uint32_t)(mask >> 32));
-    }
-}
-
 int
 pci_ecap_add_sriov(struct pci_layout *layout, uint16_t offset, const struct pci_sriov_params *p,
                    struct pcivirt_error *err)
 {
     uint32_t sup, sys;
-    uint16_t ctl = PCI_SRIOV_CTRL_VFE | PCI_SRIOV_CTRL_MSE;
     int cap, rc;
 
     if (p == NULL) {
@@ -242,28 +260,73 @@ pci_ecap_add_sriov(struct pci_layout *layout, uint16_t offset, const struct pci_
         return cap;
     }
     put(layout, cap, PCI_SRIOV_CAP, 4, p->caps);
-    ctl |= p->ari_hierarchy_writable ? PCI_SRIOV_CTRL_ARI : 0;
-    ctl |= (p->caps & PCI_SRIOV_CAP_VF_10BIT_TAG) ? PCI_SRIOV_CTRL_VF_10BIT_TAG : 0;
-    if (p->caps & PCI_SRIOV_CAP_VFM) {
-        ctl |= PCI_SRIOV_CTRL_VFM | PCI_SRIOV_CTRL_INTR;
-        w1c(layout, cap, PCI_SRIOV_STATUS, 2, PCI_SRIOV_STATUS_VFM);
-    }
-    rw(layout, cap, PCI_SRIOV_CTRL, 2, ctl);
     put(layout, cap, PCI_SRIOV_INITIAL_VF, 2, p->initial_vfs);
     put(layout, cap, PCI_SRIOV_TOTAL_VF, 2, p->total_vfs);
     put(layout, cap, PCI_SRIOV_NUM_VF, 2, p->num_vfs);
-    rw(layout, cap, PCI_SRIOV_NUM_VF, 2, 0xffff);
     put(layout, cap, PCI_SRIOV_FUNC_LINK, 1, p->func_link);
     put(layout, cap, PCI_SRIOV_VF_OFFSET, 2, p->vf_offset);
     put(layout, cap, PCI_SRIOV_VF_STRIDE, 2, p->vf_stride);
     put(layout, cap, PCI_SRIOV_VF_DID, 2, p->vf_device_id);
     put(layout, cap, PCI_SRIOV_SUP_PGSIZE, 4, sup);
     put(layout, cap, PCI_SRIOV_SYS_PGSIZE, 4, sys);
-    rw(layout, cap, PCI_SRIOV_SYS_PGSIZE, 4, sup);
+    pci_open_sriov(layout, cap, p->ari_hierarchy_writable);
     for (unsigned i = 0; i < PCI_SRIOV_NUM_BARS; i++) {
         if (p->vf_bar[i].size != 0) {
-            sriov_bar(layout, cap, i, &p->vf_bar[i]);
+            put(layout, cap, PCI_SRIOV_BAR + 4 * i, 4, p->vf_bar[i].flags & (PCI_BAR_MEM64 | PCI_BAR_PREFETCH));
+            pci_ecap_sriov_set_bar_size(layout, (uint16_t)cap, i, p->vf_bar[i].size < 4096 ? 4096 : p->vf_bar[i].size,
+                                        NULL);
         }
     }
     return cap;
+}
+
+void
+pci_open_sriov(struct pci_layout *layout, int cap, bool ari_hierarchy_writable)
+{
+    uint32_t caps = le32_get(layout->tmpl + cap + PCI_SRIOV_CAP);
+    uint16_t ctl = PCI_SRIOV_CTRL_VFE | PCI_SRIOV_CTRL_MSE;
+
+    ctl |= ari_hierarchy_writable ? PCI_SRIOV_CTRL_ARI : 0;
+    ctl |= (caps & PCI_SRIOV_CAP_VF_10BIT_TAG) ? PCI_SRIOV_CTRL_VF_10BIT_TAG : 0;
+    if (caps & PCI_SRIOV_CAP_VFM) {
+        ctl |= PCI_SRIOV_CTRL_VFM | PCI_SRIOV_CTRL_INTR;
+        w1c(layout, cap, PCI_SRIOV_STATUS, 2, PCI_SRIOV_STATUS_VFM);
+    }
+    rw(layout, cap, PCI_SRIOV_CTRL, 2, ctl);
+    rw(layout, cap, PCI_SRIOV_NUM_VF, 2, 0xffff);
+    rw(layout, cap, PCI_SRIOV_SYS_PGSIZE, 4, le32_get(layout->tmpl + cap + PCI_SRIOV_SUP_PGSIZE));
+}
+
+int
+pci_ecap_sriov_set_bar_size(struct pci_layout *layout, uint16_t cap, unsigned bar, uint64_t size,
+                            struct pcivirt_error *err)
+{
+    uint32_t reg = (uint32_t)cap + PCI_SRIOV_BAR + 4 * bar;
+    uint64_t mask;
+    bool is64;
+
+    pcivirt_error_locate(err, NULL, 0, "VF BAR");
+    if (layout == NULL || layout->size < PCI_CFG_SIZE_EXT || cap < PCI_ECAP_MIN_OFFSET ||
+        (uint32_t)cap + PCI_SRIOV_SIZEOF > layout->size || bar >= PCI_SRIOV_NUM_BARS ||
+        PCI_ECAP_ID(le32_get(layout->tmpl + cap)) != PCI_ECAP_ID_SRIOV) {
+        return pcivirt_error_set(err, PCIVIRT_EINVAL, "VF BAR%u: no SR-IOV capability at 0x%03x", bar, cap);
+    }
+    if (pci_bar_is_upper(layout->tmpl + cap + PCI_SRIOV_BAR, bar)) {
+        return pcivirt_error_set(err, PCIVIRT_EINVAL, "VF BAR%u is the upper half of 64-bit VF BAR%u", bar, bar - 1);
+    }
+    is64 = (layout->tmpl[reg] & PCI_BASE_ADDRESS_MEM_TYPE_64) != 0;
+    if ((layout->tmpl[reg] & PCI_BASE_ADDRESS_SPACE_IO) || (is64 && bar == 5)) {
+        return pcivirt_error_set(err, PCIVIRT_EINVAL, "VF BAR%u: type bits 0x%x are not a usable memory BAR", bar,
+                                 layout->tmpl[reg] & 0xfu);
+    }
+    if (size != 0 && ((size & (size - 1)) != 0 || size < 16 || (!is64 && size > 0x80000000u))) {
+        return pcivirt_error_set(err, PCIVIRT_EINVAL, "VF BAR%u: size 0x%llx is not a valid BAR size", bar,
+                                 (unsigned long long)size);
+    }
+    mask = size ? ~(size - 1) : 0;
+    pci_layout_set_wmask(layout, reg, 4, (uint32_t)mask & PCI_BASE_ADDRESS_MEM_MASK);
+    if (is64) {
+        pci_layout_set_wmask(layout, reg + 4, 4, (uint32_t)(mask >> 32));
+    }
+    return 0;
 }

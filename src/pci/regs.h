@@ -31,16 +31,16 @@
 #define PCI_STATUS 0x06
 #define PCI_STATUS_INTERRUPT 0x0008
 #define PCI_STATUS_CAP_LIST 0x0010
-#define PCI_STATUS_PARITY 0x0100        /* Master Data Parity Error, RW1C */
+#define PCI_STATUS_PARITY 0x0100 /* Master Data Parity Error, RW1C */
 #define PCI_STATUS_SIG_TARGET_ABORT 0x0800
 #define PCI_STATUS_REC_TARGET_ABORT 0x1000
 #define PCI_STATUS_REC_MASTER_ABORT 0x2000
 #define PCI_STATUS_SIG_SYSTEM_ERROR 0x4000
 #define PCI_STATUS_DETECTED_PARITY 0x8000
-#define PCI_STATUS_W1C 0xf900           /* the RW1C error bits above */
+#define PCI_STATUS_W1C 0xf900 /* the RW1C error bits above */
 #define PCI_REVISION_ID 0x08
 #define PCI_CLASS_PROG 0x09
-#define PCI_CLASS_DEVICE 0x0a           /* sub-class (0x0a) and base class (0x0b) */
+#define PCI_CLASS_DEVICE 0x0a /* sub-class (0x0a) and base class (0x0b) */
 #define PCI_CACHE_LINE_SIZE 0x0c
 #define PCI_LATENCY_TIMER 0x0d
 #define PCI_HEADER_TYPE 0x0e
@@ -52,7 +52,7 @@
 #define PCI_BIST 0x0f
 
 /* Type 0 header. */
-#define PCI_BASE_ADDRESS_0 0x10         /* BARn at 0x10 + 4n, n = 0..5 */
+#define PCI_BASE_ADDRESS_0 0x10 /* BARn at 0x10 + 4n, n = 0..5 */
 #define PCI_BASE_ADDRESS_SPACE_IO 0x01
 #define PCI_BASE_ADDRESS_MEM_TYPE_64 0x04
 #define PCI_BASE_ADDRESS_MEM_PREFETCH 0x08
@@ -65,7 +65,7 @@
 #define PCI_ROM_ADDRESS_ENABLE 0x01
 #define PCI_ROM_ADDRESS_MASK 0xfffff800u
 #define PCI_CAPABILITY_LIST 0x34
-#define PCI_CB_CAPABILITY_LIST 0x14     /* CardBus (type 2) headers keep it here */
+#define PCI_CB_CAPABILITY_LIST 0x14 /* CardBus (type 2) headers keep it here */
 #define PCI_INTERRUPT_LINE 0x3c
 #define PCI_INTERRUPT_PIN 0x3d
 #define PCI_MIN_GNT 0x3e
@@ -93,8 +93,8 @@
 #define PCI_PM_PMC_VERSION_MASK 0x0007
 #define PCI_PM_PMC_D1 0x0200
 #define PCI_PM_PMC_D2 0x0400
-#define PCI_PM_PMC_PME_SHIFT 11         /* PME support for D0, D1, D2, D3hot, D3cold: bits 15:11 */
-#define PCI_PM_CTRL 0x04                /* PMCSR */
+#define PCI_PM_PMC_PME_SHIFT 11 /* PME support for D0, D1, D2, D3hot, D3cold: bits 15:11 */
+#define PCI_PM_CTRL 0x04        /* PMCSR */
 #define PCI_PM_CTRL_STATE_MASK 0x0003
 #define PCI_PM_CTRL_NO_SOFT_RESET 0x0008
 #define PCI_PM_CTRL_PME_ENABLE 0x0100
@@ -111,12 +111,12 @@
 /* ---- MSI (PCIe Base 7.7.1) ----------------------------------------------------- */
 #define PCI_MSI_FLAGS 0x02
 #define PCI_MSI_FLAGS_ENABLE 0x0001
-#define PCI_MSI_FLAGS_QMASK 0x000e      /* Multiple Message Capable, log2 */
-#define PCI_MSI_FLAGS_QSIZE 0x0070      /* Multiple Message Enable, log2 */
+#define PCI_MSI_FLAGS_QMASK 0x000e /* Multiple Message Capable, log2 */
+#define PCI_MSI_FLAGS_QSIZE 0x0070 /* Multiple Message Enable, log2 */
 #define PCI_MSI_FLAGS_64BIT 0x0080
 #define PCI_MSI_FLAGS_MASKBIT 0x0100
 #define PCI_MSI_ADDRESS_LO 0x04
-#define PCI_MSI_ADDRESS_HI 0x08         /* 64-bit only */
+#define PCI_MSI_ADDRESS_HI 0x08 /* 64-bit only */
 #define PCI_MSI_DATA_32 0x08
 #define PCI_MSI_DATA_64 0x0c
 #define PCI_MSI_MASK_32 0x0c
@@ -126,18 +126,18 @@
 
 /* ---- MSI-X (PCIe Base 7.7.2) --------------------------------------------------- */
 #define PCI_MSIX_FLAGS 0x02
-#define PCI_MSIX_FLAGS_QSIZE 0x07ff     /* Table Size - 1 */
+#define PCI_MSIX_FLAGS_QSIZE 0x07ff /* Table Size - 1 */
 #define PCI_MSIX_FLAGS_MASKALL 0x4000
 #define PCI_MSIX_FLAGS_ENABLE 0x8000
-#define PCI_MSIX_TABLE 0x04             /* BIR in bits 2:0, offset in 31:3 */
+#define PCI_MSIX_TABLE 0x04 /* BIR in bits 2:0, offset in 31:3 */
 #define PCI_MSIX_PBA 0x08
 #define PCI_MSIX_BIR_MASK 0x00000007u
 #define PCI_MSIX_SIZEOF 12
-#define PCI_MSIX_ENTRY_SIZE 16          /* table entry: addr lo, addr hi, data, vector control */
+#define PCI_MSIX_ENTRY_SIZE 16 /* table entry: addr lo, addr hi, data, vector control */
 #define PCI_MSIX_ENTRY_CTRL_MASKBIT 0x1
 
 /* ---- vendor-specific (PCI 3.0 6.8) ------------------------------------------- */
-#define PCI_VNDR_LEN 0x02               /* byte: length of the whole capability */
+#define PCI_VNDR_LEN 0x02 /* byte: length of the whole capability */
 
 /* ---- PCI Express capability (PCIe Base 7.5.3) ---------------------------------- */
 #define PCI_EXP_FLAGS 0x02
@@ -159,7 +159,7 @@
 #define PCI_EXP_DEVCAP_PHANTOM 0x00000018u
 #define PCI_EXP_DEVCAP_EXT_TAG 0x00000020u
 #define PCI_EXP_DEVCAP_RBER 0x00008000u
-#define PCI_EXP_DEVCAP_FLR 0x10000000u  /* Function Level Reset Capability, bit 28 */
+#define PCI_EXP_DEVCAP_FLR 0x10000000u /* Function Level Reset Capability, bit 28 */
 #define PCI_EXP_DEVCTL 0x08
 #define PCI_EXP_DEVCTL_CERE 0x0001
 #define PCI_EXP_DEVCTL_NFERE 0x0002
@@ -172,7 +172,7 @@
 #define PCI_EXP_DEVCTL_AUX_PME 0x0400
 #define PCI_EXP_DEVCTL_NOSNOOP_EN 0x0800
 #define PCI_EXP_DEVCTL_READRQ 0x7000
-#define PCI_EXP_DEVCTL_BCR_FLR 0x8000   /* Initiate Function Level Reset, reads 0 */
+#define PCI_EXP_DEVCTL_BCR_FLR 0x8000 /* Initiate Function Level Reset, reads 0 */
 #define PCI_EXP_DEVSTA 0x0a
 #define PCI_EXP_DEVSTA_CED 0x0001
 #define PCI_EXP_DEVSTA_NFED 0x0002
@@ -200,7 +200,7 @@
 #define PCI_EXP_DEVCTL2 0x28
 #define PCI_EXP_DEVCTL2_COMP_TIMEOUT 0x000f
 #define PCI_EXP_DEVCTL2_COMP_TMOUT_DIS 0x0010
-#define PCI_EXP_DEVCTL2_ARI 0x0020      /* ARI Forwarding Enable */
+#define PCI_EXP_DEVCTL2_ARI 0x0020 /* ARI Forwarding Enable */
 #define PCI_EXP_DEVSTA2 0x2a
 #define PCI_EXP_LNKCAP2 0x2c
 #define PCI_EXP_LNKCTL2 0x30
@@ -208,15 +208,14 @@
 #define PCI_EXP_SLTCAP2 0x34
 #define PCI_EXP_SLTCTL2 0x38
 #define PCI_EXP_SLTSTA2 0x3a
-#define PCI_EXP_SIZEOF_V1 0x24          /* through Root Status (v1 structures) */
-#define PCI_EXP_SIZEOF_V2 0x3c          /* through Slot Status 2 (version 2) */
+#define PCI_EXP_SIZEOF_V1 0x24 /* through Root Status (v1 structures) */
+#define PCI_EXP_SIZEOF_V2 0x3c /* through Slot Status 2 (version 2) */
 
 /* ---- extended capability header (PCIe Base 7.6.3) ------------------------------ */
-#define PCI_ECAP_ID(hdr) ((hdr) & 0xffffu)
+#define PCI_ECAP_ID(hdr) ((hdr)&0xffffu)
 #define PCI_ECAP_VER(hdr) (((hdr) >> 16) & 0xfu)
 #define PCI_ECAP_NEXT(hdr) (((hdr) >> 20) & 0xfffu)
-#define PCI_ECAP_HDR(id, ver, next) \
-    ((uint32_t)(id) | ((uint32_t)(ver) << 16) | ((uint32_t)(next) << 20))
+#define PCI_ECAP_HDR(id, ver, next) ((uint32_t)(id) | ((uint32_t)(ver) << 16) | ((uint32_t)(next) << 20))
 #define PCI_ECAP_ID_ERR 0x0001
 #define PCI_ECAP_ID_VC 0x0002
 #define PCI_ECAP_ID_DSN 0x0003
@@ -264,18 +263,18 @@
 #define PCI_ACS_EC 0x0020
 #define PCI_ACS_DT 0x0040
 #define PCI_ACS_FLAGS 0x007f
-#define PCI_ACS_EGRESS_BITS_SHIFT 8     /* Egress Control Vector Size, bits 15:8 */
+#define PCI_ACS_EGRESS_BITS_SHIFT 8 /* Egress Control Vector Size, bits 15:8 */
 #define PCI_ACS_SIZEOF 0x08
 
 /* ---- ARI (PCIe Base 7.8.7; device-model.md 2.1) --------------------------------- */
 #define PCI_ARI_CAP 0x04
 #define PCI_ARI_CAP_MFVC 0x0001
 #define PCI_ARI_CAP_ACS 0x0002
-#define PCI_ARI_CAP_NFN_SHIFT 8         /* Next Function Number, bits 15:8 */
+#define PCI_ARI_CAP_NFN_SHIFT 8 /* Next Function Number, bits 15:8 */
 #define PCI_ARI_CTRL 0x06
 #define PCI_ARI_CTRL_MFVC 0x0001
 #define PCI_ARI_CTRL_ACS 0x0002
-#define PCI_ARI_CTRL_FG 0x0070          /* Function Group, bits 6:4 */
+#define PCI_ARI_CTRL_FG 0x0070 /* Function Group, bits 6:4 */
 #define PCI_ARI_SIZEOF 0x08
 
 /* ---- ATS (PCIe Base 10.5.1; device-model.md 2.3) -------------------------------- */
@@ -290,19 +289,19 @@
 
 /* ---- SR-IOV (PCIe Base 9.3.3; device-model.md 1.1-1.4) -------------------------- */
 #define PCI_SRIOV_CAP 0x04
-#define PCI_SRIOV_CAP_VFM 0x00000001u        /* VF Migration Capable */
+#define PCI_SRIOV_CAP_VFM 0x00000001u /* VF Migration Capable */
 #define PCI_SRIOV_CAP_ARI_PRESERVED 0x00000002u
 #define PCI_SRIOV_CAP_VF_10BIT_TAG 0x00000004u
-#define PCI_SRIOV_CAP_INTR_SHIFT 21          /* VF Migration Interrupt Message Number */
+#define PCI_SRIOV_CAP_INTR_SHIFT 21 /* VF Migration Interrupt Message Number */
 #define PCI_SRIOV_CTRL 0x08
-#define PCI_SRIOV_CTRL_VFE 0x0001            /* VF Enable */
-#define PCI_SRIOV_CTRL_VFM 0x0002            /* VF Migration Enable */
-#define PCI_SRIOV_CTRL_INTR 0x0004           /* VF Migration Interrupt Enable */
-#define PCI_SRIOV_CTRL_MSE 0x0008            /* VF Memory Space Enable */
-#define PCI_SRIOV_CTRL_ARI 0x0010            /* ARI Capable Hierarchy */
+#define PCI_SRIOV_CTRL_VFE 0x0001  /* VF Enable */
+#define PCI_SRIOV_CTRL_VFM 0x0002  /* VF Migration Enable */
+#define PCI_SRIOV_CTRL_INTR 0x0004 /* VF Migration Interrupt Enable */
+#define PCI_SRIOV_CTRL_MSE 0x0008  /* VF Memory Space Enable */
+#define PCI_SRIOV_CTRL_ARI 0x0010  /* ARI Capable Hierarchy */
 #define PCI_SRIOV_CTRL_VF_10BIT_TAG 0x0020
 #define PCI_SRIOV_STATUS 0x0a
-#define PCI_SRIOV_STATUS_VFM 0x0001          /* VF Migration Status, RW1C */
+#define PCI_SRIOV_STATUS_VFM 0x0001 /* VF Migration Status, RW1C */
 #define PCI_SRIOV_INITIAL_VF 0x0c
 #define PCI_SRIOV_TOTAL_VF 0x0e
 #define PCI_SRIOV_NUM_VF 0x10
@@ -312,8 +311,8 @@
 #define PCI_SRIOV_VF_DID 0x1a
 #define PCI_SRIOV_SUP_PGSIZE 0x1c
 #define PCI_SRIOV_SYS_PGSIZE 0x20
-#define PCI_SRIOV_BAR 0x24                   /* VF BARn at 0x24 + 4n */
-#define PCI_SRIOV_VFM 0x3c                   /* VF Migration State Array Offset */
+#define PCI_SRIOV_BAR 0x24 /* VF BARn at 0x24 + 4n */
+#define PCI_SRIOV_VFM 0x3c /* VF Migration State Array Offset */
 #define PCI_SRIOV_SIZEOF 0x40
 #define PCI_SRIOV_SUP_PGSIZE_MINREQ 0x00000553u /* 4K 8K 64K 256K 1M 4M (device-model.md 1.1) */
 #define PCI_SRIOV_NUM_BARS 6

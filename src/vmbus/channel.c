@@ -129,8 +129,8 @@ vmbus_channel_get_stats(struct vmbus_channel *ch, struct vmbus_channel_stats *ou
 }
 
 static NTSTATUS
-send_framed(struct vmbus_channel *ch, uint16_t type, uint16_t flags, uint64_t id, const uint8_t *payload,
-            size_t len, int64_t timeout_ns)
+send_framed(struct vmbus_channel *ch, uint16_t type, uint16_t flags, uint64_t id, const uint8_t *payload, size_t len,
+            int64_t timeout_ns)
 {
     uint8_t frame[VMBUS_PKT_MAX];
     size_t frame_len;

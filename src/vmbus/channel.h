@@ -84,8 +84,8 @@ NTSTATUS vmbus_channel_send(struct vmbus_channel *ch, const uint8_t *payload, si
  *
  * Return: as vmbus_channel_send().
  */
-NTSTATUS vmbus_channel_send_completion(struct vmbus_channel *ch, uint64_t trans_id, const uint8_t *payload,
-                                       size_t len, int64_t timeout_ns);
+NTSTATUS vmbus_channel_send_completion(struct vmbus_channel *ch, uint64_t trans_id, const uint8_t *payload, size_t len,
+                                       int64_t timeout_ns);
 
 /**
  * vmbus_channel_request() - send an in-band packet with completion requested and wait

@@ -30,8 +30,8 @@ vmbus_pkt_size(size_t payload_len)
 }
 
 NTSTATUS
-vmbus_pkt_build(uint8_t *buf, size_t cap, uint16_t type, uint16_t flags, uint64_t trans_id,
-                const uint8_t *payload, size_t payload_len, size_t *out_len)
+vmbus_pkt_build(uint8_t *buf, size_t cap, uint16_t type, uint16_t flags, uint64_t trans_id, const uint8_t *payload,
+                size_t payload_len, size_t *out_len)
 {
     size_t size = vmbus_pkt_size(payload_len);
 

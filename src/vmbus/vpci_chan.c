@@ -11,8 +11,8 @@
 #include "vmbus/vpci_chan.h"
 
 NTSTATUS
-vpci_chan_recv(struct vmbus_channel *ch, enum vpci_dir from, uint32_t version, struct vpci_rx *rx,
-               const char **reason, int64_t timeout_ns)
+vpci_chan_recv(struct vmbus_channel *ch, enum vpci_dir from, uint32_t version, struct vpci_rx *rx, const char **reason,
+               int64_t timeout_ns)
 {
     NTSTATUS st;
 
@@ -43,8 +43,8 @@ vpci_chan_send(struct vmbus_channel *ch, const struct vpci_msg *msg, int64_t tim
 }
 
 NTSTATUS
-vpci_chan_request(struct vmbus_channel *ch, const struct vpci_msg *req, struct vpci_reply *reply,
-                  const char **reason, int64_t timeout_ns)
+vpci_chan_request(struct vmbus_channel *ch, const struct vpci_msg *req, struct vpci_reply *reply, const char **reason,
+                  int64_t timeout_ns)
 {
     uint8_t buf[VPCI_MSG_MAX_SIZE];
     uint8_t answer[VPCI_REPLY_BUF_SIZE];

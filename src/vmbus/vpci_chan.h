@@ -19,10 +19,10 @@
 /* A received message, with what is needed to answer it. */
 struct vpci_rx {
     struct vmbus_packet_buf buf;
-    struct vpci_msg msg;   /* valid when vpci_chan_recv() returned STATUS_SUCCESS */
-    uint32_t type;         /* the message id as received (also on decode failure; 0 if none) */
-    bool wants_reply;      /* the sender set completion-requested */
-    uint64_t trans_id;     /* pass to vpci_chan_reply() */
+    struct vpci_msg msg; /* valid when vpci_chan_recv() returned STATUS_SUCCESS */
+    uint32_t type;       /* the message id as received (also on decode failure; 0 if none) */
+    bool wants_reply;    /* the sender set completion-requested */
+    uint64_t trans_id;   /* pass to vpci_chan_reply() */
 };
 
 /**

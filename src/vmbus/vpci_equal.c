@@ -116,8 +116,7 @@ vpci_reply_equal(const struct vpci_reply *a, const struct vpci_reply *b)
     }
     switch (a->request_type) {
     case PCI_QUERY_PROTOCOL_VERSION: return a->u.version == b->u.version;
-    case PCI_QUERY_RESOURCE_REQUIREMENTS:
-        return memcmp(a->u.probed_bar, b->u.probed_bar, sizeof(a->u.probed_bar)) == 0;
+    case PCI_QUERY_RESOURCE_REQUIREMENTS: return memcmp(a->u.probed_bar, b->u.probed_bar, sizeof(a->u.probed_bar)) == 0;
     case PCI_READ_BLOCK:
         return a->u.read_block.byte_count == b->u.read_block.byte_count &&
                a->u.read_block.byte_count <= VPCI_BLOCK_MAX &&

@@ -18,12 +18,12 @@
 struct msg_info {
     uint32_t type;
     const char *name;
-    uint8_t dir;       /* enum vpci_dir */
-    bool reply;        /* sender sets completion-requested and waits */
-    bool supported;    /* false: known id, answered STATUS_NOT_SUPPORTED */
+    uint8_t dir;    /* enum vpci_dir */
+    bool reply;     /* sender sets completion-requested and waits */
+    bool supported; /* false: known id, answered STATUS_NOT_SUPPORTED */
     uint32_t min_version;
     uint16_t min_len;
-    uint16_t max_len;  /* unpadded; 0 = bounded by the message's own count */
+    uint16_t max_len; /* unpadded; 0 = bounded by the message's own count */
 };
 
 #define G2H VPCI_GUEST_TO_HOST
@@ -36,8 +36,7 @@ static const struct msg_info msg_table[] = {
     {PCI_QUERY_BUS_RELATIONS, "PCI_QUERY_BUS_RELATIONS", G2H, false, true, V(0), 4, 4},
     {PCI_INVALIDATE_DEVICE, "PCI_INVALIDATE_DEVICE", H2G, false, false, V(0), 4, 0},
     {PCI_INVALIDATE_BUS, "PCI_INVALIDATE_BUS", H2G, false, false, V(0), 4, 0},
-    {PCI_POWER_STATE_CHANGE, "PCI_POWER_STATE_CHANGE", G2H, true, true, V(0), VPCI_POWER_MIN_SIZE,
-     VPCI_POWER_SIZE},
+    {PCI_POWER_STATE_CHANGE, "PCI_POWER_STATE_CHANGE", G2H, true, true, V(0), VPCI_POWER_MIN_SIZE, VPCI_POWER_SIZE},
     {PCI_QUERY_RESOURCE_REQUIREMENTS, "PCI_QUERY_RESOURCE_REQUIREMENTS", G2H, true, true, V(0), VPCI_RESREQ_SIZE,
      VPCI_RESREQ_SIZE},
     {PCI_QUERY_RESOURCE_RESOURCES, "PCI_QUERY_RESOURCE_RESOURCES", G2H, true, true, V(0), VPCI_GETRES_SIZE,
@@ -50,30 +49,26 @@ static const struct msg_info msg_table[] = {
     {PCI_EJECT, "PCI_EJECT", H2G, false, true, V(0), VPCI_EJECT_SIZE, VPCI_EJECT_SIZE},
     {PCI_QUERY_STOP, "PCI_QUERY_STOP", H2G, true, true, V(0), VPCI_CHILD_MSG_SIZE, VPCI_CHILD_MSG_SIZE},
     {PCI_REENABLE, "PCI_REENABLE", H2G, false, true, V(0), VPCI_CHILD_MSG_SIZE, VPCI_CHILD_MSG_SIZE},
-    {PCI_QUERY_STOP_FAILED, "PCI_QUERY_STOP_FAILED", H2G, false, true, V(0), VPCI_CHILD_MSG_SIZE,
-     VPCI_CHILD_MSG_SIZE},
+    {PCI_QUERY_STOP_FAILED, "PCI_QUERY_STOP_FAILED", H2G, false, true, V(0), VPCI_CHILD_MSG_SIZE, VPCI_CHILD_MSG_SIZE},
     {PCI_EJECTION_COMPLETE, "PCI_EJECTION_COMPLETE", G2H, false, true, V(0), VPCI_EJECT_COMPLETE_SIZE,
      VPCI_EJECT_COMPLETE_SIZE},
     {PCI_RESOURCES_ASSIGNED, "PCI_RESOURCES_ASSIGNED", G2H, true, true, V(0), VPCI_RES_HEADER_SIZE, VPCI_RES_SIZE},
     {PCI_RESOURCES_RELEASED, "PCI_RESOURCES_RELEASED", G2H, false, true, V(0), VPCI_CHILD_MSG_SIZE,
      VPCI_CHILD_MSG_SIZE},
-    {PCI_INVALIDATE_BLOCK, "PCI_INVALIDATE_BLOCK", H2G, false, true, V(0), VPCI_INVALIDATE_SIZE,
-     VPCI_INVALIDATE_SIZE},
+    {PCI_INVALIDATE_BLOCK, "PCI_INVALIDATE_BLOCK", H2G, false, true, V(0), VPCI_INVALIDATE_SIZE, VPCI_INVALIDATE_SIZE},
     {PCI_QUERY_PROTOCOL_VERSION, "PCI_QUERY_PROTOCOL_VERSION", G2H, true, true, V(0), VPCI_VERSION_SIZE,
      VPCI_VERSION_SIZE},
     {PCI_CREATE_INTERRUPT_MESSAGE, "PCI_CREATE_INTERRUPT_MESSAGE", G2H, true, true, V(0), VPCI_CREATE_INT_SIZE,
      VPCI_CREATE_INT_SIZE},
     {PCI_DELETE_INTERRUPT_MESSAGE, "PCI_DELETE_INTERRUPT_MESSAGE", G2H, false, true, V(0), VPCI_DELETE_INT_SIZE,
      VPCI_DELETE_INT_SIZE},
-    {PCI_RESOURCES_ASSIGNED2, "PCI_RESOURCES_ASSIGNED2", G2H, true, true, V(2), VPCI_RES_HEADER_SIZE,
-     VPCI_RES2_SIZE},
+    {PCI_RESOURCES_ASSIGNED2, "PCI_RESOURCES_ASSIGNED2", G2H, true, true, V(2), VPCI_RES_HEADER_SIZE, VPCI_RES2_SIZE},
     {PCI_CREATE_INTERRUPT_MESSAGE2, "PCI_CREATE_INTERRUPT_MESSAGE2", G2H, true, true, V(2), VPCI_CREATE_INT2_SIZE,
      VPCI_CREATE_INT2_MAX_SIZE},
     {PCI_DELETE_INTERRUPT_MESSAGE2, "PCI_DELETE_INTERRUPT_MESSAGE2", G2H, false, true, V(2), VPCI_DELETE_INT_SIZE,
      VPCI_DELETE_INT_SIZE},
     {PCI_BUS_RELATIONS2, "PCI_BUS_RELATIONS2", H2G, false, true, V(3), VPCI_RELATIONS_OFF_DESC, 0},
-    {PCI_RESOURCES_ASSIGNED3, "PCI_RESOURCES_ASSIGNED3", G2H, true, true, V(4), VPCI_RES_HEADER_SIZE,
-     VPCI_RES3_SIZE},
+    {PCI_RESOURCES_ASSIGNED3, "PCI_RESOURCES_ASSIGNED3", G2H, true, true, V(4), VPCI_RES_HEADER_SIZE, VPCI_RES3_SIZE},
     {PCI_CREATE_INTERRUPT_MESSAGE3, "PCI_CREATE_INTERRUPT_MESSAGE3", G2H, true, true, V(4), VPCI_CREATE_INT3_SIZE,
      VPCI_CREATE_INT3_MAX_SIZE},
     {PCI_RESET_DEVICE, "PCI_RESET_DEVICE", G2H, true, true, V(5), VPCI_CHILD_MSG_SIZE, VPCI_CHILD_MSG_SIZE},
@@ -237,18 +232,15 @@ check_bar_cm(const struct vpci_cm_desc *cm)
     unsigned large = cm->flags & CM_RESOURCE_MEMORY_LARGE;
 
     switch (cm->type) {
-    case CmResourceTypeNull:
-        return NULL;
-    case CmResourceTypeMemory:
-        return large == 0 ? NULL : "resources assigned: Memory descriptor with a LARGE flag";
+    case CmResourceTypeNull: return NULL;
+    case CmResourceTypeMemory: return large == 0 ? NULL : "resources assigned: Memory descriptor with a LARGE flag";
     case CmResourceTypeMemoryLarge:
         if (large == CM_RESOURCE_MEMORY_LARGE_40 || large == CM_RESOURCE_MEMORY_LARGE_48 ||
             large == CM_RESOURCE_MEMORY_LARGE_64) {
             return NULL;
         }
         return "resources assigned: MemoryLarge descriptor without exactly one LARGE flag";
-    default:
-        return "resources assigned: descriptor type is not Null, Memory or MemoryLarge";
+    default: return "resources assigned: descriptor type is not Null, Memory or MemoryLarge";
     }
 }
 
@@ -341,7 +333,8 @@ decode_block(const uint8_t *p, size_t len, struct vpci_msg *m, const char **reas
     m->u.block.block_id = le32_get(p + VPCI_READ_BLOCK_OFF_BLOCK_ID);
     m->u.block.byte_count = le32_get(p + VPCI_READ_BLOCK_OFF_BYTES);
     if (m->u.block.byte_count < 1 || m->u.block.byte_count > VPCI_BLOCK_MAX) {
-        return bad(reason, write ? "write block: byte_count outside 1..128" : "read block: bytes_requested outside 1..128");
+        return bad(reason,
+                   write ? "write block: byte_count outside 1..128" : "read block: bytes_requested outside 1..128");
     }
     if (!write) {
         return STATUS_SUCCESS;
@@ -382,26 +375,17 @@ decode_child(const uint8_t *p, struct vpci_msg *m, const char **reason)
             return bad(reason, "power state change: state outside D0 (1) .. D3 (4)");
         }
         return STATUS_SUCCESS;
-    case PCI_EJECTION_COMPLETE:
-        m->u.eject_status = le32_get(p + VPCI_EJECT_COMPLETE_OFF_STATUS);
-        return STATUS_SUCCESS;
-    case PCI_INVALIDATE_BLOCK:
-        m->u.block_mask = le64_get(p + VPCI_INVALIDATE_OFF_MASK);
-        return STATUS_SUCCESS;
+    case PCI_EJECTION_COMPLETE: m->u.eject_status = le32_get(p + VPCI_EJECT_COMPLETE_OFF_STATUS); return STATUS_SUCCESS;
+    case PCI_INVALIDATE_BLOCK: m->u.block_mask = le64_get(p + VPCI_INVALIDATE_OFF_MASK); return STATUS_SUCCESS;
     case PCI_RESOURCES_ASSIGNED:
     case PCI_RESOURCES_ASSIGNED2:
-    case PCI_RESOURCES_ASSIGNED3:
-        return decode_resources(p, m, reason);
+    case PCI_RESOURCES_ASSIGNED3: return decode_resources(p, m, reason);
     case PCI_CREATE_INTERRUPT_MESSAGE:
     case PCI_CREATE_INTERRUPT_MESSAGE2:
-    case PCI_CREATE_INTERRUPT_MESSAGE3:
-        return decode_msi(p, m, reason);
+    case PCI_CREATE_INTERRUPT_MESSAGE3: return decode_msi(p, m, reason);
     case PCI_DELETE_INTERRUPT_MESSAGE:
-    case PCI_DELETE_INTERRUPT_MESSAGE2:
-        read_mapping(p + VPCI_INT_OFF_DESC, &m->u.mapping);
-        return STATUS_SUCCESS;
-    default:
-        return STATUS_SUCCESS; /* {type, slot} only */
+    case PCI_DELETE_INTERRUPT_MESSAGE2: read_mapping(p + VPCI_INT_OFF_DESC, &m->u.mapping); return STATUS_SUCCESS;
+    default: return STATUS_SUCCESS; /* {type, slot} only */
     }
 }
 
@@ -412,16 +396,11 @@ decode_body(const uint8_t *p, size_t len, struct vpci_msg *m, const char **reaso
 
     switch (m->type) {
     case PCI_BUS_RELATIONS:
-    case PCI_BUS_RELATIONS2:
-        return decode_relations(p, len, m, reason);
+    case PCI_BUS_RELATIONS2: return decode_relations(p, len, m, reason);
     case PCI_QUERY_BUS_RELATIONS:
-    case PCI_BUS_D0EXIT:
-        return STATUS_SUCCESS;
-    case PCI_BUS_D0ENTRY:
-        return decode_d0_entry(p, m, reason);
-    case PCI_QUERY_PROTOCOL_VERSION:
-        m->u.version = le32_get(p + VPCI_VERSION_OFF_VERSION);
-        return STATUS_SUCCESS;
+    case PCI_BUS_D0EXIT: return STATUS_SUCCESS;
+    case PCI_BUS_D0ENTRY: return decode_d0_entry(p, m, reason);
+    case PCI_QUERY_PROTOCOL_VERSION: m->u.version = le32_get(p + VPCI_VERSION_OFF_VERSION); return STATUS_SUCCESS;
     case PCI_READ_BLOCK:
     case PCI_WRITE_BLOCK:
         st = decode_block(p, len, m, reason);
@@ -432,8 +411,7 @@ decode_body(const uint8_t *p, size_t len, struct vpci_msg *m, const char **reaso
             }
         }
         return st;
-    default:
-        return decode_child(p, m, reason);
+    default: return decode_child(p, m, reason);
     }
 }
 
@@ -490,8 +468,7 @@ vpci_msg_decode(enum vpci_dir from, uint32_t version, const uint8_t *payload, si
 /* ---- replies ---- */
 
 static NTSTATUS
-decode_reply_body(const struct vpci_msg *req, const uint8_t *p, size_t len, struct vpci_reply *r,
-                  const char **reason)
+decode_reply_body(const struct vpci_msg *req, const uint8_t *p, size_t len, struct vpci_reply *r, const char **reason)
 {
     switch (req->type) {
     case PCI_QUERY_PROTOCOL_VERSION:

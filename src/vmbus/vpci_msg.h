@@ -52,7 +52,7 @@ struct vpci_fn_desc {
     uint32_t subsystem; /* sub-vendor low 16, subsystem high 16 */
     uint32_t slot;
     uint32_t serial;
-    uint32_t flags;     /* VPCI_FN2_FLAG_* */
+    uint32_t flags; /* VPCI_FN2_FLAG_* */
     uint16_t numa_node;
 };
 
@@ -72,10 +72,10 @@ struct vpci_cm_desc {
 
 /* An MSI request (CREATE_INTERRUPT_MESSAGE v1, v2 or v3; the message id says which). */
 struct vpci_msi_request {
-    uint32_t vector;         /* u8 in v1 and v2 */
-    uint8_t delivery_mode;   /* VPCI_MSI_DELIVERY_* */
-    uint16_t vector_count;   /* 1..32 */
-    uint64_t cpu_mask;       /* v1 only */
+    uint32_t vector;          /* u8 in v1 and v2 */
+    uint8_t delivery_mode;    /* VPCI_MSI_DELIVERY_* */
+    uint16_t vector_count;    /* 1..32 */
+    uint64_t cpu_mask;        /* v1 only */
     uint16_t processor_count; /* v2/v3: 1..32 */
     uint16_t processors[VPCI_MSI_MAX_PROCESSORS];
 };
@@ -91,11 +91,11 @@ struct vpci_msg {
     uint32_t type; /* PCI_* message id */
     uint32_t slot; /* wslot of per-child messages; 0 otherwise */
     union {
-        uint32_t version;    /* QUERY_PROTOCOL_VERSION */
-        uint32_t power_state; /* POWER_STATE_CHANGE: 1 (D0) .. 4 (D3) */
-        uint64_t mmio_base;  /* BUS_D0ENTRY: GPA of the 8 KiB config window */
+        uint32_t version;      /* QUERY_PROTOCOL_VERSION */
+        uint32_t power_state;  /* POWER_STATE_CHANGE: 1 (D0) .. 4 (D3) */
+        uint64_t mmio_base;    /* BUS_D0ENTRY: GPA of the 8 KiB config window */
         uint32_t eject_status; /* EJECTION_COMPLETE */
-        uint64_t block_mask; /* INVALIDATE_BLOCK */
+        uint64_t block_mask;   /* INVALIDATE_BLOCK */
         struct {
             uint32_t block_id;
             uint32_t byte_count; /* READ: bytes requested; WRITE: bytes in @data; 1..128 */
@@ -107,9 +107,9 @@ struct vpci_msg {
         } relations; /* BUS_RELATIONS (v1 layout) and BUS_RELATIONS2 */
         struct {
             struct vpci_cm_desc desc[VPCI_BAR_COUNT];
-            uint32_t msi_count; /* always 0: MSI resources here are not served */
-        } resources; /* RESOURCES_ASSIGNED / 2 / 3 */
-        struct vpci_msi_request msi; /* CREATE_INTERRUPT_MESSAGE / 2 / 3 */
+            uint32_t msi_count;          /* always 0: MSI resources here are not served */
+        } resources;                     /* RESOURCES_ASSIGNED / 2 / 3 */
+        struct vpci_msi_request msi;     /* CREATE_INTERRUPT_MESSAGE / 2 / 3 */
         struct vpci_msi_mapping mapping; /* DELETE_INTERRUPT_MESSAGE / 2 */
     } u;
 };
@@ -120,7 +120,7 @@ struct vpci_reply {
     NTSTATUS status;
     /* The fields below are meaningful only when NT_SUCCESS(@status). */
     union {
-        uint32_t version; /* QUERY_PROTOCOL_VERSION: the host's preferred version, 0 if absent */
+        uint32_t version;                    /* QUERY_PROTOCOL_VERSION: the host's preferred version, 0 if absent */
         uint32_t probed_bar[VPCI_BAR_COUNT]; /* QUERY_RESOURCE_REQUIREMENTS */
         struct {
             uint32_t byte_count; /* bytes delivered: min(bytes requested, payload - 4) */
@@ -129,7 +129,7 @@ struct vpci_reply {
         struct {
             uint32_t slot;
             uint32_t state;
-        } power; /* POWER_STATE_CHANGE: resultant state */
+        } power;                         /* POWER_STATE_CHANGE: resultant state */
         struct vpci_msi_mapping mapping; /* CREATE_INTERRUPT_MESSAGE / 2 / 3 */
         struct {
             bool translated; /* the optional translated form was present */
@@ -184,8 +184,8 @@ bool vpci_version_known(uint32_t version);
  * side, one not valid at @version, a length outside the message's bounds or a field
  * out of range; STATUS_NOT_SUPPORTED for known ids pcivirt does not serve.
  */
-NTSTATUS vpci_msg_decode(enum vpci_dir from, uint32_t version, const uint8_t *payload, size_t len,
-                         struct vpci_msg *out, const char **reason);
+NTSTATUS vpci_msg_decode(enum vpci_dir from, uint32_t version, const uint8_t *payload, size_t len, struct vpci_msg *out,
+                         const char **reason);
 
 /**
  * vpci_msg_encode() - write @msg in its wire form.

@@ -30,8 +30,7 @@ expect_vf(unsigned pf_rid, unsigned off, unsigned stride, unsigned id, const cha
     unsigned bus, devfn;
 
     linux_vf_bdf(pf_rid >> 8, pf_rid & 0xff, off, stride, id, &bus, &devfn);
-    assert_int_equal(dev_vf_rid_unbounded((uint16_t)pf_rid, (uint16_t)off, (uint16_t)stride, id),
-                     bus << 8 | devfn);
+    assert_int_equal(dev_vf_rid_unbounded((uint16_t)pf_rid, (uint16_t)off, (uint16_t)stride, id), bus << 8 | devfn);
     assert_string_equal(dev_format_rid(buf, sizeof(buf), bus << 8 | devfn), want);
 }
 
@@ -40,24 +39,29 @@ test_worked_examples(void **state)
 {
     (void)state;
     /* device-model.md 5.4, row by row. */
-    expect_vf(0x0100, 384, 2, 0, "02:10.0");   /* 82576 VF1 */
-    expect_vf(0x0100, 384, 2, 7, "02:11.6");   /* 82576 8th VF */
-    expect_vf(0x8300, 128, 2, 0, "83:10.0");   /* 82599 ARI */
+    expect_vf(0x0100, 384, 2, 0, "02:10.0"); /* 82576 VF1 */
+    expect_vf(0x0100, 384, 2, 7, "02:11.6"); /* 82576 8th VF */
+    expect_vf(0x8300, 128, 2, 0, "83:10.0"); /* 82599 ARI */
     expect_vf(0x8300, 128, 2, 63, "83:1f.6");
-    expect_vf(0x8300, 384, 2, 0, "84:10.0");   /* after the rescan bug */
-    expect_vf(0x2e00, 32, 1, 0, "2e:04.0");    /* PM174X */
+    expect_vf(0x8300, 384, 2, 0, "84:10.0"); /* after the rescan bug */
+    expect_vf(0x2e00, 32, 1, 0, "2e:04.0");  /* PM174X */
     expect_vf(0x2e00, 32, 1, 63, "2e:0b.7");
-    expect_vf(0x0400, 2, 1, 0, "04:00.2");     /* ConnectX-5 */
+    expect_vf(0x0400, 2, 1, 0, "04:00.2"); /* ConnectX-5 */
     expect_vf(0x0400, 2, 1, 7, "04:01.1");
-    expect_vf(0x0700, 16, 1, 15, "07:03.7");   /* FirePro */
-    expect_vf(0x0002, 334, 1, 0, "01:0a.0");   /* X710 PF2 non-ARI: devfn 0x50 on bus + 1 */
+    expect_vf(0x0700, 16, 1, 15, "07:03.7"); /* FirePro */
+    expect_vf(0x0002, 334, 1, 0, "01:0a.0"); /* X710 PF2 non-ARI: devfn 0x50 on bus + 1 */
 }
 
 static void
 test_index_of_rid(void **state)
 {
-    struct dev_vf_geometry g = {.pf_rid = 0x8300, .offset = 128, .stride = 2, .num_vfs = 64, .ari = true,
-                                .secondary_bus = 0x83, .subordinate_bus = 0x83};
+    struct dev_vf_geometry g = {.pf_rid = 0x8300,
+                                .offset = 128,
+                                .stride = 2,
+                                .num_vfs = 64,
+                                .ari = true,
+                                .secondary_bus = 0x83,
+                                .subordinate_bus = 0x83};
     uint32_t idx;
 
     (void)state;
@@ -78,8 +82,13 @@ test_index_of_rid(void **state)
 static void
 test_bus_range_refusal(void **state)
 {
-    struct dev_vf_geometry g = {.pf_rid = 0x8300, .offset = 384, .stride = 2, .num_vfs = 1, .ari = false,
-                                .secondary_bus = 0x83, .subordinate_bus = 0x83};
+    struct dev_vf_geometry g = {.pf_rid = 0x8300,
+                                .offset = 384,
+                                .stride = 2,
+                                .num_vfs = 1,
+                                .ari = false,
+                                .secondary_bus = 0x83,
+                                .subordinate_bus = 0x83};
     struct pcivirt_error err;
 
     (void)state;
@@ -113,8 +122,8 @@ test_bus_range_refusal(void **state)
 static void
 test_zero_fields(void **state)
 {
-    struct dev_vf_geometry g = {.pf_rid = 0x0100, .offset = 0, .stride = 1, .num_vfs = 2,
-                                .secondary_bus = 1, .subordinate_bus = 9};
+    struct dev_vf_geometry g = {
+        .pf_rid = 0x0100, .offset = 0, .stride = 1, .num_vfs = 2, .secondary_bus = 1, .subordinate_bus = 9};
     struct pcivirt_error err;
 
     (void)state;
@@ -155,7 +164,12 @@ fake_read(void *ctx, uint32_t index, unsigned bar, uint64_t offset, void *data, 
 static int
 fake_write(void *ctx, uint32_t index, unsigned bar, uint64_t offset, const void *data, uint32_t length)
 {
-    (void)ctx; (void)index; (void)bar; (void)offset; (void)data; (void)length;
+    (void)ctx;
+    (void)index;
+    (void)bar;
+    (void)offset;
+    (void)data;
+    (void)length;
     return 0;
 }
 
@@ -222,9 +236,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_worked_examples), cmocka_unit_test(test_index_of_rid),
-        cmocka_unit_test(test_bus_range_refusal), cmocka_unit_test(test_zero_fields),
-        cmocka_unit_test(test_vf_bar_size), cmocka_unit_test(test_platform_routing),
+        cmocka_unit_test(test_worked_examples),     cmocka_unit_test(test_index_of_rid),
+        cmocka_unit_test(test_bus_range_refusal),   cmocka_unit_test(test_zero_fields),
+        cmocka_unit_test(test_vf_bar_size),         cmocka_unit_test(test_platform_routing),
         cmocka_unit_test(test_platform_exhaustion),
     };
 

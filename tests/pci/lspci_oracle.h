@@ -22,12 +22,12 @@
 #include <cmocka.h>
 
 struct lspci_dev {
-    char addr[24];  /* as lspci prints it: "03:00.0" or "0001:03:00.0" */
-    char *body;     /* the device's lines, header included */
+    char addr[24]; /* as lspci prints it: "03:00.0" or "0001:03:00.0" */
+    char *body;    /* the device's lines, header included */
 };
 
 struct lspci_out {
-    int status;     /* exit status of lspci */
+    int status; /* exit status of lspci */
     size_t n;
     struct lspci_dev *dev;
 };
@@ -35,8 +35,8 @@ struct lspci_out {
 /* One capability line as lspci printed it. */
 struct lspci_cap {
     unsigned offset;
-    int version;    /* -1 for standard capabilities */
-    int broken;     /* "<chain looped>", "<chain broken>" or "<unreadable>" */
+    int version; /* -1 for standard capabilities */
+    int broken;  /* "<chain looped>", "<chain broken>" or "<unreadable>" */
 };
 
 static inline void

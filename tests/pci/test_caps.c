@@ -119,8 +119,8 @@ test_standard_caps_open_only_their_bits(void **state)
 {
     struct pci_layout *l = new_fn(256);
     struct pci_pm_params pm = {.pmc = 0xc803 /* PME from D0/D3hot... */, .no_soft_reset = true};
-    struct pci_msix_params mx = {.table_size = 64, .table_bir = 3, .table_offset = 0, .pba_bir = 3,
-                                 .pba_offset = 0x2000};
+    struct pci_msix_params mx = {
+        .table_size = 64, .table_bir = 3, .table_offset = 0, .pba_bir = 3, .pba_offset = 0x2000};
     struct pci_exp_params ex = {.type = PCI_EXP_TYPE_ENDPOINT, .devcap = PCI_EXP_DEVCAP_FLR | 2};
     struct pci_config cfg;
 
@@ -158,8 +158,13 @@ test_sriov_builder_bytes_and_masks(void **state)
     struct pci_layout *l = new_fn(4096);
     struct pcivirt_error err = {0};
     struct pci_sriov_params sp = {
-        .initial_vfs = 64, .total_vfs = 64, .vf_offset = 0x80, .vf_stride = 2, .vf_device_id = 0x10ed,
-        .func_link = 0, .ari_hierarchy_writable = true,
+        .initial_vfs = 64,
+        .total_vfs = 64,
+        .vf_offset = 0x80,
+        .vf_stride = 2,
+        .vf_device_id = 0x10ed,
+        .func_link = 0,
+        .ari_hierarchy_writable = true,
         .vf_bar = {[0] = {0x4000, PCI_BAR_MEM64 | PCI_BAR_PREFETCH}, [3] = {0x4000, PCI_BAR_MEM64 | PCI_BAR_PREFETCH}},
     };
     struct pci_config cfg;
@@ -438,7 +443,7 @@ test_format_case_chains_against_lspci(void **state)
     (void)state;
     probe("loop.dump", 0, PCIVIRT_ELOOP, 3, 2);
     probe("stdloop.dump", PCIVIRT_ELOOP, 0, 3, 2);
-    probe("trunc.dump", 0, PCIVIRT_ERANGE, 3, 2);  /* lspci prints the cut-off SR-IOV; we flag it */
+    probe("trunc.dump", 0, PCIVIRT_ERANGE, 3, 2); /* lspci prints the cut-off SR-IOV; we flag it */
     probe("unknown.dump", 0, 0, 3, 2);
 }
 
@@ -476,6 +481,7 @@ test_find(void **state)
 int
 main(void)
 {
+    /* clang-format off */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_allocation_links_and_marks_used),
         cmocka_unit_test(test_overlap_and_range_errors_name_offsets),
@@ -488,6 +494,7 @@ main(void)
         cmocka_unit_test(test_format_case_chains_against_lspci),
         cmocka_unit_test(test_find),
     };
+    /* clang-format on */
 
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

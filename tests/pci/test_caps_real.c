@@ -33,8 +33,8 @@ addr_key(const struct pci_addr *a, bool domains, char *buf, size_t size)
 
 /* Compare one chain kind of one function. */
 static void
-compare_chain(const char *file, const char *addr, bool ext, const uint8_t *cfg, size_t len,
-              const struct lspci_cap *lc, unsigned ln)
+compare_chain(const char *file, const char *addr, bool ext, const uint8_t *cfg, size_t len, const struct lspci_cap *lc,
+              unsigned ln)
 {
     struct pci_cap_entry ours[PCI_CAP_EXT_MAX];
     struct pcivirt_error err = {0};
@@ -58,8 +58,8 @@ compare_chain(const char *file, const char *addr, bool ext, const uint8_t *cfg, 
                  broken ? "reports a broken chain" : "walks it cleanly", rc, err.message);
     }
     if (n != want) {
-        fail_msg("%s %s %s chain: walker found %u capabilities, lspci %u", file, addr, ext ? "extended" : "standard",
-                 n, want);
+        fail_msg("%s %s %s chain: walker found %u capabilities, lspci %u", file, addr, ext ? "extended" : "standard", n,
+                 want);
     }
     for (unsigned i = 0; i < n; i++) {
         if (ours[i].offset != theirs[i].offset || (ext && ours[i].version != theirs[i].version)) {
@@ -196,11 +196,13 @@ test_host_sysfs_config_files(void **state)
 int
 main(void)
 {
+    /* clang-format off */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pciutils_captures_match_lspci),
         cmocka_unit_test(test_synthetic_and_host_dumps_match_lspci),
         cmocka_unit_test(test_host_sysfs_config_files),
     };
+    /* clang-format on */
 
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -160,7 +160,7 @@ test_cow_allocation_failure(void **state)
 struct hook_log {
     char order[32];
     unsigned n;
-    uint32_t seen_new;  /* value of the hooked dword when the hook ran */
+    uint32_t seen_new; /* value of the hooked dword when the hook ran */
     uint32_t seen_old;
     uint32_t seen_written;
 };
@@ -334,8 +334,8 @@ static void
 test_type0_header_and_bar_sizing(void **state)
 {
     struct pci_layout *l = make_layout(256);
-    struct pci_header_params hp = {.vendor_id = 0x8086, .device_id = 0x10fb, .revision = 1,
-                                   .class_code = 0x020000, .interrupt_pin = 1};
+    struct pci_header_params hp = {
+        .vendor_id = 0x8086, .device_id = 0x10fb, .revision = 1, .class_code = 0x020000, .interrupt_pin = 1};
     struct pcivirt_error err = {0};
     struct pci_config cfg;
     uint32_t v;
@@ -386,6 +386,7 @@ test_type0_header_and_bar_sizing(void **state)
 int
 main(void)
 {
+    /* clang-format off */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout_create_rejects_bad_sizes),
         cmocka_unit_test(test_ro_rw_w1c_merge),
@@ -396,6 +397,7 @@ main(void)
         cmocka_unit_test(test_every_offset_and_length_4096),
         cmocka_unit_test(test_type0_header_and_bar_sizing),
     };
+    /* clang-format on */
 
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
