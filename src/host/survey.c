@@ -553,7 +553,8 @@ host_survey_run(const struct host_survey_options *opts, struct host_survey **out
         host_survey_destroy(s);
         return rc == ENOENT ? PCIVIRT_ENOENT : PCIVIRT_EIO;
     }
-    snprintf(s->platform.root, sizeof(s->platform.root), "%s", s->root.path[0] ? s->root.path : "/");
+    snprintf(s->platform.root, sizeof(s->platform.root), "%.*s", (int)sizeof(s->platform.root) - 1,
+             s->root.path[0] ? s->root.path : "/");
     host_read_platform(&s->root, &s->platform);
     host_judge_platform(&s->platform);
     rc = survey_devices(s, opts, err);

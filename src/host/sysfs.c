@@ -36,7 +36,7 @@ host_root_open(struct host_root *root, const char *dir)
     if (strlen(real) >= sizeof(root->path)) {
         return ENAMETOOLONG;
     }
-    snprintf(root->path, sizeof(root->path), "%s", real);
+    snprintf(root->path, sizeof(root->path), "%.*s", (int)sizeof(root->path) - 1, real);
     return 0;
 }
 
