@@ -252,29 +252,28 @@ PCIVIRT_API PVOID WdfObjectGetTypedContextWorker(WDFOBJECT Handle, PCWDF_OBJECT_
  * WDF_DECLARE_CONTEXT_TYPE_WITH_NAME(T, Fn): declares the type info of T and a
  * typed accessor `T *Fn(WDFOBJECT)`, as KMDF does.
  */
-#define WDF_DECLARE_CONTEXT_TYPE_WITH_NAME(_contexttype, _castingfunction)                              \
-    static const WDF_OBJECT_CONTEXT_TYPE_INFO WDF_TYPE_NAME_TO_TYPE_INFO(_contexttype)                  \
-        PCIVIRT_GUID_UNUSED = {sizeof(WDF_OBJECT_CONTEXT_TYPE_INFO), #_contexttype, sizeof(_contexttype), \
-                               &WDF_TYPE_NAME_TO_TYPE_INFO(_contexttype), NULL};                         \
-    static inline _contexttype *_castingfunction(WDFOBJECT Handle)                                      \
-    {                                                                                                   \
-        return (_contexttype *)WdfObjectGetTypedContextWorker(Handle,                                   \
-                                                              WDF_GET_CONTEXT_TYPE_INFO(_contexttype)); \
+#define WDF_DECLARE_CONTEXT_TYPE_WITH_NAME(_contexttype, _castingfunction)                                             \
+    static const WDF_OBJECT_CONTEXT_TYPE_INFO WDF_TYPE_NAME_TO_TYPE_INFO(_contexttype)                                 \
+        PCIVIRT_GUID_UNUSED = {sizeof(WDF_OBJECT_CONTEXT_TYPE_INFO), #_contexttype, sizeof(_contexttype),              \
+                               &WDF_TYPE_NAME_TO_TYPE_INFO(_contexttype), NULL};                                       \
+    static inline _contexttype *_castingfunction(WDFOBJECT Handle)                                                     \
+    {                                                                                                                  \
+        return (_contexttype *)WdfObjectGetTypedContextWorker(Handle, WDF_GET_CONTEXT_TYPE_INFO(_contexttype));        \
     }
 
-#define WDF_DECLARE_CONTEXT_TYPE(_contexttype) \
+#define WDF_DECLARE_CONTEXT_TYPE(_contexttype)                                                                         \
     WDF_DECLARE_CONTEXT_TYPE_WITH_NAME(_contexttype, WdfObjectGet_##_contexttype)
 
-#define WdfObjectGetTypedContext(handle, type) \
+#define WdfObjectGetTypedContext(handle, type)                                                                         \
     ((type *)WdfObjectGetTypedContextWorker((WDFOBJECT)(handle), WDF_GET_CONTEXT_TYPE_INFO(type)))
 
-#define WDF_OBJECT_ATTRIBUTES_SET_CONTEXT_TYPE(_attributes, _contexttype) \
+#define WDF_OBJECT_ATTRIBUTES_SET_CONTEXT_TYPE(_attributes, _contexttype)                                              \
     ((_attributes)->ContextTypeInfo = WDF_GET_CONTEXT_TYPE_INFO(_contexttype)->UniqueType)
 
-#define WDF_OBJECT_ATTRIBUTES_INIT_CONTEXT_TYPE(_attributes, _contexttype) \
-    do {                                                                 \
-        WDF_OBJECT_ATTRIBUTES_INIT(_attributes);                         \
-        WDF_OBJECT_ATTRIBUTES_SET_CONTEXT_TYPE(_attributes, _contexttype); \
+#define WDF_OBJECT_ATTRIBUTES_INIT_CONTEXT_TYPE(_attributes, _contexttype)                                             \
+    do {                                                                                                               \
+        WDF_OBJECT_ATTRIBUTES_INIT(_attributes);                                                                       \
+        WDF_OBJECT_ATTRIBUTES_SET_CONTEXT_TYPE(_attributes, _contexttype);                                             \
     } while (0)
 
 /**
@@ -290,7 +289,9 @@ PCIVIRT_API VOID WdfObjectDereference(WDFOBJECT Handle);
 
 /**
  * WdfObjectContextGetObject() - the object owning context memory @ContextPointer.
- * Return: the object, or NULL if @ContextPointer is not a runtime context.
+ * As in KMDF, @ContextPointer must be a pointer a context accessor returned (the
+ * runtime reads a header just before it); NULL gives NULL.
+ * Return: the object, or NULL if the header does not match.
  */
 PCIVIRT_API WDFOBJECT WdfObjectContextGetObject(PVOID ContextPointer);
 
@@ -520,8 +521,8 @@ PCIVIRT_API NTSTATUS WdfDeviceAddQueryInterface(WDFDEVICE Device, PWDF_QUERY_INT
  * Return: STATUS_SUCCESS, or STATUS_INVALID_DEVICE_STATE if @ExposedInterface is
  * not the buffer of a query in progress on @Device.
  */
-PCIVIRT_API NTSTATUS wdf_query_interface_requested(WDFDEVICE Device, const INTERFACE *ExposedInterface,
-                                                   USHORT *Size, USHORT *Version);
+PCIVIRT_API NTSTATUS wdf_query_interface_requested(WDFDEVICE Device, const INTERFACE *ExposedInterface, USHORT *Size,
+                                                   USHORT *Version);
 
 /**
  * WdfFdoQueryForInterface() - send IRP_MN_QUERY_INTERFACE to the device below
@@ -567,9 +568,8 @@ typedef enum _WDF_REQUEST_TYPE {
 typedef VOID EVT_WDF_IO_QUEUE_IO_DEVICE_CONTROL(WDFQUEUE Queue, WDFREQUEST Request, size_t OutputBufferLength,
                                                 size_t InputBufferLength, ULONG IoControlCode);
 typedef EVT_WDF_IO_QUEUE_IO_DEVICE_CONTROL *PFN_WDF_IO_QUEUE_IO_DEVICE_CONTROL;
-typedef VOID EVT_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL(WDFQUEUE Queue, WDFREQUEST Request,
-                                                         size_t OutputBufferLength, size_t InputBufferLength,
-                                                         ULONG IoControlCode);
+typedef VOID EVT_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL(WDFQUEUE Queue, WDFREQUEST Request, size_t OutputBufferLength,
+                                                         size_t InputBufferLength, ULONG IoControlCode);
 typedef EVT_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL *PFN_WDF_IO_QUEUE_IO_INTERNAL_DEVICE_CONTROL;
 typedef VOID EVT_WDF_IO_QUEUE_IO_DEFAULT(WDFQUEUE Queue, WDFREQUEST Request);
 typedef EVT_WDF_IO_QUEUE_IO_DEFAULT *PFN_WDF_IO_QUEUE_IO_DEFAULT;
@@ -685,10 +685,10 @@ PCIVIRT_API WDFQUEUE WdfRequestGetIoQueue(WDFREQUEST Request);
  * Return: STATUS_SUCCESS; STATUS_BUFFER_TOO_SMALL if that length is 0 or below
  * @MinimumRequiredLength; STATUS_INVALID_DEVICE_STATE on a completed request.
  */
-PCIVIRT_API NTSTATUS WdfRequestRetrieveInputBuffer(WDFREQUEST Request, size_t MinimumRequiredLength,
-                                                   PVOID *Buffer, size_t *Length);
-PCIVIRT_API NTSTATUS WdfRequestRetrieveOutputBuffer(WDFREQUEST Request, size_t MinimumRequiredSize,
-                                                    PVOID *Buffer, size_t *Length);
+PCIVIRT_API NTSTATUS WdfRequestRetrieveInputBuffer(WDFREQUEST Request, size_t MinimumRequiredLength, PVOID *Buffer,
+                                                   size_t *Length);
+PCIVIRT_API NTSTATUS WdfRequestRetrieveOutputBuffer(WDFREQUEST Request, size_t MinimumRequiredSize, PVOID *Buffer,
+                                                    size_t *Length);
 
 /**
  * WdfRequestComplete()/WdfRequestCompleteWithInformation() - finish a request
@@ -734,8 +734,8 @@ PCIVIRT_API BOOLEAN WdfRequestIsCanceled(WDFREQUEST Request);
 #define WDF_REL_TIMEOUT_IN_SEC(s) ((LONGLONG)(s) * -10000000LL)
 #define WDF_REL_TIMEOUT_IN_MS(ms) ((LONGLONG)(ms) * -10000LL)
 #define WDF_REL_TIMEOUT_IN_US(us) ((LONGLONG)(us) * -10LL)
-#define WDF_ABS_TIMEOUT_IN_SEC(s) ((LONGLONG)(s) * 10000000LL)
-#define WDF_ABS_TIMEOUT_IN_MS(ms) ((LONGLONG)(ms) * 10000LL)
+#define WDF_ABS_TIMEOUT_IN_SEC(s) ((LONGLONG)(s)*10000000LL)
+#define WDF_ABS_TIMEOUT_IN_MS(ms) ((LONGLONG)(ms)*10000LL)
 
 PCIVIRT_API NTSTATUS WdfWaitLockCreate(PWDF_OBJECT_ATTRIBUTES LockAttributes, WDFWAITLOCK *Lock);
 
@@ -872,16 +872,16 @@ enum wdf_clock_kind {
 /* ---- verifier -------------------------------------------------------------------- */
 
 enum wdf_verifier_rule {
-    WDF_RULE_DOUBLE_COMPLETION = 1,   /* a request or IRP completed twice */
-    WDF_RULE_COMPLETE_QUEUED,         /* completing a request that sits in a queue */
-    WDF_RULE_FORWARD_COMPLETED,       /* forwarding a completed request */
-    WDF_RULE_TOUCH_COMPLETED,         /* any other use of a completed request */
-    WDF_RULE_UNCOMPLETED_AT_REMOVE,   /* a request still owned by the driver at removal */
-    WDF_RULE_INTERFACE_UNDERFLOW,     /* more interface dereferences than references */
-    WDF_RULE_BLOCKING_UNDER_LOCK,     /* a blocking runtime call with a runtime lock held */
-    WDF_RULE_BAD_HANDLE,              /* a handle of the wrong type, deleted, or NULL */
-    WDF_RULE_IRP_NOT_COMPLETED,       /* a PnP dispatcher returned without completing or pending */
-    WDF_RULE_LOCK_MISUSE,             /* releasing a lock not held by the caller, recursion */
+    WDF_RULE_DOUBLE_COMPLETION = 1, /* a request or IRP completed twice */
+    WDF_RULE_COMPLETE_QUEUED,       /* completing a request that sits in a queue */
+    WDF_RULE_FORWARD_COMPLETED,     /* forwarding a completed request */
+    WDF_RULE_TOUCH_COMPLETED,       /* any other use of a completed request */
+    WDF_RULE_UNCOMPLETED_AT_REMOVE, /* a request still owned by the driver at removal */
+    WDF_RULE_INTERFACE_UNDERFLOW,   /* more interface dereferences than references */
+    WDF_RULE_BLOCKING_UNDER_LOCK,   /* a blocking runtime call with a runtime lock held */
+    WDF_RULE_BAD_HANDLE,            /* a handle of the wrong type, deleted, or NULL */
+    WDF_RULE_IRP_NOT_COMPLETED,     /* a PnP dispatcher returned without completing or pending */
+    WDF_RULE_LOCK_MISUSE,           /* releasing a lock not held by the caller, recursion */
     WDF_RULE_MAX
 };
 
@@ -890,10 +890,10 @@ enum wdf_verifier_rule {
 /* One report: what rule, on which device and request, and why. */
 struct wdf_verifier_report {
     enum wdf_verifier_rule rule;
-    const char *rule_name;          /* e.g. "double-completion" (static) */
-    char device[80];                /* the device ("<instance id>/fdo" or "/filter"), or "" */
-    uint64_t request_id;            /* the request's sequence number, or 0 */
-    ULONG ioctl;                    /* the request's control code, or 0 */
+    const char *rule_name; /* e.g. "double-completion" (static) */
+    char device[80];       /* the device ("<instance id>/fdo" or "/filter"), or "" */
+    uint64_t request_id;   /* the request's sequence number, or 0 */
+    ULONG ioctl;           /* the request's control code, or 0 */
     char message[WDF_VERIFIER_TEXT_MAX];
 };
 
@@ -908,11 +908,11 @@ struct wdf_host;
 
 struct wdf_host_config {
     enum wdf_clock_kind clock;
-    unsigned max_workers;        /* worker-thread cap; 0 = 64 */
-    bool verifier_off;           /* the verifier is on unless this is set */
-    wdf_verifier_fn on_report;   /* optional; called for each report, any thread */
+    unsigned max_workers;      /* worker-thread cap; 0 = 64 */
+    bool verifier_off;         /* the verifier is on unless this is set */
+    wdf_verifier_fn on_report; /* optional; called for each report, any thread */
     void *report_ctx;
-    unsigned quarantine;         /* completed requests kept to catch late use; 0 = 1024 */
+    unsigned quarantine; /* completed requests kept to catch late use; 0 = 1024 */
 };
 
 /**
@@ -998,8 +998,8 @@ struct wdf_pdo_interface {
 };
 
 struct wdf_pdo_config {
-    const char *hardware_id;  /* e.g. "PCI\\VEN_8086&DEV_10C9" */
-    const char *instance_id;  /* unique in the host, e.g. "0000:01:00.0" */
+    const char *hardware_id;                          /* e.g. "PCI\\VEN_8086&DEV_10C9" */
+    const char *instance_id;                          /* unique in the host, e.g. "0000:01:00.0" */
     const CM_PARTIAL_RESOURCE_DESCRIPTOR *raw;        /* resources for the first start */
     const CM_PARTIAL_RESOURCE_DESCRIPTOR *translated; /* same count as raw */
     ULONG resource_count;
@@ -1013,8 +1013,7 @@ struct wdf_pdo_config {
  * STATUS_INVALID_PARAMETER (missing ids, a table smaller than INTERFACE, raw
  * without translated); STATUS_INSUFFICIENT_RESOURCES.
  */
-PCIVIRT_API NTSTATUS wdf_pdo_create(struct wdf_host *host, const struct wdf_pdo_config *config,
-                                    struct wdf_node **out);
+PCIVIRT_API NTSTATUS wdf_pdo_create(struct wdf_host *host, const struct wdf_pdo_config *config, struct wdf_node **out);
 
 enum wdf_stack_role {
     WDF_ROLE_LOWER_FILTER = 0, /* attaches directly above the PDO */
@@ -1037,14 +1036,14 @@ PCIVIRT_API WDFDEVICE wdf_node_device(struct wdf_node *node, enum wdf_stack_role
 PCIVIRT_API const char *wdf_node_instance_id(const struct wdf_node *node);
 
 enum wdf_pnp_state {
-    WDF_PNP_ADDED = 0,       /* not started yet */
+    WDF_PNP_ADDED = 0, /* not started yet */
     WDF_PNP_STARTED,
-    WDF_PNP_STOP_PENDING,    /* query-stop succeeded */
+    WDF_PNP_STOP_PENDING, /* query-stop succeeded */
     WDF_PNP_STOPPED,
-    WDF_PNP_REMOVE_PENDING,  /* query-remove succeeded */
+    WDF_PNP_REMOVE_PENDING, /* query-remove succeeded */
     WDF_PNP_SURPRISE_REMOVED,
     WDF_PNP_REMOVED,
-    WDF_PNP_FAILED,          /* a start failed */
+    WDF_PNP_FAILED, /* a start failed */
 };
 
 PCIVIRT_API enum wdf_pnp_state wdf_node_state(struct wdf_node *node);
@@ -1124,8 +1123,8 @@ typedef void (*wdf_interface_change_fn)(void *ctx, const GUID *class_guid, const
  * Return: STATUS_SUCCESS; STATUS_INSUFFICIENT_RESOURCES; STATUS_INVALID_PARAMETER.
  */
 PCIVIRT_API NTSTATUS wdf_interface_register_notification(struct wdf_host *host, const GUID *class_guid,
-                                                         bool include_existing, wdf_interface_change_fn fn,
-                                                         void *ctx, struct wdf_notification **out);
+                                                         bool include_existing, wdf_interface_change_fn fn, void *ctx,
+                                                         struct wdf_notification **out);
 
 /* wdf_interface_unregister_notification() - stop; waits for a running upcall
  * unless called from it.  Accepts NULL. */
@@ -1158,8 +1157,7 @@ struct wdf_target_callbacks {
  * STATUS_INSUFFICIENT_RESOURCES.
  */
 PCIVIRT_API NTSTATUS wdf_target_open(struct wdf_host *host, const char *link, KPROCESSOR_MODE mode,
-                                     const struct wdf_target_callbacks *callbacks, void *ctx,
-                                     struct wdf_target **out);
+                                     const struct wdf_target_callbacks *callbacks, void *ctx, struct wdf_target **out);
 
 /**
  * wdf_target_close() - close; cancels this target's outstanding requests and waits
@@ -1209,8 +1207,8 @@ typedef void (*wdf_io_completion_fn)(void *ctx, struct wdf_io *io, NTSTATUS stat
  * Return: STATUS_PENDING (fn will run); a failure status (fn will not run).
  */
 PCIVIRT_API NTSTATUS wdf_target_send_async(struct wdf_target *target, UCHAR major, ULONG code, const void *in,
-                                           size_t in_len, void *out, size_t out_len, wdf_io_completion_fn fn,
-                                           void *ctx, struct wdf_io **io);
+                                           size_t in_len, void *out, size_t out_len, wdf_io_completion_fn fn, void *ctx,
+                                           struct wdf_io **io);
 
 /**
  * wdf_io_cancel() - ask for cancellation (the request completes, usually with

@@ -112,38 +112,52 @@ WDF_DECLARE_CONTEXT_TYPE_WITH_NAME(PF_DEVICE_CONTEXT, PfDeviceGetContext)
 #define PF_BLOCK_VF_INFO_LEN 16
 
 /* ---- driver.c ---- */
+/* EvtDriverDeviceAdd: sets the filter role if configured, then PfDeviceCreate(). */
 EVT_WDF_DRIVER_DEVICE_ADD PfEvtDeviceAdd;
+/* DriverEntry with deliberate faults (NULL: none) - the conformance suite's self-test seam. */
 NTSTATUS PfDriverEntryWithFaults(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath,
                                  const struct pf_faults *Faults);
 
 /* ---- device.c ---- */
+/* Create the device, its interface, both QI tables and the queues (contract.md 3.1). */
 NTSTATUS PfDeviceCreate(PWDFDEVICE_INIT DeviceInit, PPF_DRIVER_CONTEXT DriverContext);
+/* Perform the pf_pnp actions @Actions (queues, events); PnpLock held. */
+VOID PfPnpApplyLocked(PPF_DEVICE_CONTEXT Ctx, unsigned Actions, NTSTATUS CancelStatus);
+/* Take HwLock shared and check the device is started: STATUS_SUCCESS (then call PfHwLeave),
+ * STATUS_DEVICE_NOT_READY (stopped) or STATUS_NO_SUCH_DEVICE (removed), lock not held. */
+NTSTATUS PfHwEnter(PPF_DEVICE_CONTEXT Ctx);
+VOID PfHwLeave(PPF_DEVICE_CONTEXT Ctx);
 
 /* ---- queue.c ---- */
+/* The default parallel queue and the two manual queues, none power-managed (contract.md 4.2, 4.3). */
 NTSTATUS PfQueueInitialize(PPF_DEVICE_CONTEXT Ctx);
+/* The IOCTL dispatcher for both majors. */
 EVT_WDF_IO_QUEUE_IO_DEVICE_CONTROL PfEvtIoDeviceControl;
+/* Complete queued NOTIFICATIONs with the undelivered event, once; PnpLock held. */
 VOID PfNotifyDeliver(PPF_DEVICE_CONTEXT Ctx);
+/* Complete every queued NOTIFICATION with @Status; PnpLock held. */
 VOID PfCancelNotifications(PPF_DEVICE_CONTEXT Ctx, NTSTATUS Status);
+/* Record an invalidation and complete a held INVALIDATE_BLOCK if there is one (contract.md 4.7). */
 VOID PfInvalidatePost(PPF_DEVICE_CONTEXT Ctx, USHORT VfIndex, UINT64 Mask);
+/* Complete every held INVALIDATE_BLOCK and RANGE_UPDATE with @Status (removal, contract.md 7.6). */
 VOID PfCompleteHeldRequests(PPF_DEVICE_CONTEXT Ctx, NTSTATUS Status);
 
 /* ---- sriov_iface.c ---- */
+/* Fill the whole version-2 table; the caller registers its first 120 bytes as version 1. */
 VOID PfFillSriovInterface(PPF_DEVICE_CONTEXT Ctx, PSRIOV_DEVICE_INTERFACE_STANDARD_2 Table);
+/* Query callback: append the version-2 tail for a 144-byte, version-2 requester (contract.md 3.2). */
 EVT_WDF_DEVICE_PROCESS_QUERY_INTERFACE_REQUEST PfEvtSriovQueryInterface;
 
 /* ---- mitigation.c ---- */
+/* Fill the MITIGABLE_DEVICE_INTERFACE (40 bytes, version 1). */
 VOID PfFillMitigableInterface(PPF_DEVICE_CONTEXT Ctx, PMITIGABLE_DEVICE_INTERFACE Table);
+/* IOCTLs 6, 7 and 8 (contract.md 4.8-4.10); each completes or holds @Request. */
 VOID PfIoctlMitigatedRangeCount(PPF_DEVICE_CONTEXT Ctx, WDFREQUEST Request);
 VOID PfIoctlMitigatedRanges(PPF_DEVICE_CONTEXT Ctx, WDFREQUEST Request);
 VOID PfIoctlMitigatedRangeUpdate(PPF_DEVICE_CONTEXT Ctx, WDFREQUEST Request);
+/* Complete the held RANGE_UPDATE of every VF whose ranges changed. */
 VOID PfMitigationRangesChanged(PPF_DEVICE_CONTEXT Ctx);
+/* Complete every held RANGE_UPDATE with @Status. */
 VOID PfMitigationCompleteAll(PPF_DEVICE_CONTEXT Ctx, NTSTATUS Status);
-
-/* ---- state helpers (device.c) ---- */
-/* Perform the pf_pnp actions @Actions (queues, events); PnpLock held. */
-VOID PfPnpApplyLocked(PPF_DEVICE_CONTEXT Ctx, unsigned Actions, NTSTATUS CancelStatus);
-/* Take HwLock shared and check the device is started; on failure the lock is not held. */
-NTSTATUS PfHwEnter(PPF_DEVICE_CONTEXT Ctx);
-VOID PfHwLeave(PPF_DEVICE_CONTEXT Ctx);
 
 #endif /* PCIVIRT_PF_DRIVER_H */

@@ -29,8 +29,7 @@ run_driver_entry(struct wdf_driver_module *m, PDRIVER_INITIALIZE entry)
     size_t n;
     NTSTATUS st;
 
-    n = (size_t)snprintf(path, sizeof(path), "\\Registry\\Machine\\System\\CurrentControlSet\\Services\\%s",
-                         m->name);
+    n = (size_t)snprintf(path, sizeof(path), "\\Registry\\Machine\\System\\CurrentControlSet\\Services\\%s", m->name);
     if (n >= sizeof(path)) {
         n = sizeof(path) - 1;
     }
@@ -71,8 +70,7 @@ module_free(struct wdf_driver_module *m)
 }
 
 static NTSTATUS
-module_load(struct wdf_host *host, const char *name, PDRIVER_INITIALIZE entry, void *dl,
-            struct wdf_driver_module **out)
+module_load(struct wdf_host *host, const char *name, PDRIVER_INITIALIZE entry, void *dl, struct wdf_driver_module **out)
 {
     struct wdf_driver_module *m = pv_calloc(1, sizeof(*m));
     NTSTATUS st;

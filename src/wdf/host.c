@@ -73,6 +73,9 @@ wdf_host_now(struct wdf_host *host)
 {
     uint64_t now;
 
+    if (host == NULL) {
+        return 0;
+    }
     pthread_mutex_lock(&host->mu);
     now = wdf_now_locked(host);
     pthread_mutex_unlock(&host->mu);
@@ -136,6 +139,9 @@ wdf_wait_locked(struct wdf_host *host, uint64_t deadline, bool real, bool count)
 NTSTATUS
 wdf_host_clock_advance(struct wdf_host *host, uint64_t ns)
 {
+    if (host == NULL) {
+        return STATUS_INVALID_PARAMETER;
+    }
     pthread_mutex_lock(&host->mu);
     if (host->clock != WDF_CLOCK_VIRTUAL) {
         pthread_mutex_unlock(&host->mu);
@@ -154,6 +160,9 @@ wdf_host_wait_sleepers(struct wdf_host *host, unsigned n, unsigned real_ms)
     uint64_t deadline = wdf_monotonic_ns() + (uint64_t)real_ms * 1000000ull;
     bool ok;
 
+    if (host == NULL) {
+        return false;
+    }
     pthread_mutex_lock(&host->mu);
     while (host->sleepers < n) {
         if (wdf_wait_locked(host, deadline, true, false)) {
@@ -178,6 +187,9 @@ wdf_host_idle(struct wdf_host *host, unsigned real_ms)
     uint64_t deadline = wdf_monotonic_ns() + (uint64_t)real_ms * 1000000ull;
     bool ok;
 
+    if (host == NULL) {
+        return false;
+    }
     pthread_mutex_lock(&host->mu);
     while (!host_is_idle_locked(host)) {
         if (wdf_wait_locked(host, deadline, true, false)) {

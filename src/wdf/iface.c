@@ -46,8 +46,8 @@ struct notify_msg {
 static void
 guid_text(const GUID *g, char *out, size_t len)
 {
-    snprintf(out, len, "{%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X}", g->Data1, g->Data2, g->Data3,
-             g->Data4[0], g->Data4[1], g->Data4[2], g->Data4[3], g->Data4[4], g->Data4[5], g->Data4[6], g->Data4[7]);
+    snprintf(out, len, "{%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X}", g->Data1, g->Data2, g->Data3, g->Data4[0],
+             g->Data4[1], g->Data4[2], g->Data4[3], g->Data4[4], g->Data4[5], g->Data4[6], g->Data4[7]);
 }
 
 /* ASCII rendering of a reference string; false if it is not plain ASCII or too long. */
@@ -138,8 +138,7 @@ set_enabled_locked(struct wdf_host *host, struct wdf_devif *di, bool enabled)
 NTSTATUS
 WdfDeviceCreateDeviceInterface(WDFDEVICE Device, const GUID *InterfaceClassGUID, PCUNICODE_STRING ReferenceString)
 {
-    struct wdf_device *dev =
-        (struct wdf_device *)wdf_obj_check(Device, WDF_T_DEVICE, "WdfDeviceCreateDeviceInterface");
+    struct wdf_device *dev = (struct wdf_device *)wdf_obj_check(Device, WDF_T_DEVICE, "WdfDeviceCreateDeviceInterface");
     char g[40], ref[64];
     struct wdf_devif *di;
     struct list_node *pos;
@@ -235,7 +234,6 @@ wdf_iface_drop_device(struct wdf_device *dev)
         }
     }
 }
-
 
 struct wdf_node *
 wdf_iface_lookup_locked(struct wdf_host *host, const char *link)

@@ -124,7 +124,8 @@ struct wdf_host {
 /* Per-thread runtime state: the host of the running callback, locks held. */
 struct wdf_tls {
     struct wdf_host *host;
-    int locks_held;
+    int locks_held; /* wait locks + spin locks */
+    int spins_held; /* spin locks only */
     struct wdf_host *bound;
 };
 
@@ -177,10 +178,10 @@ NTSTATUS wdf_obj_alloc(struct wdf_host *host, enum wdf_obj_type type, size_t siz
 void wdf_obj_link(struct wdf_obj *obj);          /* under host->mu */
 void wdf_obj_free_unlinked(struct wdf_obj *obj); /* failure path before linking */
 void wdf_obj_ref_locked(struct wdf_obj *obj);
-void wdf_obj_unref(struct wdf_obj *obj);         /* takes host->mu itself */
+void wdf_obj_unref(struct wdf_obj *obj); /* takes host->mu itself */
 void wdf_obj_unref_locked(struct wdf_obj *obj, struct list_node *to_free);
 void wdf_obj_free_list(struct list_node *to_free);
-void wdf_obj_delete(struct wdf_obj *obj);        /* the WdfObjectDelete path */
+void wdf_obj_delete(struct wdf_obj *obj); /* the WdfObjectDelete path */
 
 /* Validate a handle (no lock needed for the read: objects stay valid while used). */
 struct wdf_obj *wdf_obj_check(void *handle, enum wdf_obj_type type, const char *api);
@@ -275,7 +276,7 @@ struct wdf_node {
     struct wdf_pdo_interface_copy {
         GUID type;
         INTERFACE *table;
-    } *pdo_ifaces;
+    } * pdo_ifaces;
     size_t pdo_iface_count;
     struct wdf_device *stack[WDF_STACK_MAX]; /* [0] unused (PDO), [1] filter, [2] FDO */
     unsigned refs;                           /* targets holding the node */
@@ -288,8 +289,8 @@ struct wdf_device *wdf_device_below(struct wdf_device *dev);
 struct pcivirt_irp_private {
     struct wdf_node *node;
     IO_STACK_LOCATION stack;
-    int level;             /* the level currently holding the IRP */
-    int fwd_depth;         /* forwarders waiting for a lower completion */
+    int level;     /* the level currently holding the IRP */
+    int fwd_depth; /* forwarders waiting for a lower completion */
     bool fwd_done[WDF_STACK_MAX + 1];
     bool final_done;
     bool pending;
@@ -307,8 +308,8 @@ NTSTATUS wdf_pdo_process(struct wdf_node *node, PIRP irp);
 /* Query-interface handling at @dev's level (qi.c).  Return: true if handled. */
 bool wdf_qi_handle(struct wdf_device *dev, PIRP irp, NTSTATUS *status);
 NTSTATUS wdf_qi_match(const INTERFACE *table, PIO_STACK_LOCATION stk);
-NTSTATUS wdf_query_interface_at(struct wdf_node *node, int level, const GUID *type, INTERFACE *iface,
-                                USHORT size, USHORT version, PVOID specific);
+NTSTATUS wdf_query_interface_at(struct wdf_node *node, int level, const GUID *type, INTERFACE *iface, USHORT size,
+                                USHORT version, PVOID specific);
 
 /* Device interfaces (iface.c). */
 void wdf_iface_set_device_state(struct wdf_device *dev, bool enabled); /* takes host->mu */
@@ -327,7 +328,7 @@ struct wdf_queue {
     bool kick_posted;
 };
 
-void wdf_queue_power(struct wdf_device *dev, bool d0);   /* pause/resume power-managed queues */
+void wdf_queue_power(struct wdf_device *dev, bool d0); /* pause/resume power-managed queues */
 void wdf_queue_purge_device(struct wdf_device *dev, bool power_managed_only, NTSTATUS status);
 
 /* Requests (request.c). */

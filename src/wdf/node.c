@@ -197,7 +197,6 @@ wdf_node_set_resources(struct wdf_node *node, const CM_PARTIAL_RESOURCE_DESCRIPT
     return STATUS_SUCCESS;
 }
 
-
 void
 wdf_node_take_resources(struct wdf_node *node)
 {
@@ -258,6 +257,9 @@ wdf_node_state(struct wdf_node *node)
 {
     enum wdf_pnp_state s;
 
+    if (node == NULL) {
+        return WDF_PNP_REMOVED;
+    }
     pthread_mutex_lock(&node->host->mu);
     s = node->state;
     pthread_mutex_unlock(&node->host->mu);
@@ -300,8 +302,7 @@ wdf_node_free_all(struct wdf_host *host)
         }
         struct wdf_node *node = list_entry(n, struct wdf_node, node);
         pthread_mutex_lock(&node->pnp_mu);
-        if (node->state == WDF_PNP_STARTED || node->state == WDF_PNP_STOP_PENDING ||
-            node->state == WDF_PNP_STOPPED) {
+        if (node->state == WDF_PNP_STARTED || node->state == WDF_PNP_STOP_PENDING || node->state == WDF_PNP_STOPPED) {
             node->state = WDF_PNP_REMOVE_PENDING; /* teardown: nobody is asked */
         }
         pthread_mutex_unlock(&node->pnp_mu);

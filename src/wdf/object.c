@@ -241,7 +241,9 @@ WdfObjectDelete(WDFOBJECT Object)
     if (obj->type == WDF_T_DEVICE || obj->type == WDF_T_REQUEST || obj->type == WDF_T_DRIVER) {
         wdf_report(obj->host, WDF_RULE_BAD_HANDLE, NULL, 0, 0,
                    "WdfObjectDelete: a %s is deleted by the framework, not the driver",
-                   obj->type == WDF_T_DEVICE ? "device" : obj->type == WDF_T_REQUEST ? "request" : "driver");
+                   obj->type == WDF_T_DEVICE    ? "device"
+                   : obj->type == WDF_T_REQUEST ? "request"
+                                                : "driver");
         return;
     }
     delete_tree(obj);

@@ -21,7 +21,6 @@
 #include "util/alloc.h"
 #include "wdf/internal.h"
 
-
 /* ---- IRPs ---------------------------------------------------------------------- */
 
 void
@@ -323,21 +322,12 @@ static NTSTATUS
 fw_pre(struct wdf_device *dev, UCHAR minor)
 {
     switch (minor) {
-    case IRP_MN_QUERY_STOP_DEVICE:
-        return call_query(dev, dev->pnp.EvtDeviceQueryStop);
-    case IRP_MN_QUERY_REMOVE_DEVICE:
-        return call_query(dev, dev->pnp.EvtDeviceQueryRemove);
-    case IRP_MN_STOP_DEVICE:
-        power_down(dev, WdfPowerDeviceD3);
-        return STATUS_SUCCESS;
-    case IRP_MN_SURPRISE_REMOVAL:
-        surprise_device(dev);
-        return STATUS_SUCCESS;
-    case IRP_MN_REMOVE_DEVICE:
-        remove_device(dev);
-        return STATUS_SUCCESS;
-    default:
-        return STATUS_SUCCESS;
+    case IRP_MN_QUERY_STOP_DEVICE: return call_query(dev, dev->pnp.EvtDeviceQueryStop);
+    case IRP_MN_QUERY_REMOVE_DEVICE: return call_query(dev, dev->pnp.EvtDeviceQueryRemove);
+    case IRP_MN_STOP_DEVICE: power_down(dev, WdfPowerDeviceD3); return STATUS_SUCCESS;
+    case IRP_MN_SURPRISE_REMOVAL: surprise_device(dev); return STATUS_SUCCESS;
+    case IRP_MN_REMOVE_DEVICE: remove_device(dev); return STATUS_SUCCESS;
+    default: return STATUS_SUCCESS;
     }
 }
 
@@ -451,8 +441,7 @@ remove_locked(struct wdf_node *node)
     enum wdf_pnp_state s = node->state;
     NTSTATUS st;
 
-    if (s != WDF_PNP_REMOVE_PENDING && s != WDF_PNP_SURPRISE_REMOVED && s != WDF_PNP_ADDED &&
-        s != WDF_PNP_FAILED) {
+    if (s != WDF_PNP_REMOVE_PENDING && s != WDF_PNP_SURPRISE_REMOVED && s != WDF_PNP_ADDED && s != WDF_PNP_FAILED) {
         return STATUS_INVALID_DEVICE_STATE;
     }
     st = send_pnp(node, IRP_MN_REMOVE_DEVICE);
@@ -488,20 +477,20 @@ query_remove_locked(struct wdf_node *node)
     return st;
 }
 
-#define PNP_OP(name, body)                            \
-    NTSTATUS name(struct wdf_node *node)              \
-    {                                                 \
-        NTSTATUS st;                                  \
-        if (node == NULL) {                           \
-            return STATUS_INVALID_PARAMETER;          \
-        }                                             \
-        if (wdf_check_blocking(node->host, #name)) {  \
-            return STATUS_INVALID_DEVICE_STATE;       \
-        }                                             \
-        pthread_mutex_lock(&node->pnp_mu);            \
-        body;                                         \
-        pthread_mutex_unlock(&node->pnp_mu);          \
-        return st;                                    \
+#define PNP_OP(name, body)                                                                                             \
+    NTSTATUS name(struct wdf_node *node)                                                                               \
+    {                                                                                                                  \
+        NTSTATUS st;                                                                                                   \
+        if (node == NULL) {                                                                                            \
+            return STATUS_INVALID_PARAMETER;                                                                           \
+        }                                                                                                              \
+        if (wdf_check_blocking(node->host, #name)) {                                                                   \
+            return STATUS_INVALID_DEVICE_STATE;                                                                        \
+        }                                                                                                              \
+        pthread_mutex_lock(&node->pnp_mu);                                                                             \
+        body;                                                                                                          \
+        pthread_mutex_unlock(&node->pnp_mu);                                                                           \
+        return st;                                                                                                     \
     }
 
 PNP_OP(wdf_pnp_start, st = start_locked(node))

@@ -159,8 +159,7 @@ WdfDeviceAddQueryInterface(WDFDEVICE Device, PWDF_QUERY_INTERFACE_CONFIG Interfa
 NTSTATUS
 wdf_query_interface_requested(WDFDEVICE Device, const INTERFACE *ExposedInterface, USHORT *Size, USHORT *Version)
 {
-    struct wdf_device *dev =
-        (struct wdf_device *)wdf_obj_check(Device, WDF_T_DEVICE, "wdf_query_interface_requested");
+    struct wdf_device *dev = (struct wdf_device *)wdf_obj_check(Device, WDF_T_DEVICE, "wdf_query_interface_requested");
     NTSTATUS st = STATUS_INVALID_DEVICE_STATE;
     struct list_node *pos;
 
@@ -206,8 +205,8 @@ wdf_query_interface_at(struct wdf_node *node, int level, const GUID *type, INTER
 }
 
 NTSTATUS
-WdfFdoQueryForInterface(WDFDEVICE Fdo, const GUID *InterfaceType, PINTERFACE Interface, USHORT Size,
-                        USHORT Version, PVOID InterfaceSpecificData)
+WdfFdoQueryForInterface(WDFDEVICE Fdo, const GUID *InterfaceType, PINTERFACE Interface, USHORT Size, USHORT Version,
+                        PVOID InterfaceSpecificData)
 {
     struct wdf_device *dev = (struct wdf_device *)wdf_obj_check(Fdo, WDF_T_DEVICE, "WdfFdoQueryForInterface");
 

@@ -26,12 +26,9 @@ can_present_locked(const struct wdf_queue *q)
         return false;
     }
     switch (q->config.DispatchType) {
-    case WdfIoQueueDispatchSequential:
-        return q->presented == 0;
-    case WdfIoQueueDispatchParallel:
-        return limit == 0 || limit == (ULONG)-1 || q->presented < limit;
-    default:
-        return false;
+    case WdfIoQueueDispatchSequential: return q->presented == 0;
+    case WdfIoQueueDispatchParallel: return limit == 0 || limit == (ULONG)-1 || q->presented < limit;
+    default: return false;
     }
 }
 
@@ -115,8 +112,8 @@ wdf_request_dispatch(struct wdf_device *dev, struct wdf_request *req)
 {
     struct wdf_host *host = dev->obj.host;
     struct wdf_request *inline_req = NULL;
-    WDF_REQUEST_TYPE type = req->major == IRP_MJ_DEVICE_CONTROL ? WdfRequestTypeDeviceControl
-                                                                : WdfRequestTypeDeviceControlInternal;
+    WDF_REQUEST_TYPE type =
+        req->major == IRP_MJ_DEVICE_CONTROL ? WdfRequestTypeDeviceControl : WdfRequestTypeDeviceControlInternal;
     struct wdf_queue *q;
 
     pthread_mutex_lock(&host->mu);
@@ -197,8 +194,7 @@ queue_on_delete(struct wdf_obj *obj)
 }
 
 NTSTATUS
-WdfIoQueueCreate(WDFDEVICE Device, PWDF_IO_QUEUE_CONFIG Config, PWDF_OBJECT_ATTRIBUTES QueueAttributes,
-                 WDFQUEUE *Queue)
+WdfIoQueueCreate(WDFDEVICE Device, PWDF_IO_QUEUE_CONFIG Config, PWDF_OBJECT_ATTRIBUTES QueueAttributes, WDFQUEUE *Queue)
 {
     struct wdf_device *dev = (struct wdf_device *)wdf_obj_check(Device, WDF_T_DEVICE, "WdfIoQueueCreate");
     struct wdf_queue *q;

@@ -31,8 +31,8 @@ request_free(struct wdf_obj *obj)
 }
 
 struct wdf_request *
-wdf_request_new(struct wdf_host *host, struct wdf_io *io, UCHAR major, ULONG code, KPROCESSOR_MODE mode,
-                const void *in, size_t in_len, size_t out_len)
+wdf_request_new(struct wdf_host *host, struct wdf_io *io, UCHAR major, ULONG code, KPROCESSOR_MODE mode, const void *in,
+                size_t in_len, size_t out_len)
 {
     size_t len = in_len > out_len ? in_len : out_len;
     struct wdf_request *req;
@@ -258,8 +258,8 @@ WdfRequestGetParameters(WDFREQUEST Request, PWDF_REQUEST_PARAMETERS Parameters)
         return;
     }
     WDF_REQUEST_PARAMETERS_INIT(Parameters);
-    Parameters->Type = req->major == IRP_MJ_DEVICE_CONTROL ? WdfRequestTypeDeviceControl
-                                                           : WdfRequestTypeDeviceControlInternal;
+    Parameters->Type =
+        req->major == IRP_MJ_DEVICE_CONTROL ? WdfRequestTypeDeviceControl : WdfRequestTypeDeviceControlInternal;
     Parameters->Parameters.DeviceIoControl.OutputBufferLength = req->out_len;
     Parameters->Parameters.DeviceIoControl.InputBufferLength = req->in_len;
     Parameters->Parameters.DeviceIoControl.IoControlCode = req->code;

@@ -80,6 +80,7 @@ lock_take(struct wdf_lock *lk, uint64_t deadline, bool try_only)
     pthread_mutex_unlock(&host->mu);
     if (taken) {
         wdf_tls()->locks_held++;
+        wdf_tls()->spins_held += lk->obj.type == WDF_T_SPINLOCK;
     }
     return taken;
 }
@@ -102,6 +103,7 @@ lock_give(struct wdf_lock *lk)
         return;
     }
     wdf_tls()->locks_held--;
+    wdf_tls()->spins_held -= lk->obj.type == WDF_T_SPINLOCK;
 }
 
 NTSTATUS
@@ -120,9 +122,9 @@ WdfWaitLockAcquire(WDFWAITLOCK Lock, PLONGLONG Timeout)
     if (lk == NULL) {
         return STATUS_INVALID_PARAMETER;
     }
-    if (!try_only && wdf_tls()->locks_held > 0) {
-        /* Nested wait locks are legal in KMDF; under a spin lock they are not. */
-        wdf_check_blocking(lk->obj.host, "WdfWaitLockAcquire (a lock is held; only legal under another wait lock)");
+    if (!try_only && wdf_tls()->spins_held > 0) {
+        /* Nested wait locks are legal in KMDF; a wait lock under a spin lock is not. */
+        wdf_report(lk->obj.host, WDF_RULE_BLOCKING_UNDER_LOCK, NULL, 0, 0, "WdfWaitLockAcquire under a spin lock");
     }
     if (Timeout != NULL && !try_only) {
         pthread_mutex_lock(&lk->obj.host->mu);
@@ -198,6 +200,12 @@ KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
     LONG prev;
 
     if (host == NULL) {
+        /* No host yet: nobody can be waiting (waits need one); just record it. */
+        if (Event != NULL && Event->Magic == KEVENT_MAGIC) {
+            prev = Event->State;
+            Event->State = 1;
+            return prev;
+        }
         return 0;
     }
     pthread_mutex_lock(&host->mu);
@@ -215,6 +223,11 @@ KeResetEvent(PRKEVENT Event)
     LONG prev;
 
     if (host == NULL) {
+        if (Event != NULL && Event->Magic == KEVENT_MAGIC) {
+            prev = Event->State;
+            Event->State = 0;
+            return prev;
+        }
         return 0;
     }
     pthread_mutex_lock(&host->mu);

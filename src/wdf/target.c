@@ -182,8 +182,7 @@ io_start(struct wdf_target *t, UCHAR major, ULONG code, const void *in, size_t i
     if (major != IRP_MJ_DEVICE_CONTROL && major != IRP_MJ_INTERNAL_DEVICE_CONTROL) {
         return STATUS_INVALID_PARAMETER;
     }
-    if ((in_len != 0 && in == NULL) || (out_len != 0 && out == NULL) || in_len > (1u << 30) ||
-        out_len > (1u << 30)) {
+    if ((in_len != 0 && in == NULL) || (out_len != 0 && out == NULL) || in_len > (1u << 30) || out_len > (1u << 30)) {
         return STATUS_INVALID_PARAMETER;
     }
     if (major == IRP_MJ_INTERNAL_DEVICE_CONTROL && t->mode == UserMode) {
@@ -253,7 +252,8 @@ wdf_target_send_sync(struct wdf_target *t, UCHAR major, ULONG code, const void *
     list_init(&deferred);
     pthread_mutex_lock(&t->host->mu);
     while (!io->done) {
-        if (!timed_out && wdf_wait_locked(t->host, deadline, false, true) && !io->done) {
+        /* After the timeout the deadline is gone: wait for the cancelled request to finish. */
+        if (wdf_wait_locked(t->host, deadline, false, !timed_out) && !timed_out && !io->done) {
             timed_out = true;
             deadline = WDF_NO_DEADLINE;
             wdf_request_cancel_locked(io->req, &deferred);

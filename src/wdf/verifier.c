@@ -92,6 +92,9 @@ wdf_verifier_count(struct wdf_host *host, enum wdf_verifier_rule rule)
 {
     size_t n = 0;
 
+    if (host == NULL) {
+        return 0;
+    }
     pthread_mutex_lock(&host->vmu);
     for (size_t i = 0; i < host->nreports; i++) {
         if (rule == 0 || host->reports[i].rule == rule) {
@@ -107,6 +110,9 @@ wdf_verifier_get(struct wdf_host *host, size_t index, struct wdf_verifier_report
 {
     bool ok = false;
 
+    if (host == NULL || out == NULL) {
+        return false;
+    }
     pthread_mutex_lock(&host->vmu);
     if (index < host->nreports) {
         *out = host->reports[index];
@@ -119,6 +125,9 @@ wdf_verifier_get(struct wdf_host *host, size_t index, struct wdf_verifier_report
 void
 wdf_verifier_clear(struct wdf_host *host)
 {
+    if (host == NULL) {
+        return;
+    }
     pthread_mutex_lock(&host->vmu);
     host->nreports = 0;
     pthread_mutex_unlock(&host->vmu);

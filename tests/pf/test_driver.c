@@ -8,6 +8,7 @@
  * Oracles are the software device's registers read directly through src/dev
  * (never through the driver) and dev/regs.h's documented behaviour (clamping).
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -250,6 +251,60 @@ test_admin_blocks_and_ranges(void **state)
     assert_int_equal(pf_admin_status(NULL, NULL), STATUS_INVALID_DEVICE_REQUEST);
 }
 
+struct hammer {
+    struct env *env;
+    volatile int stop;
+    unsigned ok, not_ready, other;
+};
+
+static void *
+hammer_main(void *arg)
+{
+    struct hammer *h = arg;
+    uint8_t b[128];
+
+    while (!__atomic_load_n(&h->stop, __ATOMIC_SEQ_CST)) {
+        NTSTATUS a = h->env->sriov.ReadVfConfig(h->env->sriov.Context, b, 1, 0, 64);
+        NTSTATUS c = h->env->sriov.WriteVfConfigBlock(h->env->sriov.Context, 2, PF_BLOCK_ID_MAILBOX, b, 128);
+
+        for (unsigned i = 0; i < 2; i++) {
+            NTSTATUS st = i ? c : a;
+
+            unsigned *counter = st == STATUS_SUCCESS ? &h->ok : st == STATUS_DEVICE_NOT_READY ? &h->not_ready : &h->other;
+
+            __atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
+        }
+    }
+    return NULL;
+}
+
+/* Callbacks racing stop/start: only success or "not ready", never a crash (run under TSan too). */
+static void
+test_callbacks_race_rebalance(void **state)
+{
+    struct env *env = *state;
+    struct hammer h = {env, 0, 0, 0, 0};
+    pthread_t t[2];
+
+    for (unsigned i = 0; i < 2; i++) {
+        assert_int_equal(pthread_create(&t[i], NULL, hammer_main, &h), 0);
+    }
+    for (unsigned i = 0; i < 2000 && __atomic_load_n(&h.ok, __ATOMIC_RELAXED) == 0; i++) {
+        env_sleep_ms(1); /* let the hammers start */
+    }
+    for (unsigned round = 0; round < 20; round++) {
+        assert_int_equal(wdf_pnp_query_stop(env->node), STATUS_SUCCESS);
+        assert_int_equal(wdf_pnp_stop(env->node), STATUS_SUCCESS);
+        assert_int_equal(wdf_pnp_start(env->node), STATUS_SUCCESS);
+    }
+    __atomic_store_n(&h.stop, 1, __ATOMIC_SEQ_CST);
+    for (unsigned i = 0; i < 2; i++) {
+        pthread_join(t[i], NULL);
+    }
+    assert_int_equal(h.other, 0);
+    assert_true(h.ok > 0);
+}
+
 int
 main(void)
 {
@@ -262,6 +317,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_reset_vf_clean_slate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_survives_rebalance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admin_blocks_and_ranges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_callbacks_race_rebalance, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,14 +36,14 @@ DEFINE_GUID(GUID_TD_CLASS, 0x5b0c1d7e, 0x8e0f, 0x4e53, 0x9a, 0x3c, 0x2d, 0x6f, 0
 DEFINE_GUID(GUID_TD_QI, 0x5b0c1d7e, 0x8e0f, 0x4e53, 0x9a, 0x3c, 0x2d, 0x6f, 0x4b, 0x1a, 0x7e, 0x02);
 
 #define TD_CODE(i) CTL_CODE(FILE_DEVICE_UNKNOWN, 0x900 + (i), METHOD_BUFFERED, FILE_ANY_ACCESS)
-#define TD_ECHO TD_CODE(0)        /* in: u32 info, payload; out: payload reversed, Information = info */
-#define TD_HOLD TD_CODE(1)        /* forwarded to the manual queue */
-#define TD_RELEASE TD_CODE(2)     /* completes the oldest held request with SUCCESS, Information 4 */
-#define TD_BLOCK TD_CODE(3)       /* waits in dispatch until the gate opens (like ATTACH) */
-#define TD_OPEN_GATE TD_CODE(4)   /* opens the gate */
-#define TD_CANCELABLE TD_CODE(5)  /* kept by the driver, marked cancelable */
-#define TD_FINISH_CX TD_CODE(6)   /* unmark + complete the cancelable one if the driver still owns it */
-#define TD_MODE TD_CODE(7)        /* Information = mode * 10 + (internal ? 1 : 0) */
+#define TD_ECHO TD_CODE(0)            /* in: u32 info, payload; out: payload reversed, Information = info */
+#define TD_HOLD TD_CODE(1)            /* forwarded to the manual queue */
+#define TD_RELEASE TD_CODE(2)         /* completes the oldest held request with SUCCESS, Information 4 */
+#define TD_BLOCK TD_CODE(3)           /* waits in dispatch until the gate opens (like ATTACH) */
+#define TD_OPEN_GATE TD_CODE(4)       /* opens the gate */
+#define TD_CANCELABLE TD_CODE(5)      /* kept by the driver, marked cancelable */
+#define TD_FINISH_CX TD_CODE(6)       /* unmark + complete the cancelable one if the driver still owns it */
+#define TD_MODE TD_CODE(7)            /* Information = mode * 10 + (internal ? 1 : 0) */
 #define TD_PENDING_FOREVER TD_CODE(8) /* kept by the driver and never completed */
 /* Planted bugs, one per verifier rule. */
 #define TD_BUG_DOUBLE TD_CODE(20)          /* completes twice */
@@ -71,20 +71,23 @@ typedef struct _TD_DEVICE {
     volatile int aliased; /* last ECHO saw input == output buffer */
     volatile int blocked; /* a TD_BLOCK is waiting */
     NTSTATUS bug_status;  /* what the runtime answered the planted bug */
+    PIRP volatile pended; /* a QUERY_STOP marked pending by pend_query_stop */
 } TD_DEVICE;
 
 WDF_DECLARE_CONTEXT_TYPE_WITH_NAME(TD_DEVICE, TdGetContext)
 
 struct td_config {
-    bool filter;                 /* add as WdfFdoInitSetFilter */
-    bool hold_query_stop;        /* preprocess QUERY_STOP and wait for qs_go */
-    bool no_interface;           /* skip WdfDeviceCreateDeviceInterface */
-    bool query_bus;              /* WdfFdoQueryForInterface(bus) in PrepareHardware */
-    INTERFACE *qi_table;         /* registered for GUID_TD_QI if set */
+    bool filter;          /* add as WdfFdoInitSetFilter */
+    bool hold_query_stop; /* preprocess QUERY_STOP and wait for qs_go */
+    bool no_interface;    /* skip WdfDeviceCreateDeviceInterface */
+    bool query_bus;       /* WdfFdoQueryForInterface(bus) in PrepareHardware */
+    INTERFACE *qi_table;  /* registered for GUID_TD_QI if set */
     PFN_WDF_DEVICE_PROCESS_QUERY_INTERFACE_REQUEST qi_hook;
     bool qi_import;
     WDF_IO_QUEUE_DISPATCH_TYPE dispatch; /* default queue; 0 = parallel */
-    bool no_queue;               /* no default queue (a port driver that passes requests down) */
+    bool no_queue;                       /* no default queue (a port driver that passes requests down) */
+    bool pend_query_stop;                /* preprocess: mark QUERY_STOP pending, hand it back later */
+    bool bug_irp;                        /* preprocess: return without completing QUERY_STOP (planted bug) */
 };
 
 static struct td_config td_cfg;
@@ -179,6 +182,14 @@ td_preprocess(WDFDEVICE Device, PIRP Irp)
     PIO_STACK_LOCATION stack = IoGetCurrentIrpStackLocation(Irp);
     NTSTATUS status;
 
+    if (stack->MinorFunction == IRP_MN_QUERY_STOP_DEVICE && td_cfg.bug_irp) {
+        return STATUS_SUCCESS; /* neither completed nor pending */
+    }
+    if (stack->MinorFunction == IRP_MN_QUERY_STOP_DEVICE && td_cfg.pend_query_stop) {
+        IoMarkIrpPending(Irp);
+        __atomic_store_n(&ctx->pended, Irp, __ATOMIC_SEQ_CST);
+        return STATUS_PENDING;
+    }
     if (stack->MinorFunction == IRP_MN_QUERY_STOP_DEVICE) {
         __atomic_store_n(&ctx->qs_waiting, 1, __ATOMIC_SEQ_CST);
         KeWaitForSingleObject(&ctx->qs_go, Executive, KernelMode, FALSE, NULL);
@@ -234,7 +245,7 @@ td_echo(TD_DEVICE *ctx, WDFREQUEST Request, size_t out_len)
             WdfRequestComplete(Request, st);
             return;
         }
-        ctx->aliased = out == in;
+        __atomic_store_n(&ctx->aliased, out == in, __ATOMIC_SEQ_CST);
         for (size_t i = 0; i < out_len; i++) {
             out[i] = (uint8_t)(in_len > 4 && i < in_len - 4 ? tmp[in_len - 1 - i] : 0xEE);
         }
@@ -310,9 +321,7 @@ td_bugs(TD_DEVICE *ctx, WDFREQUEST Request, ULONG IoControlCode)
         WdfSpinLockRelease(ctx->cx_lock);
         WdfRequestComplete(Request, STATUS_SUCCESS);
         break;
-    default:
-        WdfRequestComplete(Request, STATUS_INVALID_DEVICE_REQUEST);
-        break;
+    default: WdfRequestComplete(Request, STATUS_INVALID_DEVICE_REQUEST); break;
     }
 }
 
@@ -324,9 +333,7 @@ td_dispatch(WDFQUEUE Queue, WDFREQUEST Request, size_t OutputBufferLength, ULONG
     NTSTATUS st;
 
     switch (IoControlCode) {
-    case TD_ECHO:
-        td_echo(ctx, Request, OutputBufferLength);
-        break;
+    case TD_ECHO: td_echo(ctx, Request, OutputBufferLength); break;
     case TD_HOLD:
         st = WdfRequestForwardToIoQueue(Request, ctx->held);
         if (!NT_SUCCESS(st)) {
@@ -349,12 +356,8 @@ td_dispatch(WDFQUEUE Queue, WDFREQUEST Request, size_t OutputBufferLength, ULONG
         KeSetEvent(&ctx->gate, 0, FALSE);
         WdfRequestComplete(Request, STATUS_SUCCESS);
         break;
-    case TD_CANCELABLE:
-        td_cancelable(ctx, Request);
-        break;
-    case TD_FINISH_CX:
-        td_finish_cx(ctx, Request);
-        break;
+    case TD_CANCELABLE: td_cancelable(ctx, Request); break;
+    case TD_FINISH_CX: td_finish_cx(ctx, Request); break;
     case TD_MODE: {
         WDF_REQUEST_PARAMETERS p;
         WDF_REQUEST_PARAMETERS_INIT(&p);
@@ -365,19 +368,14 @@ td_dispatch(WDFQUEUE Queue, WDFREQUEST Request, size_t OutputBufferLength, ULONG
                                                       (internal ? 100 : 0)));
         break;
     }
-    case TD_PENDING_FOREVER:
-        ctx->forever = Request;
-        break;
-    default:
-        td_bugs(ctx, Request, IoControlCode);
-        break;
+    case TD_PENDING_FOREVER: ctx->forever = Request; break;
+    default: td_bugs(ctx, Request, IoControlCode); break;
     }
 }
 
 static EVT_WDF_IO_QUEUE_IO_DEVICE_CONTROL td_ioctl;
 static VOID
-td_ioctl(WDFQUEUE Queue, WDFREQUEST Request, size_t OutputBufferLength, size_t InputBufferLength,
-         ULONG IoControlCode)
+td_ioctl(WDFQUEUE Queue, WDFREQUEST Request, size_t OutputBufferLength, size_t InputBufferLength, ULONG IoControlCode)
 {
     (void)InputBufferLength;
     td_dispatch(Queue, Request, OutputBufferLength, IoControlCode, false);
@@ -399,8 +397,8 @@ td_queues(WDFDEVICE device, TD_DEVICE *ctx)
     NTSTATUS st;
 
     if (!td_cfg.no_queue) {
-        WDF_IO_QUEUE_CONFIG_INIT_DEFAULT_QUEUE(&qc, td_cfg.dispatch != 0 ? td_cfg.dispatch
-                                                                         : WdfIoQueueDispatchParallel);
+        WDF_IO_QUEUE_CONFIG_INIT_DEFAULT_QUEUE(&qc,
+                                               td_cfg.dispatch != 0 ? td_cfg.dispatch : WdfIoQueueDispatchParallel);
         qc.EvtIoDeviceControl = td_ioctl;
         qc.EvtIoInternalDeviceControl = td_internal_ioctl;
         st = WdfIoQueueCreate(device, &qc, WDF_NO_OBJECT_ATTRIBUTES, WDF_NO_HANDLE);
@@ -453,7 +451,7 @@ td_device_add(WDFDRIVER Driver, PWDFDEVICE_INIT DeviceInit)
     pnp.EvtDeviceSurpriseRemoval = td_surprise;
     pnp.EvtDeviceQueryStop = td_query_stop_cb;
     WdfDeviceInitSetPnpPowerEventCallbacks(DeviceInit, &pnp);
-    if (td_cfg.hold_query_stop) {
+    if (td_cfg.hold_query_stop || td_cfg.pend_query_stop || td_cfg.bug_irp) {
         st = WdfDeviceInitAssignWdmIrpPreprocessCallback(DeviceInit, td_preprocess, IRP_MJ_PNP, minors, 2);
         if (!NT_SUCCESS(st)) {
             return st;

@@ -40,9 +40,9 @@ test_dlopen_driver_next_to_linked_driver(void **state)
     assert_non_null(strstr(links[0], "0000:03:00.0"));
     assert_int_equal(wdf_target_open(f.host, links[0], KernelMode, NULL, NULL, &t), STATUS_SUCCESS);
     wdf_interface_list_free(links);
-    assert_int_equal(wdf_target_send_sync(t, IRP_MJ_DEVICE_CONTROL, SAMPLE_IOCTL_HELLO, NULL, 0, out, sizeof(out), 0,
-                                          &info),
-                     STATUS_SUCCESS);
+    assert_int_equal(
+        wdf_target_send_sync(t, IRP_MJ_DEVICE_CONTROL, SAMPLE_IOCTL_HELLO, NULL, 0, out, sizeof(out), 0, &info),
+        STATUS_SUCCESS);
     assert_int_equal(info, 8);
     assert_int_equal(out[0], 0x4c504d53u);
     assert_int_equal(out[1], 2); /* fx_pdo gives two resources */

@@ -71,8 +71,7 @@ test_buffered_copy_back(void **state)
     /* Output longer than input: the system buffer is max(in, out) and zero beyond the input. */
     in[0] = 8;
     memset(out, 0x77, sizeof(out));
-    assert_int_equal(wdf_target_send_sync(t, IRP_MJ_DEVICE_CONTROL, TD_ECHO, in, 5, out, 8, 0, &info),
-                     STATUS_SUCCESS);
+    assert_int_equal(wdf_target_send_sync(t, IRP_MJ_DEVICE_CONTROL, TD_ECHO, in, 5, out, 8, 0, &info), STATUS_SUCCESS);
     assert_int_equal(out[0], 'a');
     assert_int_equal(out[1], 0xEE);
     wdf_target_close(t);

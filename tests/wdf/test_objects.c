@@ -70,7 +70,6 @@ test_context_and_delete_order(void **state)
     WdfObjectDelete(q);
     order[norder] = '\0';
     assert_string_equal(order, "TQ");
-    /* A pointer that is not a context is a caller bug (undefined in KMDF too); not probed here. */
     /* Context size override. */
     {
         WDFWAITLOCK l;
@@ -175,9 +174,27 @@ test_wait_lock_timeout(void **state)
     assert_int_equal(WdfWaitLockAcquire(l, &zero), STATUS_TIMEOUT);
     WdfWaitLockRelease(l);
     WdfWaitLockRelease(l); /* not held: reported */
-    wdf_thread_bind(NULL);
     assert_int_equal(wdf_verifier_count(f.host, WDF_RULE_LOCK_MISUSE), 2);
-    fx_teardown(&f, 2);
+    {
+        WDFWAITLOCK l2;
+        WDFSPINLOCK sp;
+        assert_int_equal(WdfWaitLockCreate(&a, &l2), STATUS_SUCCESS);
+        assert_int_equal(WdfSpinLockCreate(&a, &sp), STATUS_SUCCESS);
+        /* Nested wait locks are legal. */
+        assert_int_equal(WdfWaitLockAcquire(l, NULL), STATUS_SUCCESS);
+        assert_int_equal(WdfWaitLockAcquire(l2, NULL), STATUS_SUCCESS);
+        WdfWaitLockRelease(l2);
+        WdfWaitLockRelease(l);
+        assert_int_equal(wdf_verifier_count(f.host, WDF_RULE_BLOCKING_UNDER_LOCK), 0);
+        /* A wait lock under a spin lock is not (reported, still taken). */
+        WdfSpinLockAcquire(sp);
+        assert_int_equal(WdfWaitLockAcquire(l, NULL), STATUS_SUCCESS);
+        WdfWaitLockRelease(l);
+        WdfSpinLockRelease(sp);
+        assert_int_equal(wdf_verifier_count(f.host, WDF_RULE_BLOCKING_UNDER_LOCK), 1);
+    }
+    wdf_thread_bind(NULL);
+    fx_teardown(&f, 3);
 }
 
 static volatile int work_runs, timer_runs;

@@ -142,6 +142,98 @@ test_held_query_stop_veto(void **state)
     held_query_stop(STATUS_DEVICE_BUSY);
 }
 
+struct qs_job {
+    struct wdf_node *node;
+    NTSTATUS status;
+};
+
+static void *
+query_stop_thread(void *arg)
+{
+    struct qs_job *j = arg;
+
+    j->status = wdf_pnp_query_stop(j->node);
+    return NULL;
+}
+
+/* The preprocess hook pends QUERY_STOP; another thread finishes it later. */
+static void
+pended_query_stop(bool veto)
+{
+    struct qs_job j;
+    pthread_t th;
+    struct fx f;
+    PIRP irp;
+
+    memset(&td_cfg, 0, sizeof(td_cfg));
+    td_cfg.pend_query_stop = true;
+    fx_setup(&f);
+    assert_int_equal(wdf_pnp_start(f.node), STATUS_SUCCESS);
+    j.node = f.node;
+    assert_int_equal(pthread_create(&th, NULL, query_stop_thread, &j), 0);
+    for (int i = 0; i < 5000 && __atomic_load_n(&f.ctx->pended, __ATOMIC_SEQ_CST) == NULL; i++) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    irp = __atomic_load_n(&f.ctx->pended, __ATOMIC_SEQ_CST);
+    assert_non_null(irp);
+    assert_true(irp->PendingReturned);
+    assert_int_equal(IoGetCurrentIrpStackLocation(irp)->MinorFunction, IRP_MN_QUERY_STOP_DEVICE);
+    wdf_thread_bind(f.host);
+    if (veto) {
+        irp->IoStatus.Status = STATUS_DEVICE_BUSY;
+        IoCompleteRequest(irp, IO_NO_INCREMENT);
+    } else {
+        assert_int_equal(WdfDeviceWdmDispatchPreprocessedIrp(f.dev, irp), STATUS_SUCCESS);
+    }
+    wdf_thread_bind(NULL);
+    pthread_join(th, NULL);
+    if (veto) {
+        assert_int_equal(j.status, STATUS_DEVICE_BUSY);
+        assert_int_equal(wdf_node_state(f.node), WDF_PNP_STARTED);
+        assert_string_equal(f.ctx->events, "PEC");
+    } else {
+        assert_int_equal(j.status, STATUS_SUCCESS);
+        assert_int_equal(wdf_node_state(f.node), WDF_PNP_STOP_PENDING);
+        assert_string_equal(f.ctx->events, "PEq"); /* the framework ran EvtDeviceQueryStop */
+        assert_int_equal(wdf_pnp_cancel_stop(f.node), STATUS_SUCCESS);
+    }
+    fx_teardown(&f, 0);
+}
+
+static void
+test_pended_query_stop_dispatched_later(void **state)
+{
+    (void)state;
+    pended_query_stop(false);
+}
+
+static void
+test_pended_query_stop_vetoed_later(void **state)
+{
+    (void)state;
+    pended_query_stop(true);
+}
+
+static void
+test_irp_not_completed_is_reported(void **state)
+{
+    struct wdf_verifier_report r;
+    struct fx f;
+
+    (void)state;
+    memset(&td_cfg, 0, sizeof(td_cfg));
+    td_cfg.bug_irp = true;
+    fx_setup(&f);
+    assert_int_equal(wdf_pnp_start(f.node), STATUS_SUCCESS);
+    /* The dispatcher's return value is taken as the IRP's status; nothing hangs. */
+    assert_int_equal(wdf_pnp_query_stop(f.node), STATUS_SUCCESS);
+    assert_int_equal(wdf_verifier_count(f.host, WDF_RULE_IRP_NOT_COMPLETED), 1);
+    assert_true(wdf_verifier_get(f.host, 0, &r));
+    assert_string_equal(r.device, "0000:01:00.0");
+    fx_teardown(&f, 1);
+}
+
 struct watch {
     pthread_mutex_t mu;
     int arrivals, removals;
@@ -413,6 +505,9 @@ main(void)
         cmocka_unit_test(test_rebalance_new_resources),
         cmocka_unit_test(test_held_query_stop_success),
         cmocka_unit_test(test_held_query_stop_veto),
+        cmocka_unit_test(test_pended_query_stop_dispatched_later),
+        cmocka_unit_test(test_pended_query_stop_vetoed_later),
+        cmocka_unit_test(test_irp_not_completed_is_reported),
         cmocka_unit_test(test_interface_arrival_and_removal),
         cmocka_unit_test(test_query_remove_veto_by_client),
         cmocka_unit_test(test_surprise_removal),

@@ -192,8 +192,7 @@ test_v1_v2_under_one_guid(void **state)
                      STATUS_SUCCESS);
     assert_int_equal(got.Size, 120);
     assert_int_equal(refs_taken, 3);
-    assert_int_equal(wdf_query_interface_requested(f.dev, (INTERFACE *)&got, NULL, NULL),
-                     STATUS_INVALID_DEVICE_STATE);
+    assert_int_equal(wdf_query_interface_requested(f.dev, (INTERFACE *)&got, NULL, NULL), STATUS_INVALID_DEVICE_STATE);
     wdf_target_close(t);
     fx_teardown(&f, 0);
 }

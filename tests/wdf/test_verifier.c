@@ -87,9 +87,9 @@ test_complete_queued_request(void **state)
     struct wdf_target *t = started(&f);
 
     (void)state;
-    assert_int_equal(wdf_target_send_async(t, IRP_MJ_DEVICE_CONTROL, TD_BUG_COMPLETE_QUEUED, NULL, 0, NULL, 0,
-                                           on_done, &r, &io),
-                     STATUS_PENDING);
+    assert_int_equal(
+        wdf_target_send_async(t, IRP_MJ_DEVICE_CONTROL, TD_BUG_COMPLETE_QUEUED, NULL, 0, NULL, 0, on_done, &r, &io),
+        STATUS_PENDING);
     assert_true(wdf_host_idle(f.host, 5000));
     expect_one(&f, WDF_RULE_COMPLETE_QUEUED, TD_BUG_COMPLETE_QUEUED);
     assert_int_equal(f.ctx->bug_status, STATUS_SUCCESS);
@@ -140,9 +140,9 @@ test_request_not_completed_at_remove(void **state)
     struct wdf_target *t = started(&f);
 
     (void)state;
-    assert_int_equal(wdf_target_send_async(t, IRP_MJ_DEVICE_CONTROL, TD_PENDING_FOREVER, NULL, 0, NULL, 0, on_done,
-                                           &r, &io),
-                     STATUS_PENDING);
+    assert_int_equal(
+        wdf_target_send_async(t, IRP_MJ_DEVICE_CONTROL, TD_PENDING_FOREVER, NULL, 0, NULL, 0, on_done, &r, &io),
+        STATUS_PENDING);
     assert_true(wdf_host_idle(f.host, 5000));
     assert_false(r.done);
     assert_int_equal(wdf_pnp_remove_device(f.node), STATUS_SUCCESS);

@@ -187,6 +187,12 @@ check_power_reset_probe(struct env *env, struct pf_conform_result *r)
     EXPECT_ST(T->QueryProbedBars_2(C, env->num_vfs, bars), STATUS_INVALID_PARAMETER,
               "QueryProbedBars_2(VfIndex = NumVFs)");
     EXPECT_ST(T->QueryLuid(C, NULL), STATUS_INVALID_PARAMETER, "QueryLuid(NULL)");
+    EXPECT_ST(T->QueryVfLuid(C, 0, NULL), STATUS_INVALID_PARAMETER, "QueryVfLuid(NULL)");
+    {
+        LUID l = {0, 0};
+
+        EXPECT_ST(T->QueryLuidVf(C, l, NULL), STATUS_INVALID_PARAMETER, "QueryLuidVf(VfIndex NULL)");
+    }
     PASSF("power, reset, probed BARs and LUID callbacks refuse bad input with the contract's codes");
 }
 
@@ -384,7 +390,7 @@ const struct check_entry conform_checks_iface[] = {
     {{"callback.resource-for-bar", "a VF's BAR window is aperture / NumVFs, MemoryLarge-correct; bounds checked",
       "6.9, 10.17"},
      check_resource_for_bar},
-    {{"callback.power-reset-probe.bad-input", "SetVfPowerState, ResetVf, QueryProbedBars(_2), QueryLuid bounds",
+    {{"callback.power-reset-probe.bad-input", "SetVfPowerState, ResetVf, QueryProbedBars(_2), LUID callbacks refuse bad input",
       "6.4, 6.7, 6.8, 6.10"},
      check_power_reset_probe},
     {{"callback.probed-bars", "probed BAR values encode the per-VF BAR sizes", "6.4"}, check_probed_bars},

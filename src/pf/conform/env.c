@@ -237,10 +237,12 @@ env_destroy(struct env *env)
             pthread_join(env->jobs[i].thread, NULL);
         }
     }
+    for (unsigned i = 0; i < env->n_ios; i++) {
+        wdf_io_release(env->ios[i].io); /* before the host: an io refers to it */
+    }
     wdf_host_destroy(env->host);
     wdf_thread_bind(NULL);
     for (unsigned i = 0; i < env->n_ios; i++) {
-        wdf_io_release(env->ios[i].io);
         pthread_mutex_destroy(&env->ios[i].lock);
         pthread_cond_destroy(&env->ios[i].cond);
     }
