@@ -925,7 +925,8 @@ PCIVIRT_API NTSTATUS wdf_host_create(const struct wdf_host_config *config, struc
 /**
  * wdf_host_destroy() - remove every device node (query-remove is not asked),
  * unload drivers, stop the threads, free everything.  Accepts NULL.  Targets and
- * notifications must have been closed by their owners first (they are freed).
+ * notifications still open are closed and freed (their pointers are dead after);
+ * wdf_io handles still held are detached and must still be wdf_io_release()d.
  */
 PCIVIRT_API void wdf_host_destroy(struct wdf_host *host);
 
@@ -1217,7 +1218,11 @@ PCIVIRT_API NTSTATUS wdf_target_send_async(struct wdf_target *target, UCHAR majo
  */
 PCIVIRT_API bool wdf_io_cancel(struct wdf_io *io);
 
-/* wdf_io_release() - drop the caller's handle.  Accepts NULL. */
+/*
+ * wdf_io_release() - drop the caller's handle.  Accepts NULL.  May also be called
+ * after wdf_host_destroy(), which detaches handles still held; it then only frees
+ * the handle.
+ */
 PCIVIRT_API void wdf_io_release(struct wdf_io *io);
 
 #ifdef __cplusplus

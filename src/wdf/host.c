@@ -351,6 +351,7 @@ host_lists_init(struct wdf_host *host)
     list_init(&host->notifications);
     list_init(&host->modules);
     list_init(&host->targets);
+    list_init(&host->ios);
 }
 
 static NTSTATUS
@@ -470,6 +471,7 @@ wdf_host_destroy(struct wdf_host *host)
     wdf_iface_free_all(host);
     wdf_modules_unload_all(host);
     host_stop_threads(host);
+    wdf_io_orphan_all(host);
     host_drain_quarantine(host);
     pthread_cond_destroy(&host->cv);
     pthread_mutex_destroy(&host->mu);

@@ -105,6 +105,7 @@ struct wdf_host {
     struct list_node notifications;
     struct list_node modules;
     struct list_node targets;
+    struct list_node ios; /* every wdf_io not yet freed */
 
     /* verifier */
     pthread_mutex_t vmu;
@@ -380,6 +381,7 @@ struct wdf_io {
     struct wdf_target *target;
     struct wdf_request *req;
     struct list_node tnode;
+    struct list_node hnode; /* in host->ios */
     void *out;
     size_t out_len;
     wdf_io_completion_fn fn;
@@ -399,6 +401,7 @@ NTSTATUS wdf_targets_query_remove(struct wdf_node *node);
 void wdf_targets_remove_canceled(struct wdf_node *node);
 void wdf_targets_remove_complete(struct wdf_node *node, bool surprise);
 void wdf_target_free_all(struct wdf_host *host);
+void wdf_io_orphan_all(struct wdf_host *host);
 
 /* Teardown helpers. */
 void wdf_node_free_all(struct wdf_host *host);

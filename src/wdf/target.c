@@ -167,9 +167,39 @@ wdf_io_unref_locked(struct wdf_io *io)
         return;
     }
     list_init(&to_free);
-    wdf_obj_unref_locked(&io->req->obj, &to_free);
+    if (io->req != NULL) {
+        wdf_obj_unref_locked(&io->req->obj, &to_free);
+    }
     wdf_obj_free_list(&to_free); /* a request runs no driver code when freed */
+    if (list_linked(&io->hnode)) {
+        list_del_init(&io->hnode);
+    }
     pv_free(io);
+}
+
+/*
+ * At host destruction (threads stopped): detach every I/O handle a caller still
+ * holds, so that wdf_io_release() after wdf_host_destroy() only frees the handle.
+ */
+void
+wdf_io_orphan_all(struct wdf_host *host)
+{
+    struct list_node to_free;
+    struct list_node *n;
+
+    list_init(&to_free);
+    pthread_mutex_lock(&host->mu);
+    while ((n = list_pop_head(&host->ios)) != NULL) {
+        struct wdf_io *io = list_entry(n, struct wdf_io, hnode);
+        if (io->req != NULL) {
+            wdf_obj_unref_locked(&io->req->obj, &to_free);
+            io->req = NULL;
+        }
+        io->host = NULL;
+        io->target = NULL;
+    }
+    pthread_mutex_unlock(&host->mu);
+    wdf_obj_free_list(&to_free);
 }
 
 static NTSTATUS
@@ -198,12 +228,14 @@ io_start(struct wdf_target *t, UCHAR major, ULONG code, const void *in, size_t i
     io->out_len = out_len;
     io->refs = 1;
     list_init(&io->tnode);
+    list_init(&io->hnode);
     io->req = wdf_request_new(t->host, io, major, code, t->mode, in, in_len, out_len);
     if (io->req == NULL) {
         pv_free(io);
         return STATUS_INSUFFICIENT_RESOURCES;
     }
     pthread_mutex_lock(&t->host->mu);
+    list_add_tail(&t->host->ios, &io->hnode);
     st = target_device_locked(t, out_dev);
     if (NT_SUCCESS(st)) {
         list_add_tail(&t->ios, &io->tnode);
@@ -309,7 +341,7 @@ wdf_io_cancel(struct wdf_io *io)
     struct list_node deferred;
     bool outstanding;
 
-    if (io == NULL) {
+    if (io == NULL || io->host == NULL) {
         return false;
     }
     list_init(&deferred);
@@ -332,6 +364,10 @@ wdf_io_release(struct wdf_io *io)
         return;
     }
     host = io->host; /* io may be freed by the unref */
+    if (host == NULL) {
+        pv_free(io); /* orphaned by wdf_host_destroy: only the handle is left */
+        return;
+    }
     pthread_mutex_lock(&host->mu);
     wdf_io_unref_locked(io);
     pthread_mutex_unlock(&host->mu);
@@ -344,7 +380,7 @@ wdf_target_close(struct wdf_target *t)
 {
     struct wdf_host *host;
     struct list_node deferred;
-    struct list_node *pos;
+    struct list_node *pos, *tmp;
 
     if (t == NULL) {
         return;
@@ -353,7 +389,8 @@ wdf_target_close(struct wdf_target *t)
     list_init(&deferred);
     pthread_mutex_lock(&host->mu);
     t->closing = true;
-    list_for_each(pos, &t->ios)
+    /* Safe iteration: cancelling a queued request completes it and unlinks its io. */
+    list_for_each_safe(pos, tmp, &t->ios)
     {
         wdf_request_cancel_locked(list_entry(pos, struct wdf_io, tnode)->req, &deferred);
     }

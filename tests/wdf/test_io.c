@@ -394,6 +394,37 @@ test_removal_with_held_requests(void **state)
     fx_teardown(&f, 0);
 }
 
+static void
+test_close_with_queued_requests_and_late_release(void **state)
+{
+    struct async_result r[3] = {{0}, {0}, {0}};
+    struct wdf_io *io[3];
+    struct wdf_target *t;
+    struct fx f;
+
+    (void)state;
+    memset(&td_cfg, 0, sizeof(td_cfg));
+    started(&f);
+    t = fx_open(&f, KernelMode, NULL, NULL);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(
+            wdf_target_send_async(t, IRP_MJ_DEVICE_CONTROL, TD_HOLD, NULL, 0, NULL, 0, on_done, &r[i], &io[i]),
+            STATUS_PENDING);
+    }
+    /* Closing cancels all three (each cancel unlinks its request from the target). */
+    wdf_target_close(t);
+    for (int i = 0; i < 3; i++) {
+        assert_true(fx_wait_flag(&r[i].done, 5000));
+        assert_int_equal(r[i].status, STATUS_CANCELLED);
+    }
+    fx_teardown(&f, 0);
+    /* Handles may outlive the host: releasing them only frees the handle. */
+    for (int i = 0; i < 3; i++) {
+        assert_false(wdf_io_cancel(io[i]));
+        wdf_io_release(io[i]);
+    }
+}
+
 int
 main(void)
 {
@@ -408,6 +439,7 @@ main(void)
         cmocka_unit_test(test_requestor_mode_and_internal),
         cmocka_unit_test(test_power_managed_queue_holds_while_stopped),
         cmocka_unit_test(test_removal_with_held_requests),
+        cmocka_unit_test(test_close_with_queued_requests_and_late_release),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
