@@ -22,7 +22,9 @@
 #include <unistd.h>
 
 /* Paths here are short temporary names; truncation is checked by the writes failing. */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 
 struct tree {
     char root[PATH_MAX];
@@ -44,7 +46,7 @@ tree_mkdirs(const char *path)
     mkdir(tmp, 0755);
 }
 
-static void
+static void __attribute__((format(printf, 4, 0)))
 tree_path(const struct tree *t, char *out, size_t cap, const char *fmt, va_list ap)
 {
     char rel[PATH_MAX];
