@@ -124,8 +124,7 @@ bench_enable(uint16_t n)
     snprintf(name, sizeof(name), "dev_vf_enable_ratio_%u", (unsigned)n);
     bench_emit(name, bench_median(ratio, reps), "x");
     snprintf(name, sizeof(name), "dev_bytes_per_vf_%u", (unsigned)n);
-    bench_emit(name, (double)(m.vf_table_bytes + m.vf_state_bytes + m.vf_config_bytes + m.settings_bytes) / n,
-               "bytes");
+    bench_emit(name, (double)(m.vf_table_bytes + m.vf_state_bytes + m.vf_config_bytes + m.settings_bytes) / n, "bytes");
     snprintf(name, sizeof(name), "dev_rss_growth_per_vf_%u", (unsigned)n);
     bench_emit(name, rss > 0 ? (double)rss / n : 0.0, "bytes");
 }

@@ -43,8 +43,8 @@ static void
 icpt_setup(struct icpt *c, uint32_t nvfs)
 {
     const uint64_t sizes[6] = {BAR0_BYTES};
-    SRIOV_MITIGATED_RANGES_OUTPUT r = {.BasePageNumber = SWVF_PRIV_PAGE / VSP_PAGE_BYTES, .PageCount = 1,
-                                       .InterceptWrites = 1, .InterceptReads = 1};
+    SRIOV_MITIGATED_RANGES_OUTPUT r = {
+        .BasePageNumber = SWVF_PRIV_PAGE / VSP_PAGE_BYTES, .PageCount = 1, .InterceptWrites = 1, .InterceptReads = 1};
     const SRIOV_MITIGATED_RANGES_OUTPUT *rp[6] = {&r};
     ULONG counts[6] = {1};
     struct pv_profile p;
