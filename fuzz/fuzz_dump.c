@@ -43,6 +43,14 @@ check_chains(const struct pci_dump_func *f)
         }
     }
     (void)pci_ecap_find(f->bytes, f->len, PCI_ECAP_ID_SRIOV, 0, NULL);
+    /* Import as a device profile: on success the template is the input. */
+    struct pci_layout *l = NULL;
+    if (pci_layout_import(f->bytes, f->len, PCI_IMPORT_ARI_HIERARCHY_RW, &l, NULL) == 0) {
+        if (memcmp(pci_layout_template(l), f->bytes, f->len) != 0) {
+            abort();
+        }
+        pci_layout_unref(l);
+    }
 }
 
 static void

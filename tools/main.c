@@ -14,6 +14,7 @@
 
 static const struct cli_command commands[] = {
     {"contract", "print the pcivirt.h contract identifiers, codes and layouts", cmd_contract},
+    {"lspci", "show a modelled SR-IOV device (PF and VFs) the way lspci does", cmd_lspci},
     {"survey", "judge whether this host's PCI devices could be assigned to a VM", cmd_survey},
 };
 

@@ -332,14 +332,18 @@ pci_layout_set_bar_size(struct pci_layout *layout, unsigned bar, uint64_t size, 
     if (layout == NULL || bar > 5) {
         return pcivirt_error_set(err, PCIVIRT_EINVAL, "BAR%u does not exist", bar);
     }
+    if (pci_bar_is_upper(layout->tmpl + PCI_BASE_ADDRESS_0, bar)) {
+        return pcivirt_error_set(err, PCIVIRT_EINVAL, "BAR%u is the upper half of 64-bit BAR%u", bar, bar - 1);
+    }
     flags = layout->tmpl[reg] & PCI_BASE_ADDRESS_SPACE_IO ? PCI_BAR_IO
                                                           : layout->tmpl[reg] & (PCI_BAR_MEM64 | PCI_BAR_PREFETCH);
     rc = check_bar(bar, size, flags, err);
     if (rc != 0) {
         return rc;
     }
-    pci_layout_set_wmask(layout, reg, 4, (uint32_t)~(size - 1) & (flags & PCI_BAR_IO ? PCI_BASE_ADDRESS_IO_MASK
-                                                                                      : PCI_BASE_ADDRESS_MEM_MASK));
+    pci_layout_set_wmask(layout, reg, 4,
+                         (uint32_t) ~(size - 1) &
+                             (flags & PCI_BAR_IO ? PCI_BASE_ADDRESS_IO_MASK : PCI_BASE_ADDRESS_MEM_MASK));
     if (flags & PCI_BAR_MEM64) {
         pci_layout_set_wmask(layout, reg + 4, 4, (uint32_t)(~(size - 1) >> 32));
     }

@@ -158,6 +158,11 @@ start_function(struct parser *ps, const struct pci_addr *a, const char *desc, si
     }
     memcpy(d, desc, dlen);
     d[dlen] = '\0';
+    /* A CR inside the text (only one before the newline is dropped) would not
+     * survive our own export; the description carries no meaning for lspci. */
+    for (char *c = strchr(d, '\r'); c != NULL; c = strchr(c, '\r')) {
+        *c = ' ';
+    }
     rc = pci_dump_add(ps->dump, a, NULL, NULL, 0);
     if (rc != 0) {
         pv_free(d);

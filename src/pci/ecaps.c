@@ -311,6 +311,9 @@ pci_ecap_sriov_set_bar_size(struct pci_layout *layout, uint16_t cap, unsigned ba
         PCI_ECAP_ID(le32_get(layout->tmpl + cap)) != PCI_ECAP_ID_SRIOV) {
         return pcivirt_error_set(err, PCIVIRT_EINVAL, "VF BAR%u: no SR-IOV capability at 0x%03x", bar, cap);
     }
+    if (pci_bar_is_upper(layout->tmpl + cap + PCI_SRIOV_BAR, bar)) {
+        return pcivirt_error_set(err, PCIVIRT_EINVAL, "VF BAR%u is the upper half of 64-bit VF BAR%u", bar, bar - 1);
+    }
     is64 = (layout->tmpl[reg] & PCI_BASE_ADDRESS_MEM_TYPE_64) != 0;
     if ((layout->tmpl[reg] & PCI_BASE_ADDRESS_SPACE_IO) || (is64 && bar == 5)) {
         return pcivirt_error_set(err, PCIVIRT_EINVAL, "VF BAR%u: type bits 0x%x are not a usable memory BAR", bar,

@@ -45,6 +45,25 @@ struct pci_layout {
     uint16_t ext_tail; /* last extended capability (0: none) */
 };
 
+/*
+ * pci_bar_is_upper() - whether register @bar (0..5) of the six BAR registers at
+ * @regs is the upper half of a 64-bit memory BAR, scanning from BAR0 as software
+ * does (an upper half's own low bits are address bits, not a type).
+ */
+static inline bool
+pci_bar_is_upper(const uint8_t *regs, unsigned bar)
+{
+    for (unsigned i = 0; i < bar; i++) {
+        bool is64 = !(regs[4 * i] & 0x1) && (regs[4 * i] & 0x6) == 0x4;
+
+        if (is64 && i + 1 == bar) {
+            return true;
+        }
+        i += is64 ? 1 : 0;
+    }
+    return false;
+}
+
 /* pci_layout_record_cap() - remember an allocated capability (caps.c). */
 int pci_layout_record_cap(struct pci_layout *layout, uint16_t offset, uint16_t size, uint16_t id, bool extended);
 

@@ -481,6 +481,7 @@ test_find(void **state)
 int
 main(void)
 {
+    /* clang-format off */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_allocation_links_and_marks_used),
         cmocka_unit_test(test_overlap_and_range_errors_name_offsets),
@@ -493,6 +494,7 @@ main(void)
         cmocka_unit_test(test_format_case_chains_against_lspci),
         cmocka_unit_test(test_find),
     };
+    /* clang-format on */
 
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -196,11 +196,13 @@ test_host_sysfs_config_files(void **state)
 int
 main(void)
 {
+    /* clang-format off */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pciutils_captures_match_lspci),
         cmocka_unit_test(test_synthetic_and_host_dumps_match_lspci),
         cmocka_unit_test(test_host_sysfs_config_files),
     };
+    /* clang-format on */
 
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -386,6 +386,7 @@ test_type0_header_and_bar_sizing(void **state)
 int
 main(void)
 {
+    /* clang-format off */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout_create_rejects_bad_sizes),
         cmocka_unit_test(test_ro_rw_w1c_merge),
@@ -396,6 +397,7 @@ main(void)
         cmocka_unit_test(test_every_offset_and_length_4096),
         cmocka_unit_test(test_type0_header_and_bar_sizing),
     };
+    /* clang-format on */
 
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -352,14 +352,35 @@ test_parse_allocation_failures(void **state)
     pci_dump_destroy(d);
 }
 
+/* Found by fuzz_dump: a description ending in several CRs broke the round trip. */
+static void
+test_fuzz_regression_cr_in_description(void **state)
+{
+    static const char text[] = "03:00.0 y\r\r\r\n00: 86 80\r\n";
+    struct pci_dump *d = NULL;
+
+    (void)state;
+    assert_int_equal(pci_dump_parse(text, sizeof(text) - 1, "t", &d, NULL), 0);
+    assert_string_equal(d->funcs[0]->desc, "y  ");
+    assert_int_equal(d->funcs[0]->len, 2);
+    round_trip(d);
+    pci_dump_destroy(d);
+}
+
 int
 main(void)
 {
+    /* clang-format off */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_data_file_like_lspci),  cmocka_unit_test(test_format_cases_match_expected),
-        cmocka_unit_test(test_errors_name_file_line_field), cmocka_unit_test(test_line_length_limit),
-        cmocka_unit_test(test_built_dump_read_by_lspci),    cmocka_unit_test(test_parse_allocation_failures),
+        cmocka_unit_test(test_every_data_file_like_lspci),
+        cmocka_unit_test(test_format_cases_match_expected),
+        cmocka_unit_test(test_errors_name_file_line_field),
+        cmocka_unit_test(test_line_length_limit),
+        cmocka_unit_test(test_built_dump_read_by_lspci),
+        cmocka_unit_test(test_parse_allocation_failures),
+        cmocka_unit_test(test_fuzz_regression_cr_in_description),
     };
+    /* clang-format on */
 
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -306,10 +306,12 @@ test_lspci_conventional_function(void **state)
 int
 main(void)
 {
+    /* clang-format off */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lspci_decodes_the_model),
         cmocka_unit_test(test_lspci_conventional_function),
     };
+    /* clang-format on */
 
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
