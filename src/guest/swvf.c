@@ -21,7 +21,7 @@
 static int
 size_bar(struct gvpci_dev *dev, unsigned i, bool is64, uint64_t *size)
 {
-    uint32_t lo, hi = 0xFFFFFFFFu, save_lo, save_hi = 0;
+    uint32_t lo = 0, hi = 0xFFFFFFFFu, save_lo = 0, save_hi = 0;
     uint32_t reg = 0x10 + 4 * i;
     int rc = gvpci_cfg_read(dev, reg, 4, &save_lo);
 
