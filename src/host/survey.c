@@ -507,8 +507,10 @@ survey_devices(struct host_survey *s, const struct host_survey_options *opts, st
         }
         d = pv_calloc(1, sizeof(*d));
         if (d == NULL) {
-            host_free_names(names, n);
-            return pcivirt_error_set(err, PCIVIRT_ENOMEM, "out of memory reading %s", names[i]);
+            int rc_nomem = pcivirt_error_set(err, PCIVIRT_ENOMEM, "out of memory reading %s", names[i]);
+
+            host_free_names(names, n); /* after the message: it names names[i] */
+            return rc_nomem;
         }
         s->dev[s->count++] = d;
         if (read_device(&s->root, names[i], d) != 0) {
