@@ -35,6 +35,7 @@
 #include "dev/ports.h"
 #include "pcivirt/wdf.h"
 #include "vmbus/channel.h"
+#include "vsp/broker.h"
 #include "vsp/clock.h"
 #include "vsp/events.h"
 #include "vsp/vmm.h"
@@ -42,12 +43,6 @@
 
 struct vsp_stack;
 struct vsp_stack_vm;
-
-/* What happens to a VM that does not answer a query-stop in time (contract.md 7.2 step 2). */
-enum vsp_stop_policy {
-    VSP_STOP_VETO = 0,             /* EVENT_COMPLETE with STATUS_IO_TIMEOUT: the stop is vetoed */
-    VSP_STOP_SURPRISE_REMOVE = 1,  /* the VF is surprise-removed from that VM; the stop proceeds */
-};
 
 /* 30 s: inside the reference PF's 120 s safety wait, half the 60 s eject window. */
 #define VSP_QUERY_STOP_TIMEOUT_DEFAULT_NS (30ull * VSP_NS_PER_S)
