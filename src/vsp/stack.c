@@ -526,10 +526,6 @@ vsp_stack_shutdown(struct vsp_stack *s)
         s->service_started = false;
     }
     release_gone(s, true); /* DETACH: a rebalance waiting for us carries on */
-    if (s->rb_running && !s->rb_joined) {
-        pthread_join(s->rebalance, NULL);
-        s->rb_joined = true;
-    }
 }
 
 void
@@ -539,6 +535,10 @@ vsp_stack_destroy(struct vsp_stack *s)
         return;
     }
     vsp_stack_shutdown(s);
+    if (s->rb_running && !s->rb_joined) {
+        pthread_join(s->rebalance, NULL); /* it runs PnP operations only: bounded by the PF */
+        s->rb_joined = true;
+    }
     while (s->vms != NULL) {
         vsp_stack_vm_destroy(s->vms);
     }
