@@ -32,6 +32,13 @@
 
 struct run;
 
+/*
+ * Whether this build drives rebalance steps through the stack's PnP broker.
+ * Without it a rebalance step is a failed check (never a pretended success), so
+ * scenarios with one exit 1; tests derive their expected exit code from this.
+ */
+#define RUN_HAVE_BROKER 0
+
 struct run_options {
     FILE *out;       /* timeline and summary; NULL: nothing printed */
     FILE *progress;  /* a terminal for the progress line, or NULL */

@@ -312,19 +312,23 @@ run_step(struct run *r, const struct scenario_step *st)
     }
 }
 
-/* Teardown, first part: every VF still in a VM is ejected (ignoring guests get the window). */
+/* Teardown, first part: every VF still in a VM is ejected, VM by VM, devices and VFs in index order. */
 void
 run_eject_all(struct run *r)
 {
     for (size_t i = 0; i < r->n_vms; i++) {
         struct run_vm *v = &r->vms[i];
-        struct vsp_vf_info info[VSP_VPCI_SLOTS];
-        size_t n = v->vm != NULL ? vsp_vm_devices(v->vm, info, VSP_VPCI_SLOTS) : 0;
 
-        for (size_t k = 0; k < n && k < VSP_VPCI_SLOTS; k++) {
-            if (info[k].state == VSP_VF_ASSIGNED && info[k].pf >= 0 && (size_t)info[k].pf < r->n_devs) {
-                run_eject(r, v, &r->devs[info[k].pf], info[k].vf_index,
-                          (v->misbehave & SCENARIO_GUEST_IGNORE_EJECT) != 0, "teardown");
+        for (size_t k = 0; k < r->n_devs && v->vm != NULL; k++) {
+            struct run_dev *d = &r->devs[k];
+
+            for (uint16_t vf = 0; vf < d->num_vfs && !d->removed; vf++) {
+                struct vsp_vf_info info;
+
+                if (vsp_vmm_vf_info(r->vmm, d->pf_id, vf, &info) == 0 && info.state == VSP_VF_ASSIGNED &&
+                    info.vm == vsp_vm_id(v->vm)) {
+                    run_eject(r, v, d, vf, (v->misbehave & SCENARIO_GUEST_IGNORE_EJECT) != 0, "teardown");
+                }
             }
         }
     }
