@@ -209,6 +209,38 @@ work(struct gvpci_dev *dev)
     }
 }
 
+static NTSTATUS
+query_stop(struct gvpci_dev *dev)
+{
+    struct swvf *s = gvpci_dev_drvdata(dev);
+
+    if (s == NULL) {
+        return STATUS_SUCCESS;
+    }
+    s->query_stops++;
+    s->stopped = NT_SUCCESS(s->stop_answer);
+    return s->stop_answer;
+}
+
+static void
+restart(struct gvpci_dev *dev, bool restarted)
+{
+    struct swvf *s = gvpci_dev_drvdata(dev);
+    uint32_t id = 0;
+
+    if (s == NULL) {
+        return;
+    }
+    s->stopped = false;
+    if (!restarted) {
+        s->stop_cancels++;
+        return;
+    }
+    s->restarts++;
+    s->id_after_restart = gvpci_mmio_read32(dev, 0, SWVF_REG_ID, &id) == 0 && id == SWVF_ID_MAGIC;
+    s->mac_stale = true; /* the PF may have changed it while stopped: re-read in work() */
+}
+
 static void
 irq(struct gvpci_dev *dev, uint32_t vector)
 {
@@ -228,7 +260,9 @@ swvf_driver_init(struct gvpci_driver *drv, uint16_t vendor, uint16_t device)
                                  .probe = probe,
                                  .remove = remove_dev,
                                  .work = work,
-                                 .irq = irq};
+                                 .irq = irq,
+                                 .query_stop = query_stop,
+                                 .restart = restart};
 }
 
 struct swvf *
@@ -240,11 +274,15 @@ swvf_of(struct gvpci_dev *dev)
 int
 swvf_dma(struct gvpci_dev *dev, uint64_t src, uint64_t dst, uint32_t len, bool want_irq)
 {
+    struct swvf *s = swvf_of(dev);
     uint32_t status = 0;
     int rc;
 
     if (len == 0 || len > SWVF_DMA_MAX_LEN) {
         return PCIVIRT_EINVAL;
+    }
+    if (s != NULL && s->stopped) {
+        return PCIVIRT_ESTATE; /* agreed to a stop: the device may be gone until REENABLE */
     }
     rc = gvpci_mmio_write32(dev, 0, SWVF_REG_DMA_STATUS, SWVF_DMA_STS_W1C);
     rc = rc != 0 ? rc : gvpci_mmio_write32(dev, 0, SWVF_REG_DMA_SRC_LO, (uint32_t)src);

@@ -17,6 +17,9 @@
  *  - DMA: swvf_dma() programs the VF's DMA engine with guest physical addresses
  *    (the IOMMU translates them: DESIGN.md path 6) and, on request, asks for the
  *    MSI-X interrupt at completion;
+ *  - rebalance: query_stop answers stop_answer (success unless a test sets a
+ *    veto) and refuses DMA until resumed; REENABLE re-reads the ID register
+ *    through BAR0 (the stack re-mapped it on the host) and the MAC;
  *  - remove: interrupt deleted, MSI-X and Bus Master off, callback unregistered.
  *
  * Block convention shared with the PF side: block 0 holds the VF's MAC in its
@@ -47,6 +50,13 @@ struct swvf {
     unsigned irqs;
     int msix_bar;
     uint32_t msix_table; /* offset of the table in msix_bar */
+    /* Rebalance (PCI_QUERY_STOP / PCI_REENABLE / PCI_QUERY_STOP_FAILED). */
+    NTSTATUS stop_answer; /* what query_stop answers: STATUS_SUCCESS (default) or a veto */
+    bool stopped;         /* agreed to a stop and not resumed yet: no DMA is started */
+    unsigned query_stops;
+    unsigned restarts;    /* REENABLE received */
+    unsigned stop_cancels; /* QUERY_STOP_FAILED received */
+    bool id_after_restart; /* the ID register read right after the last REENABLE was the magic */
 };
 
 /**
@@ -62,7 +72,7 @@ struct swvf *swvf_of(struct gvpci_dev *dev);
  * swvf_dma() - copy @len bytes from guest address @src to @dst with the VF's DMA
  * engine; @irq asks for the MSI-X interrupt at completion.
  * Return: 0; PCIVIRT_EACCES when the IOMMU refused an access (the device's fault
- * status); PCIVIRT_EINVAL (length); PCIVIRT_EIO for any other device status.
+ * status); PCIVIRT_EINVAL (length); PCIVIRT_ESTATE (stopped for a rebalance); PCIVIRT_EIO for any other device status.
  */
 int swvf_dma(struct gvpci_dev *dev, uint64_t src, uint64_t dst, uint32_t len, bool irq);
 

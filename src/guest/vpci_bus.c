@@ -372,14 +372,58 @@ on_invalidate(struct gvpci_bus *bus, const struct vpci_msg *m)
     d->inv_fn(d->inv_ctx, m->u.block_mask);
 }
 
+/* The stack's rebalance asks this child to let go for a while: the answer is the completion status. */
 static void
-on_message(struct gvpci_bus *bus, const struct vpci_msg *m)
+on_query_stop(struct gvpci_bus *bus, const struct vpci_rx *rx)
 {
+    struct gvpci_dev *d = &bus->dev[vpci_slot_device(rx->msg.slot)];
+    NTSTATUS st = STATUS_SUCCESS;
+
+    bus->st.query_stops++;
+    if (bus->cfg.ignore_query_stop) {
+        bus->st.query_stops_ignored++;
+        return;
+    }
+    if (vpci_slot_function(rx->msg.slot) == 0 && d->present && d->drv != NULL && d->drv->query_stop != NULL) {
+        st = d->drv->query_stop(d);
+    }
+    if (!NT_SUCCESS(st)) {
+        bus->st.query_stops_vetoed++;
+    }
+    if (rx->wants_reply) {
+        vpci_chan_reply_status(bus->cfg.channel, rx->trans_id, st, bus->cfg.wait_ns);
+    }
+}
+
+static void
+on_restart(struct gvpci_bus *bus, const struct vpci_msg *m)
+{
+    struct gvpci_dev *d = &bus->dev[vpci_slot_device(m->slot)];
+    bool restarted = m->type == PCI_REENABLE;
+
+    if (restarted) {
+        bus->st.reenables++;
+    } else {
+        bus->st.stops_failed++;
+    }
+    if (vpci_slot_function(m->slot) == 0 && d->present && d->drv != NULL && d->drv->restart != NULL) {
+        d->drv->restart(d, restarted);
+    }
+}
+
+static void
+on_message(struct gvpci_bus *bus, const struct vpci_rx *rx)
+{
+    const struct vpci_msg *m = &rx->msg;
+
     switch (m->type) {
     case PCI_BUS_RELATIONS:
     case PCI_BUS_RELATIONS2: on_relations(bus, m); break;
     case PCI_EJECT: on_eject(bus, m->slot); break;
     case PCI_INVALIDATE_BLOCK: on_invalidate(bus, m); break;
+    case PCI_QUERY_STOP: on_query_stop(bus, rx); break;
+    case PCI_REENABLE:
+    case PCI_QUERY_STOP_FAILED: on_restart(bus, m); break;
     default: bus->st.bad_messages++; break;
     }
 }
@@ -413,7 +457,7 @@ gvpci_bus_poll(struct gvpci_bus *bus, int64_t wait_ns)
             break;
         }
         if (NT_SUCCESS(st)) {
-            on_message(bus, &bus->rx->msg);
+            on_message(bus, bus->rx);
             n++;
         } else {
             bus->st.bad_messages++;
@@ -461,7 +505,7 @@ first_relations(struct gvpci_bus *bus, struct pcivirt_error *err)
         if (!NT_SUCCESS(st)) {
             return pcivirt_error_set(err, io_error(st), "no BUS_RELATIONS: 0x%08x", (uint32_t)st);
         }
-        on_message(bus, &bus->rx->msg);
+        on_message(bus, bus->rx);
     }
     return 0;
 }

@@ -70,6 +70,13 @@ struct gvpci_driver {
     void (*remove)(struct gvpci_dev *dev);
     void (*work)(struct gvpci_dev *dev); /* deferred work, run by gvpci_bus_poll() */
     void (*irq)(struct gvpci_dev *dev, uint32_t vector);
+    /*
+     * PCI_QUERY_STOP (the stack's rebalance, docs/VPCI-PROTOCOL.md): quiesce the
+     * device and return STATUS_SUCCESS, or a failure to veto.  NULL: agree.
+     */
+    NTSTATUS (*query_stop)(struct gvpci_dev *dev);
+    /* PCI_REENABLE (@restarted) or PCI_QUERY_STOP_FAILED: resume.  May be NULL. */
+    void (*restart)(struct gvpci_dev *dev, bool restarted);
 };
 
 typedef void gvpci_invalidate_fn(void *ctx, uint64_t mask);
@@ -80,12 +87,14 @@ struct gvpci_config {
     uint32_t versions[GVPCI_MAX_VERSIONS]; /* offer list; all zero: 1.4, 1.3, 1.2, 1.1 */
     int64_t wait_ns;                       /* bound on each request; 0: GVPCI_WAIT_DEFAULT_NS */
     bool ignore_eject;                     /* misbehave: never answer PCI_EJECT */
+    bool ignore_query_stop;                /* misbehave: never answer PCI_QUERY_STOP */
 };
 
 /* What happened on the bus (monotonic counters). */
 struct gvpci_stats {
     uint64_t relations, ejects, ejects_ignored, invalidates, invalidates_dropped;
     uint64_t probes, probe_failures, removes, irqs, irqs_unclaimed, bad_messages;
+    uint64_t query_stops, query_stops_ignored, query_stops_vetoed, reenables, stops_failed;
 };
 
 /**

@@ -58,6 +58,7 @@ static const char *const type_names[VSP_EV_TYPE_COUNT] = {
     [VSP_EV_INVALIDATE] = "invalidate",
     [VSP_EV_BAD_PACKET] = "bad-packet",
     [VSP_EV_GUEST_ERROR] = "guest-error",
+    [VSP_EV_PF_ERROR] = "pf-error",
 };
 
 const char *

@@ -55,6 +55,7 @@ enum vsp_event_type {
     VSP_EV_INVALIDATE,       /* a block invalidation was forwarded to a guest */
     VSP_EV_BAD_PACKET,       /* a malformed or out-of-order guest packet */
     VSP_EV_GUEST_ERROR,      /* another guest request refused at the trust boundary */
+    VSP_EV_PF_ERROR,         /* a PF's IOCTL failed or its answer was refused */
     VSP_EV_TYPE_COUNT
 };
 

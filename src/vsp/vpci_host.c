@@ -70,6 +70,12 @@ send_msg(struct vsp_vpci_host *h, const struct vpci_msg *m)
     }
 }
 
+void
+vpci_send(struct vsp_vpci_host *h, const struct vpci_msg *m)
+{
+    send_msg(h, m);
+}
+
 /* BUS_RELATIONS(2) with the slots as they are now (lock taken here). */
 static void
 send_relations(struct vsp_vpci_host *h)
@@ -91,6 +97,12 @@ send_relations(struct vsp_vpci_host *h)
     pthread_rwlock_unlock(&h->lock);
     send_msg(h, m);
     pv_free(m);
+}
+
+void
+vpci_send_relations(struct vsp_vpci_host *h)
+{
+    send_relations(h);
 }
 
 /*
@@ -778,6 +790,7 @@ host_init(struct vsp_vpci_host *h)
     pthread_mutex_init(&h->inval_lock, NULL);
     pthread_mutex_init(&h->send_lock, NULL);
     pthread_mutex_init(&h->refresh_lock, NULL);
+    pthread_mutex_init(&h->stop_lock, NULL);
     for (unsigned i = 0; i < VSP_VPCI_SLOTS; i++) {
         h->inval[i] = (struct vpci_inval){.pf = VSP_EV_NONE, .vf = VSP_EV_NONE, .pending = 0};
     }
@@ -843,6 +856,9 @@ vsp_vpci_host_destroy(struct vsp_vpci_host *h)
     if (h->thread_started) {
         pthread_join(h->thread, NULL);
     }
+    if (h->rx != NULL) {
+        vpci_stop_join(h);
+    }
     vmbus_channel_destroy(h->ch);
     if (h->rx != NULL) {
         for (unsigned i = 0; i < VSP_VPCI_SLOTS; i++) {
@@ -850,6 +866,7 @@ vsp_vpci_host_destroy(struct vsp_vpci_host *h)
                 slot_release(&h->slots[i]);
             }
         }
+        pthread_mutex_destroy(&h->stop_lock);
         pthread_mutex_destroy(&h->refresh_lock);
         pthread_mutex_destroy(&h->send_lock);
         pthread_mutex_destroy(&h->inval_lock);

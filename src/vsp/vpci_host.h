@@ -157,4 +157,43 @@ unsigned vsp_vpci_invalidate(struct vsp_vpci *vpci, int pf, const SRIOV_INVALIDA
  */
 unsigned vsp_vpci_remap(struct vsp_vpci *vpci, int pf);
 
+/*
+ * The guest leg of a PF rebalance (contract.md 7.2 step 2, 10.13; our message
+ * layout and meaning in docs/VPCI-PROTOCOL.md): PCI_QUERY_STOP {slot} is a request
+ * whose completion status is the guest's answer (success: it has quiesced the
+ * device and may lose it for a while; failure: a veto).  PCI_REENABLE {slot}
+ * tells it the PF restarted (BARs may have moved on the host: guest addresses
+ * stay, the stack re-maps them), PCI_QUERY_STOP_FAILED that the stop was
+ * cancelled.
+ */
+
+/*
+ * The answer of one slot: @status is the guest's completion status, or
+ * STATUS_IO_TIMEOUT (no answer within the wait), STATUS_DEVICE_REMOVED (channel
+ * gone), STATUS_DEVICE_BUSY (the previous query of that slot is still waiting).
+ * Called once per asked slot, from a thread of the host, with no lock held.
+ */
+typedef void vsp_vpci_answer_fn(void *ctx, uint64_t cookie, int vm, uint32_t slot, int pf, uint16_t vf,
+                                NTSTATUS status);
+
+/**
+ * vsp_vpci_query_stop() - send PCI_QUERY_STOP to every slot, in every VM whose
+ * guest negotiated a version, that holds a VF of PF @pf; each waits on its own
+ * thread at most @wait_ns (real time) for the answer and reports it to @fn with
+ * @cookie.  A slot whose previous query still waits is reported at once as
+ * STATUS_DEVICE_BUSY.
+ *
+ * Return: the number of slots @fn will be called for.
+ */
+unsigned vsp_vpci_query_stop(struct vsp_vpci *vpci, int pf, uint64_t cookie, int64_t wait_ns, vsp_vpci_answer_fn *fn,
+                             void *ctx);
+
+/**
+ * vsp_vpci_stop_done() - the rebalance of PF @pf ended: PCI_REENABLE (@restarted)
+ * or PCI_QUERY_STOP_FAILED to every slot holding one of its VFs; after a restart
+ * the VMs also get their bus relations again (unchanged children are kept).
+ * Call vsp_vpci_remap() first.  Return: the number of slots told.
+ */
+unsigned vsp_vpci_stop_done(struct vsp_vpci *vpci, int pf, bool restarted);
+
 #endif /* PCIVIRT_VSP_VPCI_HOST_H */

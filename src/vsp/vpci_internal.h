@@ -49,6 +49,21 @@ struct vsp_vpci {
     struct list_node hosts;
 };
 
+/* One PCI_QUERY_STOP in flight to one slot (vpci_stop.c). */
+struct vpci_stopq {
+    pthread_t thread;
+    bool started;      /* a thread exists and must be joined */
+    atomic_bool done;  /* it has reported and is about to return */
+    struct vsp_vpci_host *h;
+    uint32_t slot;
+    int pf;
+    uint16_t vf;
+    uint64_t cookie;
+    int64_t wait_ns;
+    vsp_vpci_answer_fn *fn;
+    void *ctx;
+};
+
 struct vsp_vpci_host {
     struct vsp_vpci *vpci;
     struct list_node node; /* on vpci->hosts */
@@ -74,6 +89,9 @@ struct vsp_vpci_host {
     pthread_mutex_t send_lock;    /* one host -> guest message at a time */
     pthread_mutex_t refresh_lock; /* one slot-table update (and its BUS_RELATIONS) at a time */
 
+    pthread_mutex_t stop_lock; /* stopq[] */
+    struct vpci_stopq stopq[VSP_VPCI_SLOTS];
+
     struct {
         atomic_uint_fast64_t requests, refused, config_reads, config_writes;
         atomic_uint_fast64_t mmio_direct, mmio_trapped, mmio_unclaimed, sends_lost;
@@ -89,5 +107,12 @@ uint64_t vpci_bar_address(const struct vpci_slot *s, unsigned bar);
 /* vpci_host.c: log a refused guest action. */
 void vpci_guest_error(struct vsp_vpci_host *h, const struct vpci_slot *s, NTSTATUS st, uint64_t detail, const char *fmt,
                       ...) __attribute__((format(printf, 5, 6)));
+
+/* vpci_host.c: one host -> guest message (bounded), and BUS_RELATIONS(2) from the slot table. */
+void vpci_send(struct vsp_vpci_host *h, const struct vpci_msg *m);
+void vpci_send_relations(struct vsp_vpci_host *h);
+
+/* vpci_stop.c: join every query-stop thread of @h (its channel is rescinded already). */
+void vpci_stop_join(struct vsp_vpci_host *h);
 
 #endif /* PCIVIRT_VSP_VPCI_INTERNAL_H */
