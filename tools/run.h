@@ -37,7 +37,7 @@ struct run;
  * Without it a rebalance step is a failed check (never a pretended success), so
  * scenarios with one exit 1; tests derive their expected exit code from this.
  */
-#define RUN_HAVE_BROKER 0
+#define RUN_HAVE_BROKER 1
 
 struct run_options {
     FILE *out;       /* timeline and summary; NULL: nothing printed */

@@ -237,7 +237,7 @@ print_counts(struct run *r)
 
     run_printf(r, "\nStack events:");
     for (int t = 0; t < VSP_EV_TYPE_COUNT; t++) {
-        uint64_t n = vsp_event_log_total(r->log, (enum vsp_event_type)t);
+        uint64_t n = run_total(r, (enum vsp_event_type)t);
 
         if (n != 0) {
             run_printf(r, "%s %s %llu", col++ % 6 == 0 ? "\n  " : ",", vsp_event_type_name((enum vsp_event_type)t),
@@ -245,8 +245,8 @@ print_counts(struct run *r)
         }
     }
     run_printf(r, "\n  total %llu, dropped from the log %llu; runtime verifier reports %llu\n",
-               (unsigned long long)vsp_event_log_total(r->log, VSP_EV_TYPE_COUNT),
-               (unsigned long long)vsp_event_log_dropped(r->log), (unsigned long long)r->verifier_reports);
+               (unsigned long long)run_total(r, VSP_EV_TYPE_COUNT), (unsigned long long)r->final_dropped,
+               (unsigned long long)r->verifier_reports);
 }
 
 void

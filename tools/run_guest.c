@@ -113,6 +113,11 @@ run_guest_start(struct run *r, struct run_vm *v, char *why, size_t why_len)
     }
     cfg.wait_ns = RUN_WAIT_NS;
     cfg.ignore_eject = (v->misbehave & SCENARIO_GUEST_IGNORE_EJECT) != 0;
+    cfg.ignore_query_stop = (v->misbehave & SCENARIO_GUEST_IGNORE_QUERY_STOP) != 0;
+    if (v->version != 0) {
+        memset(cfg.versions, 0, sizeof(cfg.versions)); /* a reload offers what was negotiated (8.3) */
+        cfg.versions[0] = v->version;
+    }
     pcivirt_error_clear(&e);
     if (gvpci_bus_create(&cfg, &v->bus) != 0) {
         snprintf(why, why_len, "VM '%s': cannot create its vPCI bus driver", v->sv->name);
@@ -127,9 +132,22 @@ run_guest_start(struct run *r, struct run_vm *v, char *why, size_t why_len)
         snprintf(why, why_len, "VM '%s': its VF drivers did not come up", v->sv->name);
         return -1;
     }
-    v->vfs_gained += vsp_vm_devices(v->vm, NULL, 0);
+    if (v->version == 0) {
+        v->vfs_gained += vsp_vm_devices(v->vm, NULL, 0);
+    }
     v->version = vsp_vpci_host_version(v->host);
     return 0;
+}
+
+bool
+run_reload_guest(struct run *r, struct run_vm *v)
+{
+    char why[256] = "";
+
+    run_guest_stop(v);
+    v->n_drv = 0;
+    return run_check(r, RUN_INV_STEPS, run_guest_start(r, v, why, sizeof(why)) == 0,
+                     "%s: its vPCI bus driver did not come back: %s", v->sv->name, why);
 }
 
 void

@@ -1,11 +1,11 @@
 /*
  * tools/run_internal.h - the executor's own structures, shared by tools/run_*.c.
  *
- * Files: run_world.c builds and tears down the machine; run_bind.c is the
- * stack's view of each PF (discovery through the device-interface registry,
- * query-interface, the held INVALIDATE_BLOCK); run_guest.c is everything a VM
- * does (its platform callbacks, the workload operations); run_steps.c executes
- * timeline steps; run_check.c keeps the invariants and prints the summary.
+ * Files: run_world.c builds and tears down the machine around the stack facade
+ * (vsp/stack.h: discovery, brokers, VMs); run_guest.c is everything a VM does
+ * (its platform callbacks, the workload operations); run_steps.c executes
+ * timeline steps, run_rebalance.c the rebalance through the stack's broker;
+ * run_check.c keeps the invariants and prints the summary.
  *
  * Every check an operation makes goes through run_check(): one call per
  * checked fact, naming the invariant, so the summary's counts are the number of
@@ -28,6 +28,7 @@
 #include "vsp/events.h"
 #include "vsp/iommu.h"
 #include "vsp/pfif.h"
+#include "vsp/stack.h"
 #include "vsp/vmm.h"
 #include "vsp/vpci_host.h"
 
@@ -51,9 +52,6 @@ struct run_inv_state {
     char first[320]; /* the first failure's reason */
 };
 
-/* The stack's handle on one PF (run_bind.c). */
-struct run_bind;
-
 struct run_dev {
     const struct scenario_device *sd;
     struct pv_profile *prof;
@@ -64,13 +62,13 @@ struct run_dev {
     int pf_id;             /* the stack's PF id */
     uint16_t num_vfs;
     bool removed;          /* surprise-removed: no step may use it */
-    struct run_bind *bind; /* NULL once unbound */
     char instance[32];
 };
 
 struct run_vm {
     const struct scenario_vm *sv;
     struct run *run;
+    struct vsp_stack_vm *svm; /* the stack's VM: owns vm, host and the channel */
     struct vsp_vm *vm;
     struct vsp_vpci_host *host;
     struct vmbus_channel *guest_ch;
@@ -92,13 +90,16 @@ struct run {
     const struct scenario *sc;
     struct run_options opt;
     struct wdf_host *host;
-    struct vsp_clock clock;
-    struct vsp_event_log *log;
-    struct vsp_iommu *iommu;
-    struct pv_platform *plat;
-    struct vsp_pfs *pfs;
+    struct vsp_stack *stack;
+    struct vsp_event_log *log; /* the stack's parts (borrowed) */
     struct vsp_vpci *vpci;
     struct vsp_vmm *vmm;
+    struct pv_platform *plat;
+    /* the event log as it was when the stack went away (summary, --events) */
+    struct vsp_event *final_events;
+    size_t n_final;
+    uint64_t final_totals[VSP_EV_TYPE_COUNT + 1];
+    uint64_t final_dropped;
     struct wdf_driver_module *pfdrv;
     struct run_dev *devs;
     size_t n_devs;
@@ -112,9 +113,6 @@ struct run {
     uint64_t printed_seq; /* last event already shown in the timeline */
     size_t step;          /* current step (progress) */
     long long progress_ns; /* when the progress line was last drawn */
-    pthread_rwlock_t clock_lock; /* guards clock_host (events can be added during teardown) */
-    struct wdf_host *clock_host; /* the clock's source, NULL once the host is gone */
-    uint64_t frozen_ns;          /* the time the clock stopped at */
     struct vsp_event *pending;   /* events added since the last print (listener) */
     size_t n_pending;
     uint64_t pending_dropped;
@@ -128,10 +126,13 @@ void run_world_teardown(struct run *r);
 void run_advance(struct run *r, uint64_t ns);
 struct run_vm *run_vm_by_id(struct run *r, int vm_id);
 
-/* ---- run_bind.c ---- */
-int run_bind_pf(struct run *r, struct run_dev *d, char *why, size_t why_len);
-/* run_unbind_pf() - close the stack's handle (detach, cancel held requests, dereference). */
-void run_unbind_pf(struct run *r, struct run_dev *d);
+/* run_total() - events of @type so far (VSP_EV_TYPE_COUNT: all), also after the stack is gone. */
+uint64_t run_total(struct run *r, enum vsp_event_type type);
+/* run_reload_guest() - restart @v's bus driver with its current misbehaviour (no setter exists). */
+bool run_reload_guest(struct run *r, struct run_vm *v);
+
+/* ---- run_rebalance.c ---- */
+void run_rebalance(struct run *r, const struct scenario_step *st);
 
 /* ---- run_guest.c ---- */
 int run_guest_start(struct run *r, struct run_vm *v, char *why, size_t why_len);

@@ -31,7 +31,6 @@ run_create(const struct scenario *sc, const struct run_options *opt, struct run 
     r->sc = sc;
     r->opt = *opt;
     pthread_mutex_init(&r->lock, NULL);
-    pthread_rwlock_init(&r->clock_lock, NULL);
     r->lock_ready = true;
     r->n_devs = sc->n_devices;
     r->n_vms = sc->n_vms;
@@ -130,7 +129,22 @@ run_execute(struct run *r)
 int
 run_write_events(struct run *r, FILE *fp)
 {
-    return vsp_event_log_write_jsonl(r->log, fp);
+    if (r->log != NULL) {
+        return vsp_event_log_write_jsonl(r->log, fp);
+    }
+    for (size_t i = 0; i < r->n_final; i++) {
+        json_t *o = vsp_event_to_json(&r->final_events[i]);
+
+        if (o == NULL) {
+            return PCIVIRT_ENOMEM;
+        }
+        if (json_dumpf(o, fp, JSON_COMPACT) != 0 || fputc('\n', fp) == EOF) {
+            json_decref(o);
+            return PCIVIRT_EIO;
+        }
+        json_decref(o);
+    }
+    return 0;
 }
 
 void
@@ -142,13 +156,12 @@ run_destroy(struct run *r)
     if (!r->torn_down && r->lock_ready) {
         run_world_teardown(r);
     }
-    vsp_event_log_destroy(r->log);
+    pv_free(r->final_events);
     pv_free(r->pending);
     pv_free(r->vms);
     pv_free(r->devs);
     if (r->lock_ready) {
         pthread_mutex_destroy(&r->lock);
-        pthread_rwlock_destroy(&r->clock_lock);
     }
     pv_free(r);
 }
@@ -172,7 +185,7 @@ run_vf_holder(struct run *r, size_t i, uint32_t vf)
     struct vsp_vf_info info;
     struct vsp_vm *vm;
 
-    if (r->vmm == NULL || vsp_vmm_vf_info(r->vmm, r->devs[i].pf_id, (uint16_t)vf, &info) != 0 ||
+    if (r->vmm == NULL || r->devs[i].removed || vsp_vmm_vf_info(r->vmm, r->devs[i].pf_id, (uint16_t)vf, &info) != 0 ||
         info.vm == VSP_EV_NONE || (vm = vsp_vmm_find_vm(r->vmm, info.vm)) == NULL) {
         return NULL;
     }

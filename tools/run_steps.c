@@ -12,7 +12,7 @@
  * Eject windows: the guest gets the chance to answer first; only when it has
  * ignored PCI_EJECT (its bus driver says so) does the runner let the window run
  * out - instantly on the virtual clock - and the stack's own deadline handling
- * (vsp_vmm_tick) decides the forced removal.
+ * (vsp_stack_tick) decides the forced removal.
  */
 #include <stdio.h>
 #include <string.h>
@@ -89,7 +89,7 @@ run_eject(struct run *r, struct run_vm *v, struct run_dev *d, uint32_t vf, bool 
     uint64_t seq = last_seq(r);
     int vm = vsp_vm_id(v->vm);
     bool forced, acked;
-    int rc = vsp_vmm_eject(r->vmm, d->pf_id, (uint16_t)vf, why);
+    int rc = vsp_stack_eject(r->stack, d->pf_id, (uint16_t)vf, why);
 
     if (!run_check(r, RUN_INV_STEPS, rc == 0, "eject VF %u of '%s' from %s: the stack refused (%s)", vf, d->sd->name,
                    v->sv->name, pcivirt_strerror(rc))) {
@@ -135,7 +135,7 @@ step_assign(struct run *r, const struct scenario_step *st)
     int rc;
 
     await_handoff(r, v, d, st->vf);
-    rc = vsp_vmm_assign(r->vmm, d->pf_id, (uint16_t)st->vf, v->vm, NULL);
+    rc = vsp_stack_assign(r->stack, d->pf_id, (uint16_t)st->vf, v->svm, NULL);
     if (!run_check(r, RUN_INV_STEPS, rc == 0, "assign VF %u of '%s' to %s: the stack refused (%s)", st->vf,
                    d->sd->name, v->sv->name, pcivirt_strerror(rc))) {
         return;
@@ -151,16 +151,22 @@ step_assign(struct run *r, const struct scenario_step *st)
     v->vfs_gained++;
 }
 
+/*
+ * The guest bus driver takes ignore-eject / ignore-query-stop at creation, so a
+ * change of either reloads it (stop: RESOURCES_RELEASED, D0 exit; start again at
+ * the negotiated version) - what a guest does when its driver is reloaded.
+ */
 static void
 step_guest(struct run *r, const struct scenario_step *st)
 {
     struct run_vm *v = &r->vms[st->vm];
     uint32_t changed = v->misbehave ^ st->misbehave;
 
-    run_check(r, RUN_INV_STEPS, (changed & SCENARIO_GUEST_IGNORE_EJECT) == 0,
-              "%s: ignore-eject cannot change in a running guest: its vPCI bus driver takes it at creation",
-              v->sv->name);
-    v->misbehave = (v->misbehave & SCENARIO_GUEST_IGNORE_EJECT) | (st->misbehave & ~SCENARIO_GUEST_IGNORE_EJECT);
+    v->misbehave = st->misbehave;
+    if (changed & (SCENARIO_GUEST_IGNORE_EJECT | SCENARIO_GUEST_IGNORE_QUERY_STOP)) {
+        run_printf(r, "    (%s reloads its vPCI bus driver with the new behaviour)\n", v->sv->name);
+        run_reload_guest(r, v);
+    }
 }
 
 static uint64_t
@@ -245,6 +251,23 @@ step_block_change(struct run *r, const struct scenario_step *st)
               wrong);
 }
 
+/* The stack no longer lists the PF and no VM holds any of the VFs that were held. */
+static bool
+pf_released(struct run *r, struct run_dev *d, const struct vsp_vf_info *held, size_t n)
+{
+    if (vsp_stack_pf_find(r->stack, d->instance) >= 0) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct run_vm *v = run_vm_by_id(r, held[i].vm);
+
+        if (v != NULL && run_guest_find(v, d->pf_id, held[i].vf_index) != NULL) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static void
 step_surprise(struct run *r, const struct scenario_step *st)
 {
@@ -261,8 +284,15 @@ step_surprise(struct run *r, const struct scenario_step *st)
     }
     s = wdf_pnp_surprise_remove(d->node);
     run_check(r, RUN_INV_STEPS, NT_SUCCESS(s), "surprise removal of '%s' (0x%08x)", d->sd->name, (unsigned)s);
-    /* What PF discovery does on remove_complete: the stack lets go of the PF, then REMOVE follows. */
-    run_unbind_pf(r, d);
+    /* The stack's discovery lets go of the PF on remove_complete (its own thread); REMOVE follows. */
+    for (int i = 0; i < STEP_ROUNDS && !pf_released(r, d, held, n_held); i++) {
+        struct timespec ts = {0, STEP_POLL_NS};
+
+        run_guests_poll(r);
+        nanosleep(&ts, NULL);
+    }
+    run_check(r, RUN_INV_PREDICTED, pf_released(r, d, held, n_held),
+              "surprise removal of '%s': the stack released the PF and took its VFs from the VMs", d->sd->name);
     wdf_pnp_remove(d->node);
     d->removed = true;
     for (size_t i = 0; i < n_held; i++) {
@@ -280,15 +310,6 @@ step_surprise(struct run *r, const struct scenario_step *st)
     }
 }
 
-static void
-step_rebalance(struct run *r, const struct scenario_step *st)
-{
-    run_check(r, RUN_INV_STEPS, false,
-              "rebalance of '%s' not executed: it needs the stack's PnP broker (ATTACH, NOTIFICATION, the query-stop "
-              "fan-out with %s on timeout), which this build does not include",
-              r->devs[st->device].sd->name, scenario_policy_name(r->sc->timing.on_timeout));
-}
-
 void
 run_step(struct run *r, const struct scenario_step *st)
 {
@@ -298,7 +319,7 @@ run_step(struct run *r, const struct scenario_step *st)
             run_guest_workload(r, &r->vms[st->vms[i]]);
         }
         break;
-    case SCENARIO_ACT_REBALANCE: step_rebalance(r, st); break;
+    case SCENARIO_ACT_REBALANCE: run_rebalance(r, st); break;
     case SCENARIO_ACT_SURPRISE_REMOVE: step_surprise(r, st); break;
     case SCENARIO_ACT_EJECT: step_eject(r, st); break;
     case SCENARIO_ACT_ASSIGN: step_assign(r, st); break;

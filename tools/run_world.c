@@ -1,25 +1,25 @@
 /*
  * tools/run_world.c - building and tearing down the machine a scenario describes.
  *
- * Bring-up order (docs/STACK.md "Wiring order", with the runtime in front):
- *   runtime host (virtual or monotonic clock, verifier on, reports counted) ->
- *   stack clock reading the host clock, event log, IOMMU ->
- *   per device: profile (built-in or dump), software device with the IOMMU's DMA
- *   and interrupt ports, resources on the shared platform, VFs enabled the way
- *   Linux's sriov_enable does (so a refused enable shows the device's own
- *   arithmetic), a bus PDO exporting the device's bus interface, the reference
- *   PF driver added as its FDO and started ->
- *   PF registry, vPCI service, VM manager -> each PF bound by the stack
- *   (run_bind.c) -> VMs with a vPCI host each -> the initial assignments -> the
- *   guests' bus drivers started.
- * Teardown is the reverse, after the VFs still held were ejected: guests stop,
- * hosts go, the stack releases each PF (run_bind.c), VMs and manager go, each
- * device node is removed through the PnP manager, the runtime host goes (its
- * verifier must stay silent throughout), then devices and platform.
- *
- * One clock for everything: the stack reads the runtime host's clock, so a
- * virtual-clock run advances both with wdf_host_clock_advance() (timers and
- * bounded waits of the PF driver fire at the same instants the stack sees).
+ * Bring-up order:
+ *   runtime host (virtual or monotonic clock, verifier on, reports counted),
+ *   the shared platform address space, the reference PF driver loaded ->
+ *   the stack (vsp/stack.h) created on that host: its clock is the host's, so a
+ *   virtual-clock run advances PF driver timers and stack deadlines together ->
+ *   per device: profile (built-in or dump), software device with the stack's
+ *   IOMMU ports, resources, VFs enabled the way Linux's sriov_enable does (so a
+ *   refused enable shows the device's own arithmetic), a bus PDO exporting the
+ *   device's bus interface, the reference PF driver added as its FDO, started ->
+ *   the stack started: it discovers each PF through the device-interface
+ *   registry, binds and ATTACHes it (the runner only waits and maps instance ids
+ *   to the stack's PF ids) -> VMs with their channels -> the initial assignments
+ *   -> the guests' bus drivers started.
+ * Teardown is the reverse: guests stop, VMs go, the stack shuts down (DETACH,
+ * held requests cancelled, tables dereferenced) - then the PF driver must hold no
+ * interface reference and have delivered every event it raised - the event log
+ * is kept, the stack is destroyed, each device node removed through the PnP
+ * manager, the runtime host destroyed (its verifier must have stayed silent),
+ * then devices and platform.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,36 +31,9 @@
 #include "pf/pf.h"
 #include "run_internal.h"
 #include "util/alloc.h"
-#include "vmbus/transport.h"
 
 #define RUN_LOG_CAPACITY 65536u
-#define RUN_LOW_BASE 0xF0000000ull
-#define RUN_LOW_SIZE 0x08000000ull
-#define RUN_HIGH_SIZE 0x40000000ull
-
-/* The stack's clock: the runtime host's, frozen once the host is gone (events may still be added). */
-static uint64_t
-clock_now(void *ctx)
-{
-    struct run *r = ctx;
-    uint64_t t;
-
-    pthread_rwlock_rdlock(&r->clock_lock);
-    t = r->clock_host != NULL ? wdf_host_now(r->clock_host) : r->frozen_ns;
-    pthread_rwlock_unlock(&r->clock_lock);
-    return t;
-}
-
-static void
-clock_freeze(struct run *r)
-{
-    pthread_rwlock_wrlock(&r->clock_lock);
-    if (r->clock_host != NULL) {
-        r->frozen_ns = wdf_host_now(r->clock_host);
-    }
-    r->clock_host = NULL;
-    pthread_rwlock_unlock(&r->clock_lock);
-}
+#define RUN_DISCOVERY_MS 5000u
 
 static void
 on_report(void *ctx, const struct wdf_verifier_report *rep)
@@ -171,8 +144,7 @@ device_build(struct run *r, size_t i, struct run_error *err)
         device_path(i, "source", path, sizeof(path));
         return fail_at(r, err, CLI_EXIT_USAGE, path, "%s", e.message);
     }
-    vsp_iommu_dma_port(r->iommu, &dma);
-    vsp_iommu_irq_port(r->iommu, &irq);
+    vsp_stack_ports(r->stack, &dma, &irq);
     pv_sriov_set_ports(d->dev, &dma, &irq);
     if (pv_sriov_assign_resources(d->dev, r->plat, &e) != 0) {
         return fail_at(r, err, CLI_EXIT_FAILED, NULL, "resource assignment: %s", e.message);
@@ -245,36 +217,25 @@ define_blocks(struct run *r, struct run_dev *d)
     }
 }
 
+/* Discovery is the stack's: start it, wait for every PF to be bound and attached, learn their ids. */
 static int
-make_stack(struct run *r, struct run_error *err)
+start_stack(struct run *r, struct run_error *err)
 {
-    struct vsp_vpci_config vc = {.log = r->log, .pfs = r->pfs, .platform = r->plat};
-    struct vsp_vmm_config mc = {.clock = &r->clock,
-                                .log = r->log,
-                                .iommu = r->iommu,
-                                .vf_ops = vsp_pfs_vf_ops(),
-                                .bus_ops = vsp_vpci_bus_ops(),
-                                .eject_timeout_ns = (uint64_t)r->sc->timing.eject_window_ms * VSP_NS_PER_MS};
-
-    if (vsp_pfs_create(&r->pfs) != 0) {
-        return fail_at(r, err, CLI_EXIT_FAILED, NULL, "%s", "out of memory (PF registry)");
+    if (vsp_stack_start(r->stack) != 0) {
+        return fail_at(r, err, CLI_EXIT_FAILED, NULL, "%s", "the stack did not start");
     }
-    vc.pfs = r->pfs;
-    mc.vf_ctx = r->pfs;
-    if (vsp_vpci_create(&vc, &r->vpci) != 0) {
-        return fail_at(r, err, CLI_EXIT_FAILED, NULL, "%s", "cannot create the vPCI service");
-    }
-    mc.bus_ctx = r->vpci;
-    if (vsp_vmm_create(&mc, &r->vmm) != 0) {
-        return fail_at(r, err, CLI_EXIT_FAILED, NULL, "%s", "cannot create the VM manager");
+    if (!vsp_stack_wait_pfs(r->stack, (unsigned)r->n_devs, RUN_DISCOVERY_MS)) {
+        return fail_at(r, err, CLI_EXIT_FAILED, NULL, "the stack did not bind and attach all %zu PFs within %u ms",
+                       r->n_devs, RUN_DISCOVERY_MS);
     }
     for (size_t i = 0; i < r->n_devs; i++) {
-        char why[256] = "";
+        struct run_dev *d = &r->devs[i];
 
-        if (run_bind_pf(r, &r->devs[i], why, sizeof(why)) != 0) {
-            return fail_at(r, err, CLI_EXIT_FAILED, NULL, "the stack could not bind a PF: %s", why);
+        d->pf_id = vsp_stack_pf_find(r->stack, d->instance);
+        if (d->pf_id < 0) {
+            return fail_at(r, err, CLI_EXIT_FAILED, NULL, "the stack did not discover device '%s'", d->sd->name);
         }
-        define_blocks(r, &r->devs[i]);
+        define_blocks(r, d);
     }
     return 0;
 }
@@ -303,24 +264,20 @@ irq_sink(void *ctx, uint32_t vector, uint32_t dest)
 static int
 make_vm(struct run *r, struct run_vm *v, struct run_error *err)
 {
-    struct vsp_vm_config vmc = {.name = v->sv->name,
-                                .memory_bytes = (uint64_t)v->sv->memory_mib << 20,
-                                .irq_sink = irq_sink,
-                                .irq_ctx = v};
-    struct vmbus_transport *ta = NULL, *tb = NULL;
-    struct vmbus_channel *hch = NULL;
+    struct vsp_stack_vm_config vmc = {.name = v->sv->name,
+                                      .memory_bytes = (uint64_t)v->sv->memory_mib << 20,
+                                      .irq_sink = irq_sink,
+                                      .irq_ctx = v};
 
     v->run = r;
     v->mem_bytes = vmc.memory_bytes;
     v->misbehave = v->sv->misbehave;
-    if (vsp_vm_create(r->vmm, &vmc, &v->vm) != 0) {
+    if (vsp_stack_vm_create(r->stack, &vmc, &v->svm) != 0) {
         return fail_at(r, err, CLI_EXIT_FAILED, NULL, "cannot create VM '%s'", v->sv->name);
     }
-    if (!NT_SUCCESS(vmbus_inproc_pair_create(VMBUS_RING_SIZE, &ta, &tb)) ||
-        !NT_SUCCESS(vmbus_channel_create(ta, &hch)) || !NT_SUCCESS(vmbus_channel_create(tb, &v->guest_ch)) ||
-        vsp_vpci_host_create(r->vpci, r->vmm, v->vm, hch, &v->host) != 0) {
-        return fail_at(r, err, CLI_EXIT_FAILED, NULL, "cannot connect VM '%s' to the vPCI host", v->sv->name);
-    }
+    v->vm = vsp_stack_vm_vm(v->svm);
+    v->host = vsp_stack_vm_host(v->svm);
+    v->guest_ch = vsp_stack_vm_channel(v->svm);
     return 0;
 }
 
@@ -336,7 +293,7 @@ make_vms(struct run *r, struct run_error *err)
     for (size_t i = 0; i < r->sc->n_assignments; i++) {
         const struct scenario_assignment *a = &r->sc->assignments[i];
         struct run_dev *d = &r->devs[a->device];
-        int rc = vsp_vmm_assign(r->vmm, d->pf_id, (uint16_t)a->vf, r->vms[a->vm].vm, NULL);
+        int rc = vsp_stack_assign(r->stack, d->pf_id, (uint16_t)a->vf, r->vms[a->vm].svm, NULL);
 
         if (rc != 0) {
             return fail_at(r, err, CLI_EXIT_FAILED, NULL, "the stack refused to assign VF %u of '%s' to '%s' (%s)",
@@ -357,6 +314,7 @@ static int
 make_host(struct run *r, struct run_error *err)
 {
     struct wdf_host_config hc;
+    struct vsp_stack_config sc;
 
     memset(&hc, 0, sizeof(hc));
     hc.clock = r->sc->options.clock == SCENARIO_CLOCK_VIRTUAL ? WDF_CLOCK_VIRTUAL : WDF_CLOCK_MONOTONIC;
@@ -366,17 +324,27 @@ make_host(struct run *r, struct run_error *err)
         return fail_at(r, err, CLI_EXIT_FAILED, NULL, "%s", "cannot create the runtime host");
     }
     wdf_thread_bind(r->host);
-    r->clock_host = r->host;
-    r->clock.now_ns = clock_now;
-    r->clock.ctx = r;
-    if (vsp_event_log_create(&r->clock, RUN_LOG_CAPACITY, &r->log) != 0 || vsp_iommu_create(r->log, &r->iommu) != 0 ||
-        pv_platform_create(NULL, &r->plat) != 0 || run_events_init(r) != 0) {
-        return fail_at(r, err, CLI_EXIT_FAILED, NULL, "%s", "out of memory (event log, IOMMU, platform)");
+    if (pv_platform_create(NULL, &r->plat) != 0 || run_events_init(r) != 0) {
+        return fail_at(r, err, CLI_EXIT_FAILED, NULL, "%s", "out of memory (platform)");
     }
-    vsp_event_log_set_listener(r->log, run_on_event, r);
     if (!NT_SUCCESS(wdf_driver_load(r->host, "pcivirt_pf", PfDriverEntry, &r->pfdrv))) {
         return fail_at(r, err, CLI_EXIT_FAILED, NULL, "%s", "the reference PF driver did not load");
     }
+    memset(&sc, 0, sizeof(sc));
+    sc.host = r->host;
+    sc.platform = r->plat;
+    sc.log_capacity = RUN_LOG_CAPACITY;
+    sc.policy.query_stop_timeout_ns = (uint64_t)r->sc->timing.query_stop_timeout_ms * VSP_NS_PER_MS;
+    sc.policy.on_no_answer =
+        r->sc->timing.on_timeout == SCENARIO_POLICY_VETO ? VSP_STOP_VETO : VSP_STOP_SURPRISE_REMOVE;
+    sc.policy.eject_timeout_ns = (uint64_t)r->sc->timing.eject_window_ms * VSP_NS_PER_MS;
+    if (vsp_stack_create(&sc, &r->stack) != 0) {
+        return fail_at(r, err, CLI_EXIT_FAILED, NULL, "%s", "cannot create the virtualization stack");
+    }
+    r->log = vsp_stack_log(r->stack);
+    r->vmm = vsp_stack_vmm(r->stack);
+    r->vpci = vsp_stack_vpci(r->stack);
+    vsp_event_log_set_listener(r->log, run_on_event, r);
     return 0;
 }
 
@@ -394,7 +362,7 @@ run_world_build(struct run *r, struct run_error *err)
         rc = rc != 0 ? rc : device_build(r, i, err);
         rc = rc != 0 ? rc : device_node(r, i, err);
     }
-    rc = rc != 0 ? rc : make_stack(r, err);
+    rc = rc != 0 ? rc : start_stack(r, err);
     return rc != 0 ? rc : make_vms(r, err);
 }
 
@@ -424,8 +392,8 @@ run_advance(struct run *r, uint64_t ns)
             run_progress(r, "waiting");
         }
     }
-    if (r->vmm != NULL) {
-        vsp_vmm_tick(r->vmm);
+    if (r->stack != NULL) {
+        vsp_stack_tick(r->stack);
     }
 }
 
@@ -457,6 +425,26 @@ check_pf_after_release(struct run *r, struct run_dev *d)
               s.attached ? " and is still attached" : "");
 }
 
+/* Keep the log: the summary and --events are written after the stack is gone. */
+static void
+keep_events(struct run *r)
+{
+    size_t held = vsp_event_log_held(r->log);
+
+    for (int t = 0; t <= VSP_EV_TYPE_COUNT; t++) {
+        r->final_totals[t] = vsp_event_log_total(r->log, (enum vsp_event_type)t);
+    }
+    r->final_dropped = vsp_event_log_dropped(r->log);
+    r->final_events = pv_calloc(held != 0 ? held : 1, sizeof(*r->final_events));
+    r->n_final = r->final_events != NULL ? vsp_event_log_snapshot(r->log, r->final_events, held) : 0;
+}
+
+uint64_t
+run_total(struct run *r, enum vsp_event_type type)
+{
+    return r->log != NULL ? vsp_event_log_total(r->log, type) : r->final_totals[type];
+}
+
 void
 run_world_teardown(struct run *r)
 {
@@ -469,35 +457,37 @@ run_world_teardown(struct run *r)
             r->vms[i].mmio_trapped = hs.mmio_trapped;
         }
         run_guest_stop(&r->vms[i]);
-        vsp_vpci_host_destroy(r->vms[i].host);
-        vmbus_channel_destroy(r->vms[i].guest_ch);
+        vsp_stack_vm_destroy(r->vms[i].svm);
+        r->vms[i].svm = NULL;
+        r->vms[i].vm = NULL;
         r->vms[i].host = NULL;
         r->vms[i].guest_ch = NULL;
     }
-    for (size_t i = 0; i < r->n_devs && r->devs != NULL; i++) {
-        run_unbind_pf(r, &r->devs[i]);
-        check_pf_after_release(r, &r->devs[i]);
+    if (r->stack != NULL) {
+        vsp_stack_shutdown(r->stack);
+        for (size_t i = 0; i < r->n_devs && r->devs != NULL; i++) {
+            check_pf_after_release(r, &r->devs[i]);
+        }
+        keep_events(r);
+        vsp_event_log_set_listener(r->log, NULL, NULL);
+        run_print_events(r);
+        vsp_stack_destroy(r->stack);
     }
-    vsp_vmm_destroy(r->vmm);
-    vsp_vpci_destroy(r->vpci);
-    vsp_pfs_destroy(r->pfs);
+    r->stack = NULL;
+    r->log = NULL;
     r->vmm = NULL;
     r->vpci = NULL;
-    r->pfs = NULL;
     for (size_t i = 0; i < r->n_devs && r->devs != NULL; i++) {
         if (r->devs[i].node != NULL && !r->devs[i].removed) {
             wdf_pnp_remove_device(r->devs[i].node);
         }
     }
-    clock_freeze(r);
     wdf_host_destroy(r->host);
     wdf_thread_bind(NULL);
     r->host = NULL;
     if (r->devs != NULL) {
         destroy_devices(r);
     }
-    vsp_iommu_destroy(r->iommu);
     pv_platform_destroy(r->plat);
-    r->iommu = NULL;
     r->plat = NULL;
 }
