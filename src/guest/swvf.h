@@ -54,7 +54,7 @@ struct swvf {
     NTSTATUS stop_answer; /* what query_stop answers: STATUS_SUCCESS (default) or a veto */
     bool stopped;         /* agreed to a stop and not resumed yet: no DMA is started */
     unsigned query_stops;
-    unsigned restarts;    /* REENABLE received */
+    unsigned restarts;     /* REENABLE received */
     unsigned stop_cancels; /* QUERY_STOP_FAILED received */
     bool id_after_restart; /* the ID register read right after the last REENABLE was the magic */
 };

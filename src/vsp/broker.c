@@ -134,8 +134,9 @@ arm_locked(struct vsp_broker *b, struct held *h)
         return;
     }
     h->io = NULL;
-    vsp_event_log_add(b->cfg.log, VSP_EV_PF_ERROR, b->cfg.pf, h->code == IOCTL_SRIOV_MITIGATED_RANGE_UPDATE ? h->vf : -1,
-                      VSP_EV_NONE, st, h->code, "could not hold IOCTL 0x%08x", (unsigned)h->code);
+    vsp_event_log_add(b->cfg.log, VSP_EV_PF_ERROR, b->cfg.pf,
+                      h->code == IOCTL_SRIOV_MITIGATED_RANGE_UPDATE ? h->vf : -1, VSP_EV_NONE, st, h->code,
+                      "could not hold IOCTL 0x%08x", (unsigned)h->code);
 }
 
 static NTSTATUS
@@ -238,9 +239,9 @@ no_answer(struct vsp_broker *b, const struct stop_entry *e)
     if (!still_there(b, e)) {
         return STATUS_SUCCESS; /* it left its VM meanwhile: nothing to protect */
     }
-    vsp_event_log_add(b->cfg.log, VSP_EV_TIMEOUT, b->cfg.pf, e->vf, e->vm, STATUS_IO_TIMEOUT,
-                      b->cfg.answer_timeout_ns, "vm %d did not answer query-stop within %llu ms (policy %s)", e->vm,
-                      (unsigned long long)ms, vsp_stop_policy_name(b->cfg.policy));
+    vsp_event_log_add(b->cfg.log, VSP_EV_TIMEOUT, b->cfg.pf, e->vf, e->vm, STATUS_IO_TIMEOUT, b->cfg.answer_timeout_ns,
+                      "vm %d did not answer query-stop within %llu ms (policy %s)", e->vm, (unsigned long long)ms,
+                      vsp_stop_policy_name(b->cfg.policy));
     if (b->cfg.policy == VSP_STOP_VETO) {
         return STATUS_IO_TIMEOUT;
     }
@@ -277,8 +278,8 @@ finish(struct vsp_broker *b, struct decision *d)
     b->last_vetoed = !NT_SUCCESS(veto);
     pthread_mutex_unlock(&b->lock);
     if (NT_SUCCESS(veto)) {
-        vsp_event_log_add(b->cfg.log, VSP_EV_EVENT_COMPLETE, b->cfg.pf, VSP_EV_NONE, VSP_EV_NONE, STATUS_SUCCESS,
-                          d->n, "query-stop: the PF may stop (%zu VF(s) in VMs)", d->n);
+        vsp_event_log_add(b->cfg.log, VSP_EV_EVENT_COMPLETE, b->cfg.pf, VSP_EV_NONE, VSP_EV_NONE, STATUS_SUCCESS, d->n,
+                          "query-stop: the PF may stop (%zu VF(s) in VMs)", d->n);
     } else {
         vsp_event_log_add(b->cfg.log, VSP_EV_VETO, b->cfg.pf, vf, vm, veto, d->n, "query-stop vetoed: %s of vm %d",
                           veto == STATUS_IO_TIMEOUT ? "no answer" : "refusal", vm);
@@ -295,7 +296,7 @@ on_query_stop(struct vsp_broker *b)
     struct decision d;
     uint64_t cookie;
     int64_t wait = b->cfg.answer_timeout_ns > (uint64_t)BROKER_QUERY_REAL_MAX_NS ? BROKER_QUERY_REAL_MAX_NS
-                                                                                   : (int64_t)b->cfg.answer_timeout_ns;
+                                                                                 : (int64_t)b->cfg.answer_timeout_ns;
 
     pthread_mutex_lock(&b->lock);
     pv_free(b->round.e); /* a round still open is superseded (the PF raised a new event) */
@@ -358,9 +359,6 @@ vsp_broker_answer(struct vsp_broker *b, uint64_t cookie, int vm, uint32_t slot, 
     struct decision d = {.made = false};
     bool matched = false;
 
-    if (status == STATUS_IO_TIMEOUT || status == STATUS_DEVICE_BUSY || status == STATUS_DEVICE_REMOVED) {
-        return; /* no answer: the deadline decides */
-    }
     pthread_mutex_lock(&b->lock);
     if (b->round.open && b->round.cookie == cookie) {
         for (size_t i = 0; i < b->round.n && !matched; i++) {
@@ -467,8 +465,7 @@ inval_done(struct vsp_broker *b, struct held *h, NTSTATUS status, ULONG_PTR info
     pthread_mutex_unlock(&b->lock);
     if (ib.VfIndex != SRIOV_INVALIDATE_BLOCK_ALL_VFS && ib.VfIndex >= b->num_vfs) {
         vsp_event_log_add(b->cfg.log, VSP_EV_PF_ERROR, b->cfg.pf, ib.VfIndex, VSP_EV_NONE, STATUS_BAD_DATA,
-                          ib.BlockMask, "INVALIDATE_BLOCK for VF %u beyond NumVFs %u: dropped", ib.VfIndex,
-                          b->num_vfs);
+                          ib.BlockMask, "INVALIDATE_BLOCK for VF %u beyond NumVFs %u: dropped", ib.VfIndex, b->num_vfs);
         return;
     }
     vsp_vpci_invalidate(b->cfg.vpci, b->cfg.pf, &ib);
@@ -592,8 +589,8 @@ refresh_ranges(struct vsp_broker *b, uint16_t vf)
         rc = read_bar_ranges(b, vf, bar, cnt.RangeCount[bar], &ranges[bar]);
         total += cnt.RangeCount[bar];
     }
-    if (rc == 0 && vsp_intercept_replace(map, (const SRIOV_MITIGATED_RANGES_OUTPUT *const *)ranges, cnt.RangeCount,
-                                         &err) != 0) {
+    if (rc == 0 &&
+        vsp_intercept_replace(map, (const SRIOV_MITIGATED_RANGES_OUTPUT *const *)ranges, cnt.RangeCount, &err) != 0) {
         rc = range_error(b, vf, STATUS_BAD_DATA, total, err.message);
     }
     if (rc == 0) {
@@ -654,8 +651,8 @@ attach_thread(void *arg)
         arm_locked(b, &b->notify);
     }
     pthread_mutex_unlock(&b->lock);
-    vsp_event_log_add(b->cfg.log, NT_SUCCESS(st) ? VSP_EV_ATTACH : VSP_EV_PF_ERROR, b->cfg.pf, VSP_EV_NONE,
-                      VSP_EV_NONE, st, 0, NT_SUCCESS(st) ? "attached: one NOTIFICATION held" : "ATTACH failed");
+    vsp_event_log_add(b->cfg.log, NT_SUCCESS(st) ? VSP_EV_ATTACH : VSP_EV_PF_ERROR, b->cfg.pf, VSP_EV_NONE, VSP_EV_NONE,
+                      st, 0, NT_SUCCESS(st) ? "attached: one NOTIFICATION held" : "ATTACH failed");
     wdf_thread_bind(NULL);
     return NULL;
 }
@@ -759,8 +756,8 @@ vsp_broker_stop(struct vsp_broker *b, bool gone, const char *reason)
     if (attached) {
         /* Also after a removal: the PF refuses it then (STATUS_DELETE_PENDING), which is logged. */
         st = send_sync(b, IOCTL_SRIOV_DETACH, NULL, 0, NULL, 0, VSP_BROKER_IOCTL_TIMEOUT_NS, NULL);
-        vsp_event_log_add(b->cfg.log, VSP_EV_DETACH, b->cfg.pf, VSP_EV_NONE, VSP_EV_NONE, st, gone,
-                          "%s", reason != NULL ? reason : "stop");
+        vsp_event_log_add(b->cfg.log, VSP_EV_DETACH, b->cfg.pf, VSP_EV_NONE, VSP_EV_NONE, st, gone, "%s",
+                          reason != NULL ? reason : "stop");
     }
     if (!drain(b)) {
         b->leak = true; /* a PF kept a request: never free what its completion will touch */

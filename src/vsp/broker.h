@@ -59,13 +59,13 @@ enum vsp_stop_policy {
 struct vsp_broker;
 
 struct vsp_broker_config {
-    int pf;                     /* the stack's PF id */
-    struct wdf_target *target;  /* the PF's client target; not owned, must outlive the broker */
-    struct wdf_host *host;      /* the runtime the broker's thread binds to */
-    struct vsp_pf *binding;     /* a reference is taken */
+    int pf;                    /* the stack's PF id */
+    struct wdf_target *target; /* the PF's client target; not owned, must outlive the broker */
+    struct wdf_host *host;     /* the runtime the broker's thread binds to */
+    struct vsp_pf *binding;    /* a reference is taken */
     struct vsp_vmm *vmm;
     struct vsp_vpci *vpci;
-    struct vsp_event_log *log;  /* may be NULL */
+    struct vsp_event_log *log; /* may be NULL */
     const struct vsp_clock *clock;
     uint64_t answer_timeout_ns; /* query-stop answer deadline */
     enum vsp_stop_policy policy;
@@ -80,9 +80,9 @@ struct vsp_broker_config {
 /* Counters and state, for the facade and tests. */
 struct vsp_broker_status {
     bool attached;
-    bool stopping;        /* between QueryStop and Restart */
-    bool round_open;      /* a query-stop waits for guests */
-    uint32_t events;      /* NOTIFICATIONs completed with an event */
+    bool stopping;   /* between QueryStop and Restart */
+    bool round_open; /* a query-stop waits for guests */
+    uint32_t events; /* NOTIFICATIONs completed with an event */
     uint32_t invalidations;
     uint32_t range_updates;
 };
@@ -116,8 +116,9 @@ void vsp_broker_put(struct vsp_broker *b);
 int vsp_broker_watch_vf(struct vsp_broker *b, uint16_t vf);
 
 /**
- * vsp_broker_answer() - a VM's answer to the round @cookie (the vsp_vpci answer
- * callback, routed by the owner).
+ * vsp_broker_answer() - a guest's answer (its completion status) to the round
+ * @cookie, routed by the owner from the vsp_vpci answer callback; slots that did
+ * not answer are not reported (the deadline decides for them).
  */
 void vsp_broker_answer(struct vsp_broker *b, uint64_t cookie, int vm, uint32_t slot, uint16_t vf, NTSTATUS status);
 

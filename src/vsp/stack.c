@@ -146,14 +146,14 @@ broker_of(struct vsp_stack *s, int id)
 }
 
 static void
-stack_answer(void *ctx, uint64_t cookie, int vm, uint32_t slot, int pf, uint16_t vf, NTSTATUS status)
+stack_answer(void *ctx, uint64_t cookie, int vm, uint32_t slot, int pf, uint16_t vf, bool answered, NTSTATUS status)
 {
     struct vsp_broker *b = broker_of(ctx, pf);
 
-    if (b != NULL) {
+    if (b != NULL && answered) { /* no answer: the broker's deadline decides */
         vsp_broker_answer(b, cookie, vm, slot, vf, status);
-        vsp_broker_put(b);
     }
+    vsp_broker_put(b);
 }
 
 /* Mark the PF behind @target or @link gone and let the service thread release it. */
@@ -341,8 +341,9 @@ pf_arrive(struct vsp_stack *s, const char *link)
         rc = PCIVIRT_ENOSPC;
     }
     if (rc != 0) {
-        vsp_event_log_add(s->log, VSP_EV_PF_ERROR, p->id, VSP_EV_NONE, VSP_EV_NONE, NT_SUCCESS(st) ? STATUS_UNSUCCESSFUL : st,
-                          (uint64_t)-rc, "PF %.60s not bound: %.40s", link, err.message[0] ? err.message : "open/query failed");
+        vsp_event_log_add(s->log, VSP_EV_PF_ERROR, p->id, VSP_EV_NONE, VSP_EV_NONE,
+                          NT_SUCCESS(st) ? STATUS_UNSUCCESSFUL : st, (uint64_t)-rc, "PF %.60s not bound: %.40s", link,
+                          err.message[0] ? err.message : "open/query failed");
         pf_free(p);
         return;
     }
@@ -692,8 +693,8 @@ vsp_stack_vm_create(struct vsp_stack *s, const struct vsp_stack_vm_config *cfg, 
         return PCIVIRT_ENOMEM;
     }
     v->s = s;
-    vc = (struct vsp_vm_config){.name = cfg->name, .memory_bytes = cfg->memory_bytes, .irq_sink = cfg->irq_sink,
-                                .irq_ctx = cfg->irq_ctx};
+    vc = (struct vsp_vm_config){
+        .name = cfg->name, .memory_bytes = cfg->memory_bytes, .irq_sink = cfg->irq_sink, .irq_ctx = cfg->irq_ctx};
     rc = vsp_vm_create(s->vmm, &vc, &v->vm);
     if (rc == 0 && !NT_SUCCESS(vmbus_inproc_pair_create(VMBUS_RING_SIZE, &ta, &tb))) {
         rc = PCIVIRT_ENOMEM;

@@ -69,19 +69,19 @@ struct vsp_stack_config {
 
 /* One discovered PF. */
 struct vsp_stack_pf_info {
-    int id;                 /* the stack's PF id (vmm, event log) */
-    char link[160];         /* the interface instance's symbolic link */
+    int id;         /* the stack's PF id (vmm, event log) */
+    char link[160]; /* the interface instance's symbolic link */
     uint16_t num_vfs;
-    bool v2;                /* the SR-IOV table is version 2 (144 bytes) */
-    bool mitigable;         /* MITIGABLE_DEVICE_INTERFACE obtained */
-    bool attached;          /* IOCTL_SRIOV_ATTACH succeeded and no DETACH since */
-    bool stopping;          /* between QueryStop and Restart */
-    uint32_t events;        /* PnP events received through NOTIFICATION */
+    bool v2;         /* the SR-IOV table is version 2 (144 bytes) */
+    bool mitigable;  /* MITIGABLE_DEVICE_INTERFACE obtained */
+    bool attached;   /* IOCTL_SRIOV_ATTACH succeeded and no DETACH since */
+    bool stopping;   /* between QueryStop and Restart */
+    uint32_t events; /* PnP events received through NOTIFICATION */
 };
 
 struct vsp_stack_vm_config {
-    const char *name;      /* NULL: "vm<id>" */
-    uint64_t memory_bytes; /* guest RAM, multiple of 4 KiB */
+    const char *name;          /* NULL: "vm<id>" */
+    uint64_t memory_bytes;     /* guest RAM, multiple of 4 KiB */
     vsp_irq_sink_fn *irq_sink; /* the VM's interrupt controller (may be NULL) */
     void *irq_ctx;
 };
@@ -144,7 +144,7 @@ int vsp_stack_vm_create(struct vsp_stack *s, const struct vsp_stack_vm_config *c
 void vsp_stack_vm_destroy(struct vsp_stack_vm *vm);
 
 struct vsp_vm *vsp_stack_vm_vm(struct vsp_stack_vm *vm);
-struct vsp_vpci_host *vsp_stack_vm_host(struct vsp_stack_vm *vm); /* MMIO exits go here */
+struct vsp_vpci_host *vsp_stack_vm_host(struct vsp_stack_vm *vm);    /* MMIO exits go here */
 struct vmbus_channel *vsp_stack_vm_channel(struct vsp_stack_vm *vm); /* the guest end; owned by @vm */
 
 /**

@@ -168,12 +168,13 @@ unsigned vsp_vpci_remap(struct vsp_vpci *vpci, int pf);
  */
 
 /*
- * The answer of one slot: @status is the guest's completion status, or
- * STATUS_IO_TIMEOUT (no answer within the wait), STATUS_DEVICE_REMOVED (channel
- * gone), STATUS_DEVICE_BUSY (the previous query of that slot is still waiting).
+ * The answer of one slot: with @answered, @status is the guest's completion
+ * status; without, why there is none: STATUS_IO_TIMEOUT (no answer within the
+ * wait), STATUS_DEVICE_REMOVED (channel gone), STATUS_DEVICE_BUSY (the previous
+ * query of that slot is still waiting), another channel failure.
  * Called once per asked slot, from a thread of the host, with no lock held.
  */
-typedef void vsp_vpci_answer_fn(void *ctx, uint64_t cookie, int vm, uint32_t slot, int pf, uint16_t vf,
+typedef void vsp_vpci_answer_fn(void *ctx, uint64_t cookie, int vm, uint32_t slot, int pf, uint16_t vf, bool answered,
                                 NTSTATUS status);
 
 /**

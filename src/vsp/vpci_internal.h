@@ -52,8 +52,8 @@ struct vsp_vpci {
 /* One PCI_QUERY_STOP in flight to one slot (vpci_stop.c). */
 struct vpci_stopq {
     pthread_t thread;
-    bool started;      /* a thread exists and must be joined */
-    atomic_bool done;  /* it has reported and is about to return */
+    bool started;     /* a thread exists and must be joined */
+    atomic_bool done; /* it has reported and is about to return */
     struct vsp_vpci_host *h;
     uint32_t slot;
     int pf;

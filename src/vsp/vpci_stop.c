@@ -25,10 +25,7 @@ stopq_thread(void *arg)
 
     memset(&r, 0, sizeof(r));
     st = vpci_chan_request(q->h->ch, &m, &r, NULL, q->wait_ns);
-    if (NT_SUCCESS(st)) {
-        st = r.status;
-    }
-    q->fn(q->ctx, q->cookie, q->h->vm_id, q->slot, q->pf, q->vf, st);
+    q->fn(q->ctx, q->cookie, q->h->vm_id, q->slot, q->pf, q->vf, NT_SUCCESS(st), NT_SUCCESS(st) ? r.status : st);
     atomic_store(&q->done, true);
     return NULL;
 }
@@ -76,8 +73,7 @@ slots_of_pf(struct vsp_vpci_host *h, int pf, uint32_t *slots, uint16_t *vfs)
 }
 
 unsigned
-vsp_vpci_query_stop(struct vsp_vpci *vpci, int pf, uint64_t cookie, int64_t wait_ns, vsp_vpci_answer_fn *fn,
-                    void *ctx)
+vsp_vpci_query_stop(struct vsp_vpci *vpci, int pf, uint64_t cookie, int64_t wait_ns, vsp_vpci_answer_fn *fn, void *ctx)
 {
     struct list_node *n;
     unsigned asked = 0;
@@ -98,11 +94,17 @@ vsp_vpci_query_stop(struct vsp_vpci *vpci, int pf, uint64_t cookie, int64_t wait
         }
         count = slots_of_pf(h, pf, slots, vfs);
         for (unsigned i = 0; i < count; i++) {
-            struct vpci_stopq req = {.h = h, .slot = slots[i], .pf = pf, .vf = vfs[i], .cookie = cookie,
-                                     .wait_ns = wait_ns, .fn = fn, .ctx = ctx};
+            struct vpci_stopq req = {.h = h,
+                                     .slot = slots[i],
+                                     .pf = pf,
+                                     .vf = vfs[i],
+                                     .cookie = cookie,
+                                     .wait_ns = wait_ns,
+                                     .fn = fn,
+                                     .ctx = ctx};
 
             if (!stopq_start(h, vpci_slot_device(slots[i]), &req)) {
-                fn(ctx, cookie, h->vm_id, slots[i], pf, vfs[i], STATUS_DEVICE_BUSY);
+                fn(ctx, cookie, h->vm_id, slots[i], pf, vfs[i], false, STATUS_DEVICE_BUSY);
             }
             asked++;
         }

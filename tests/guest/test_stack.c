@@ -141,8 +141,8 @@ static void
 start_guest(struct world *w, unsigned i, uint16_t vf, bool rude)
 {
     struct gvm *g = &w->vm[i];
-    struct vsp_stack_vm_config vc = {.name = i == 0 ? "vm-a" : "vm-b", .memory_bytes = MEM, .irq_sink = irq_sink,
-                                     .irq_ctx = g};
+    struct vsp_stack_vm_config vc = {
+        .name = i == 0 ? "vm-a" : "vm-b", .memory_bytes = MEM, .irq_sink = irq_sink, .irq_ctx = g};
     struct gvpci_config gc = {.platform = {.ctx = g,
                                            .mmio_read = p_mmio_read,
                                            .mmio_write = p_mmio_write,
@@ -180,9 +180,8 @@ world_new(enum vsp_stop_policy policy, uint16_t sriov_size, bool rude_b)
     assert_int_equal(wdf_host_create(&hc, &w->host), STATUS_SUCCESS);
     wdf_thread_bind(w->host);
     make_device(w);
-    sc = (struct vsp_stack_config){.host = w->host,
-                                   .platform = w->plat,
-                                   .policy = {.on_no_answer = policy, .sriov_size = sriov_size}};
+    sc = (struct vsp_stack_config){
+        .host = w->host, .platform = w->plat, .policy = {.on_no_answer = policy, .sriov_size = sriov_size}};
     assert_int_equal(vsp_stack_create(&sc, &w->s), 0);
     vsp_stack_ports(w->s, &dma, &irq);
     pv_sriov_set_ports(w->dev, &dma, &irq);
@@ -472,7 +471,7 @@ test_no_answer_veto(void **state)
 
     rebalance_past_deadline(w);
     assert_int_equal(finish_rebalance(w), STATUS_IO_TIMEOUT); /* the query-stop failed: vetoed */
-    assert_false(w->moved);                                  /* the PnP manager cancelled the stop */
+    assert_false(w->moved);                                   /* the PnP manager cancelled the stop */
     assert_true(vsp_event_log_find(vsp_stack_log(w->s), VSP_EV_TIMEOUT, w->pf, 5, rude, &ev));
     assert_int_equal(ev.status, STATUS_IO_TIMEOUT);
     assert_true(vsp_event_log_find(vsp_stack_log(w->s), VSP_EV_VETO, w->pf, 5, rude, &ev));
@@ -483,6 +482,26 @@ test_no_answer_veto(void **state)
     assert_int_equal(info.state, VSP_VF_ASSIGNED);
     assert_true(poll_until(w, polite_cancelled));
     dma_works(w, 0);
+}
+
+static void
+test_guest_refusal_vetoes(void **state)
+{
+    struct world *w = *state;
+    int vm_b = vsp_vm_id(vsp_stack_vm_vm(w->vm[1].vm));
+    struct vsp_event ev;
+
+    drv(w, 1)->stop_answer = STATUS_DEVICE_BUSY; /* VF 5's driver refuses to let go */
+    assert_int_equal(vsp_stack_rebalance_begin(w->s, w->node, move_resources, w), 0);
+    assert_int_equal(finish_rebalance(w), STATUS_DEVICE_BUSY); /* the PF failed query-stop with it */
+    assert_false(w->moved);
+    assert_true(vsp_event_log_find(vsp_stack_log(w->s), VSP_EV_VM_ANSWER, w->pf, 5, vm_b, &ev));
+    assert_int_equal(ev.status, STATUS_DEVICE_BUSY);
+    assert_true(vsp_event_log_find(vsp_stack_log(w->s), VSP_EV_VETO, w->pf, 5, vm_b, &ev));
+    assert_int_equal(ev.status, STATUS_DEVICE_BUSY);
+    assert_int_equal(total(w, VSP_EV_TIMEOUT), 0); /* no deadline was needed */
+    assert_true(poll_until(w, polite_cancelled));
+    dma_works(w, 1);
 }
 
 static bool
@@ -635,6 +654,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_no_answer_veto, setup_rude_veto, teardown),
         cmocka_unit_test_setup_teardown(test_no_answer_surprise_remove, setup_rude_surprise, teardown),
         cmocka_unit_test_setup_teardown(test_detach_mid_event, setup_rude_veto, teardown),
+        cmocka_unit_test_setup_teardown(test_guest_refusal_vetoes, setup_veto, teardown),
         cmocka_unit_test_setup_teardown(test_mac_change_invalidates, setup_veto, teardown),
         cmocka_unit_test_setup_teardown(test_mitigated_range_update, setup_veto, teardown),
         cmocka_unit_test_setup_teardown(test_pf_surprise_removal, setup_veto, teardown),
