@@ -25,5 +25,7 @@ bool cli_use_color(FILE *f);
 int cmd_contract(int argc, char **argv);
 int cmd_survey(int argc, char **argv);
 int cmd_lspci(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_conform(int argc, char **argv);
 
 #endif /* PCIVIRT_TOOLS_CLI_H */

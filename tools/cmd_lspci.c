@@ -14,9 +14,11 @@
  * usage or bad input (unknown option, unreadable or malformed dump, no SR-IOV
  * function, --numvfs above TotalVFs, --ari on without ARI).
  *
- * Without --device the command shows the topology: today the built-in default
- * device, because which VM holds which VF needs the virtualization stack
- * (--scenario is refused with that explanation until then).
+ * Topology mode (--scenario FILE, or no device option at all: the embedded
+ * default scenario): the scenario runner builds the machine - devices, PF
+ * drivers, the stack, VMs - and applies the scenario's assignments; each device
+ * is then listed from the device itself, and each VF's holder is asked of the
+ * stack's VM manager (run_vf_holder), not taken from the scenario text.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -28,6 +30,7 @@
 #include "cli.h"
 #include "lspci_model.h"
 #include "lspci_print.h"
+#include "run.h"
 
 #define ME "pcivirt lspci"
 
@@ -57,7 +60,8 @@ usage(FILE *f)
                "  -i FILE           pci.ids to read names from (default " LSPCI_IDS_DEFAULT ")\n"
                "  --dot             Graphviz picture: PF -> VFs\n"
                "  --json            machine-readable output\n"
-               "  --scenario FILE   the topology of a scenario (needs the virtualization stack)\n"
+               "  --scenario FILE   the topology of a scenario: PFs, VFs and the VM holding each VF\n"
+               "                    (without any device option: the embedded default scenario)\n"
                "  --help            this text\n\n"
                "exit status: 0 shown, 1 the device refused to enable the VFs (reason on stderr),\n"
                "             2 usage error or bad input (file, function, NumVFs, ARI).\n");
@@ -228,10 +232,56 @@ show(const struct lspci_model *m, const struct lspci_opts *o)
     return CLI_EXIT_OK;
 }
 
+/* Each scenario device as the stack holds it after the assignments. */
+static int
+show_topology(const char *path, const struct lspci_opts *o)
+{
+    struct scenario *sc = NULL;
+    struct scenario_error se;
+    struct run_options ro = {0};
+    struct run_error re;
+    struct run *r = NULL;
+    char msg[1024];
+    int rc = path != NULL ? scenario_load_file(path, &sc, &se) : scenario_load_default(&sc, &se);
+
+    if (rc != 0) {
+        scenario_error_format(&se, msg, sizeof(msg));
+        fprintf(stderr, ME ": --scenario: %s\n", msg);
+        return CLI_EXIT_USAGE;
+    }
+    rc = run_create(sc, &ro, &r, &re);
+    if (rc != 0) {
+        fprintf(stderr, ME ": %s\n", re.message);
+    }
+    for (size_t i = 0; rc == 0 && i < run_device_count(r); i++) {
+        struct pv_sriov_dev *dev;
+        const struct pv_profile *prof;
+        struct lspci_model *m = NULL;
+
+        run_device(r, i, &dev, &prof);
+        if (lspci_model_wrap(dev, prof, &m) != 0) {
+            fprintf(stderr, ME ": %s: cannot read the device\n", prof->name);
+            rc = CLI_EXIT_FAILED;
+            break;
+        }
+        for (size_t k = 1; k < m->count; k++) {
+            m->fn[k].holder = run_vf_holder(r, i, m->fn[k].vf_index);
+        }
+        print_warnings(m->prof);
+        rc = show(m, o);
+        lspci_model_close(m);
+    }
+    run_destroy(r);
+    scenario_destroy(sc);
+    return rc;
+}
+
+static const char default_device[] = "builtin:82599";
+
 int
 cmd_lspci(int argc, char **argv)
 {
-    struct lspci_spec spec = {"builtin:82599", NULL, -1, -1, false, 0, 0};
+    struct lspci_spec spec = {default_device, NULL, -1, -1, false, 0, 0};
     struct lspci_opts o;
     struct lspci_model *m = NULL;
     struct pcivirt_error err;
@@ -243,12 +293,14 @@ cmd_lspci(int argc, char **argv)
     if (rc != CLI_EXIT_OK) {
         return rc < 0 ? CLI_EXIT_OK : rc;
     }
-    if (scenario != NULL) {
-        fprintf(stderr,
-                ME ": --scenario %s: which VM holds which VF comes from the virtualization stack, which "
-                   "this build of pcivirt cannot run yet; use --device to inspect one device\n",
-                scenario);
-        return CLI_EXIT_USAGE;
+    if (scenario != NULL && (spec.device != default_device || spec.function != NULL || spec.num_vfs >= 0 ||
+                             spec.ari >= 0 || spec.has_bus_range)) {
+        return usage_error("%s", "--scenario takes its devices from the scenario: no --device, --function, --numvfs, "
+                                 "--ari or --bus-range with it");
+    }
+    if (scenario != NULL || (spec.device == default_device && spec.function == NULL && spec.num_vfs < 0 &&
+                             spec.ari < 0 && !spec.has_bus_range)) {
+        return show_topology(scenario, &o);
     }
     rc = lspci_model_open(&spec, &m, &err);
     if (rc != CLI_EXIT_OK) {

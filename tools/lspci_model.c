@@ -332,13 +332,44 @@ lspci_model_open(const struct lspci_spec *spec, struct lspci_model **out, struct
     return CLI_EXIT_OK;
 }
 
+int
+lspci_model_profile(const struct lspci_spec *spec, struct pv_profile *p, unsigned *line, struct pcivirt_error *err)
+{
+    pcivirt_error_clear(err);
+    return build_profile(spec, p, line, err);
+}
+
+int
+lspci_model_wrap(struct pv_sriov_dev *dev, const struct pv_profile *prof, struct lspci_model **out)
+{
+    struct lspci_model *m = pv_calloc(1, sizeof(*m));
+
+    *out = NULL;
+    if (m == NULL || (m->prof = pv_calloc(1, sizeof(*m->prof))) == NULL) {
+        lspci_model_close(m);
+        return PCIVIRT_ENOMEM;
+    }
+    *m->prof = *prof;
+    m->dev = dev;
+    m->borrowed = true;
+    pv_sriov_geometry(dev, &m->geo);
+    if (list_functions(m) != 0) {
+        lspci_model_close(m);
+        return PCIVIRT_EIO;
+    }
+    *out = m;
+    return 0;
+}
+
 void
 lspci_model_close(struct lspci_model *m)
 {
     if (m == NULL) {
         return;
     }
-    pv_sriov_destroy(m->dev);
+    if (!m->borrowed) {
+        pv_sriov_destroy(m->dev);
+    }
     pv_free(m->fn);
     pv_free(m->prof);
     pv_free(m);

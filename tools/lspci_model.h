@@ -56,6 +56,7 @@ struct lspci_model {
     unsigned source_line;       /* dump: the PF's line in the file (0 for built-in) */
     size_t count;               /* 1 + NumVFs */
     struct lspci_fn *fn;        /* fn[0] is the PF, fn[1 + i] VF i */
+    bool borrowed;              /* dev belongs to someone else (lspci_model_wrap) */
 };
 
 /* Names of the built-in profiles, for --help and errors (NULL-terminated). */
@@ -74,7 +75,23 @@ extern const char *const lspci_builtin_names[];
  */
 int lspci_model_open(const struct lspci_spec *spec, struct lspci_model **out, struct pcivirt_error *err);
 
-/* lspci_model_close() - free everything; NULL accepted. */
+/**
+ * lspci_model_profile() - only the profile step of lspci_model_open(): built-in
+ * or dump, --function, --ari, --bus-range and the TotalVFs bound checked, no
+ * device built.  For the scenario runner, which builds devices itself.
+ * Return: as lspci_model_open() (CLI_EXIT_OK or CLI_EXIT_USAGE with @err).
+ */
+int lspci_model_profile(const struct lspci_spec *spec, struct pv_profile *p, unsigned *line,
+                        struct pcivirt_error *err);
+
+/**
+ * lspci_model_wrap() - a listing of a device someone else built and enabled
+ * (the scenario runner's); the model reads it and never destroys it.
+ * @prof: copied.  Return: 0; PCIVIRT_ENOMEM; PCIVIRT_EIO when it cannot be read.
+ */
+int lspci_model_wrap(struct pv_sriov_dev *dev, const struct pv_profile *prof, struct lspci_model **out);
+
+/* lspci_model_close() - free everything (a wrapped device stays); NULL accepted. */
 void lspci_model_close(struct lspci_model *m);
 
 /**

@@ -13,8 +13,10 @@
 #include "cli.h"
 
 static const struct cli_command commands[] = {
+    {"conform", "run the PF-driver conformance suite (reference driver or --driver PATH.so)", cmd_conform},
     {"contract", "print the pcivirt.h contract identifiers, codes and layouts", cmd_contract},
     {"lspci", "show a modelled SR-IOV device (PF and VFs) the way lspci does", cmd_lspci},
+    {"run", "run a scenario (default: the embedded one) and check the invariants", cmd_run},
     {"survey", "judge whether this host's PCI devices could be assigned to a VM", cmd_survey},
 };
 

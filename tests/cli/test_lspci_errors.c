@@ -169,14 +169,16 @@ test_usage_errors(void **state)
                                       "stray",
                                       "--device builtin:82599 --function 03:00.0"};
     const char *const none[] = {"pcivirt lspci", NULL};
-    const char *const stack[] = {"--scenario", "virtualization stack", NULL};
+    const char *const missing[] = {"--scenario", "/nonexistent/x.json", NULL};
+    const char *const mixed[] = {"--scenario", "--device", NULL};
     struct run r;
 
     (void)state;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         expect_failure(bad[i], 2, none);
     }
-    expect_failure("--scenario /tmp/x.json", 2, stack);
+    expect_failure("--scenario /nonexistent/x.json", 2, missing);
+    expect_failure("--scenario /nonexistent/x.json --device builtin:82599", 2, mixed);
     run_lspci(&r, "--help");
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "usage: pcivirt lspci"));
