@@ -4,7 +4,9 @@
  * A fragment shaped like the EvtDriverDeviceAdd of the pcivirt.h reference page:
  * callbacks declared through the header's function typedefs (with SAL
  * annotations), the table zeroed, Size/Version/Context set and all eleven v1
- * members filled by name.  The test then calls every member through the table
+ * members filled by name (the page's excerpt shows ten; contract.md 7.0 says the
+ * example fills every pointer, GetResourceForBar included).  test_seed_driver.c
+ * runs the same device-add on the runtime.  The test then calls every member through the table
  * and checks each reached its own function with the arguments in the contract's
  * order (contract.md 6).
  */
@@ -33,6 +35,7 @@ static SRIOV_SET_POWER_STATE Virtualization_SetPowerState;
 static SRIOV_GET_DEVICE_LOCATION Virtualization_GetDeviceLocation;
 static SRIOV_GET_VENDOR_AND_DEVICE_IDS Virtualization_GetVendorAndDevice;
 static SRIOV_QUERY_PROBED_BARS Virtualization_QueryProbedBars;
+static SRIOV_GET_RESOURCE_FOR_BAR Virtualization_GetResourceForBar;
 static SRIOV_QUERY_LUID Virtualization_QueryLuid;
 
 static VOID
@@ -66,7 +69,7 @@ Virtualization_WriteConfig(PVOID Context, const VOID *Data, USHORT VfIndex, ULON
     ctx->Calls |= 1u << 1;
     ctx->LastVf = VfIndex;
     return (Length == 4 && Offset == 0x10 && ((const UCHAR *)Data)[0] == 0xAB) ? STATUS_SUCCESS
-                                                                              : STATUS_INVALID_PARAMETER;
+                                                                               : STATUS_INVALID_PARAMETER;
 }
 
 _Use_decl_annotations_ static NTSTATUS
@@ -88,7 +91,7 @@ Virtualization_WriteBlock(PVOID Context, USHORT VfIndex, ULONG BlockId, PVOID Bu
     ctx->Calls |= 1u << 3;
     ctx->LastVf = VfIndex;
     return (BlockId == 7 && Length == VPCI_MAX_READ_WRITE_BLOCK_SIZE && Buffer != NULL) ? STATUS_SUCCESS
-                                                                                       : STATUS_INVALID_PARAMETER;
+                                                                                        : STATUS_INVALID_PARAMETER;
 }
 
 _Use_decl_annotations_ static NTSTATUS
@@ -153,12 +156,28 @@ Virtualization_QueryProbedBars(PVOID Context, PULONG BaseRegisterValues)
     return STATUS_SUCCESS;
 }
 
+/* One 16 KiB VF BAR0 slice per VF from a 64-bit aperture, as contract.md 6.9 computes it. */
+_Use_decl_annotations_ static NTSTATUS
+Virtualization_GetResourceForBar(PVOID Context, USHORT VfIndex, USHORT BarIndex,
+                                 PCM_PARTIAL_RESOURCE_DESCRIPTOR Resource)
+{
+    PDEVICE_CONTEXT ctx = Context;
+
+    ctx->Calls |= 1u << 9;
+    ctx->LastVf = VfIndex;
+    if (BarIndex >= PCI_TYPE0_ADDRESSES) {
+        return STATUS_INVALID_PARAMETER;
+    }
+    RtlZeroMemory(Resource, sizeof(*Resource));
+    return RtlCmEncodeMemIoResource(Resource, CmResourceTypeMemory, 0x4000, 0xC0000000ull + 0x4000ull * VfIndex);
+}
+
 _Use_decl_annotations_ static NTSTATUS
 Virtualization_QueryLuid(PVOID Context, PLUID Luid)
 {
     PDEVICE_CONTEXT ctx = Context;
 
-    ctx->Calls |= 1u << 9;
+    ctx->Calls |= 1u << 10;
     Luid->LowPart = 0x1234;
     Luid->HighPart = 0;
     return STATUS_SUCCESS;
@@ -185,6 +204,7 @@ fill_interface(PDEVICE_CONTEXT deviceContext, SRIOV_DEVICE_INTERFACE_STANDARD *o
     sriovInterface.GetDeviceLocation = Virtualization_GetDeviceLocation;
     sriovInterface.GetVendorAndDevice = Virtualization_GetVendorAndDevice;
     sriovInterface.QueryProbedBars = Virtualization_QueryProbedBars;
+    sriovInterface.GetResourceForBar = Virtualization_GetResourceForBar;
     sriovInterface.QueryLuid = Virtualization_QueryLuid;
     *out = sriovInterface;
     return STATUS_SUCCESS;
@@ -200,6 +220,8 @@ test_fragment_fills_and_dispatches(void **state)
     UINT16 seg;
     UINT8 bus, fn;
     USHORT ven, dev;
+    CM_PARTIAL_RESOURCE_DESCRIPTOR res;
+    ULONGLONG start = 0;
     LUID luid;
 
     (void)state;
@@ -229,8 +251,13 @@ test_fragment_fills_and_dispatches(void **state)
     assert_int_equal(ven, 0x8086);
     assert_int_equal(t.QueryProbedBars(t.Context, bars), STATUS_SUCCESS);
     assert_int_equal(bars[0] & 0x6, 0x4); /* 64-bit memory BAR per contract.md 6.4 */
+    assert_int_equal(t.GetResourceForBar(t.Context, 3, 0, &res), STATUS_SUCCESS);
+    assert_int_equal(ctx.LastVf, 3);
+    assert_int_equal(RtlCmDecodeMemIoResource(&res, &start), 0x4000);
+    assert_int_equal(start, 0xC000C000ull);
+    assert_int_equal(t.GetResourceForBar(t.Context, 3, PCI_TYPE0_ADDRESSES, &res), STATUS_INVALID_PARAMETER);
     assert_int_equal(t.QueryLuid(t.Context, &luid), STATUS_SUCCESS);
-    assert_int_equal(ctx.Calls, 0x3FF);
+    assert_int_equal(ctx.Calls, (1u << 11) - 1); /* all eleven members reached */
 
     t.InterfaceDereference(t.Context);
     assert_int_equal(ctx.References, 0);
