@@ -62,11 +62,20 @@ typedef struct _VPCI_READ_BLOCK_INPUT {
     ULONG BytesRequested;
 } VPCI_READ_BLOCK_INPUT, *PVPCI_READ_BLOCK_INPUT;
 
+/* 8 + DataLength bytes (contract.md 5).  C++ has no flexible array member; g++ and
+ * clang++ accept one as an extension, so -Wpedantic is quieted for this type only. */
+#if defined(__cplusplus) && defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#endif
 typedef struct _VPCI_WRITE_BLOCK_INPUT {
     ULONG BlockId;
     ULONG DataLength;
     UCHAR Data[];
 } VPCI_WRITE_BLOCK_INPUT, *PVPCI_WRITE_BLOCK_INPUT;
+#if defined(__cplusplus) && defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 
 typedef struct _VPCI_INVALIDATE_BLOCK_OUTPUT {
     UINT64 BlockMask;
