@@ -96,6 +96,64 @@ typedef uint64_t KAFFINITY;
 #define _Analysis_assume_(x)
 #define __drv_dispatchType(x)
 
+/* The rest of the SAL vocabulary KMDF samples and WDK headers put on driver code. */
+#define _In_opt_z_
+#define _In_reads_bytes_opt_(n)
+#define _In_reads_opt_z_(n)
+#define _Out_writes_opt_(n)
+#define _Out_writes_bytes_opt_(n)
+#define _Out_writes_bytes_all_opt_(n)
+#define _Out_writes_bytes_to_opt_(n, m)
+#define _Out_writes_to_(n, m)
+#define _Inout_updates_(n)
+#define _Inout_updates_opt_(n)
+#define _Inout_updates_bytes_opt_(n)
+#define _Inout_updates_bytes_all_(n)
+#define _Outptr_result_maybenull_
+#define _Outptr_opt_result_maybenull_
+#define _Outptr_result_buffer_(n)
+#define _Outptr_result_bytebuffer_(n)
+#define _Out_range_(lo, hi)
+#define _Field_range_(lo, hi)
+#define _Ret_range_(lo, hi)
+#define _Deref_out_range_(lo, hi)
+#define _Ret_maybenull_
+#define _Ret_notnull_
+#define _Check_return_
+#define _Null_terminated_
+#define _Printf_format_string_
+#define _Pre_
+#define _Post_
+#define _Pre_satisfies_(c)
+#define _Post_satisfies_(c)
+#define _At_(target, a)
+#define _Strict_type_match_
+#define _Reserved_
+#define _Frees_ptr_
+#define _Frees_ptr_opt_
+#define _Post_writable_byte_size_(n)
+#define _Requires_exclusive_lock_held_(x)
+#define _Requires_shared_lock_held_(x)
+#define _Guarded_by_(x)
+#define _Interlocked_
+#define _IRQL_raises_(x)
+#define _IRQL_saves_
+#define _IRQL_restores_
+#define _IRQL_saves_global_(kind, param)
+#define _IRQL_restores_global_(kind, param)
+#define _IRQL_lowers_
+#define _Kernel_requires_resource_held_(x)
+#define _Kernel_float_saved_
+#define _Kernel_float_restored_
+#define _Kernel_float_used_
+#define __drv_aliasesMem
+#define __drv_allocatesMem(kind)
+#define __drv_freesMem(kind)
+#define __drv_maxIRQL(x)
+#define __drv_requiresIRQL(x)
+#define __drv_sameIRQL
+#define __drv_when(c, a)
+
 #define NTAPI
 #define NTSYSAPI
 #define EXTERN_C extern

@@ -67,6 +67,31 @@ UsageGetVendorAndDevice(PVOID Context, USHORT VfIndex, PUSHORT VendorId, PUSHORT
     *DeviceId = 0x10ed;
 }
 
+/* The annotations WDK sample code puts on helpers, all defined away by nt.h. */
+_Must_inspect_result_
+_IRQL_requires_max_(PASSIVE_LEVEL) _Success_(return >= 0) static NTSTATUS
+    UsageCopyBlock(_Out_writes_bytes_to_opt_(Capacity, *Copied) PVOID Destination, _In_ ULONG Capacity,
+                   _In_reads_bytes_opt_(Length) const VOID *Source,
+                   _In_range_(1, VPCI_MAX_READ_WRITE_BLOCK_SIZE) ULONG Length,
+                   _Out_opt_ _Deref_out_range_(0, Capacity) PULONG Copied,
+                   _Outptr_opt_result_maybenull_ _At_(*Note, _Post_satisfies_(1)) const char **Note)
+{
+    if (Copied != NULL) {
+        *Copied = 0;
+    }
+    if (Note != NULL) {
+        *Note = NULL;
+    }
+    if (Destination == NULL || Source == NULL || Length > Capacity) {
+        return STATUS_BUFFER_TOO_SMALL;
+    }
+    RtlCopyMemory(Destination, Source, Length);
+    if (Copied != NULL) {
+        *Copied = Length;
+    }
+    return STATUS_SUCCESS;
+}
+
 _Use_decl_annotations_ VOID
 UsageEvtIoDeviceControl(WDFQUEUE Queue, WDFREQUEST Request, size_t OutputBufferLength, size_t InputBufferLength,
                         ULONG IoControlCode)
@@ -84,7 +109,10 @@ UsageEvtIoDeviceControl(WDFQUEUE Queue, WDFREQUEST Request, size_t OutputBufferL
             return;
         }
     } else if (IoControlCode == IOCTL_USAGE_PRIVATE) {
-        status = STATUS_NOT_SUPPORTED;
+        UCHAR block[VPCI_MAX_READ_WRITE_BLOCK_SIZE] = {0};
+        ULONG copied;
+
+        status = UsageCopyBlock(block, sizeof(block), &IoControlCode, sizeof(IoControlCode), &copied, NULL);
     }
     WdfRequestComplete(Request, status);
 }
