@@ -29,22 +29,66 @@ wdf_tls(void)
 struct wdf_host *
 wdf_enter(struct wdf_host *host)
 {
-    struct wdf_host *prev = tls_state.host;
+    struct wdf_host *prev = tls_state.site.host;
 
-    tls_state.host = host;
+    if (host != prev) {
+        /* Another host's device and request mean nothing here. */
+        tls_state.site.device = NULL;
+        tls_state.site.request = 0;
+        tls_state.site.ioctl = 0;
+    }
+    tls_state.site.host = host;
     return prev;
 }
 
 void
 wdf_leave(struct wdf_host *prev)
 {
-    tls_state.host = prev;
+    tls_state.site.host = prev;
+}
+
+static struct wdf_site
+enter_site(struct wdf_host *host, const char *device, uint64_t request, ULONG ioctl)
+{
+    struct wdf_site prev = tls_state.site;
+
+    tls_state.site.host = host;
+    tls_state.site.device = device;
+    tls_state.site.request = request;
+    tls_state.site.ioctl = ioctl;
+    return prev;
+}
+
+struct wdf_site
+wdf_enter_device(struct wdf_device *dev)
+{
+    return enter_site(dev->obj.host, dev->name, 0, 0);
+}
+
+struct wdf_site
+wdf_enter_request(struct wdf_request *req)
+{
+    return enter_site(req->obj.host, req->devname, req->id, req->code);
+}
+
+struct wdf_site
+wdf_enter_object(struct wdf_obj *obj)
+{
+    struct wdf_device *dev = wdf_obj_device(obj);
+
+    return enter_site(obj->host, dev != NULL ? dev->name : NULL, 0, 0);
+}
+
+void
+wdf_leave_site(struct wdf_site prev)
+{
+    tls_state.site = prev;
 }
 
 struct wdf_host *
 wdf_current_host(void)
 {
-    return tls_state.host != NULL ? tls_state.host : tls_state.bound;
+    return tls_state.site.host != NULL ? tls_state.site.host : tls_state.bound;
 }
 
 void

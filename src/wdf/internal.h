@@ -122,9 +122,21 @@ struct wdf_host {
     uint64_t next_request_id;
 };
 
-/* Per-thread runtime state: the host of the running callback, locks held. */
-struct wdf_tls {
+/*
+ * What a thread is running driver code for.  The verifier fills a report's device
+ * and request from it when the reporting call has no object of its own to name
+ * (a blocking call under a lock, a lock misuse, a bad handle).
+ */
+struct wdf_site {
     struct wdf_host *host;
+    const char *device; /* the device's name (alive while its callback runs), or NULL */
+    uint64_t request;   /* the request's sequence number, or 0 */
+    ULONG ioctl;
+};
+
+/* Per-thread runtime state: the running callback's site, locks held. */
+struct wdf_tls {
+    struct wdf_site site;
     int locks_held; /* wait locks + spin locks */
     int spins_held; /* spin locks only */
     struct wdf_host *bound;
@@ -135,6 +147,16 @@ struct wdf_tls *wdf_tls(void);
 /* Enter/leave driver code on @host (sets the thread's host; returns the old one). */
 struct wdf_host *wdf_enter(struct wdf_host *host);
 void wdf_leave(struct wdf_host *prev);
+
+/* Enter driver code running for a device, a request or any object under a device;
+ * wdf_leave_site() restores the site returned. */
+struct wdf_device;
+struct wdf_request;
+struct wdf_obj;
+struct wdf_site wdf_enter_device(struct wdf_device *dev);
+struct wdf_site wdf_enter_request(struct wdf_request *req);
+struct wdf_site wdf_enter_object(struct wdf_obj *obj);
+void wdf_leave_site(struct wdf_site prev);
 
 /* The host for a call without an object: running callback, else bound thread. */
 struct wdf_host *wdf_current_host(void);
@@ -183,6 +205,9 @@ void wdf_obj_unref(struct wdf_obj *obj); /* takes host->mu itself */
 void wdf_obj_unref_locked(struct wdf_obj *obj, struct list_node *to_free);
 void wdf_obj_free_list(struct list_node *to_free);
 void wdf_obj_delete(struct wdf_obj *obj); /* the WdfObjectDelete path */
+
+/* The device @obj is, or the one it hangs under; NULL if none. */
+struct wdf_device *wdf_obj_device(struct wdf_obj *obj);
 
 /* Validate a handle (no lock needed for the read: objects stay valid while used). */
 struct wdf_obj *wdf_obj_check(void *handle, enum wdf_obj_type type, const char *api);
@@ -286,7 +311,7 @@ struct wdf_node {
 struct wdf_device *wdf_node_top(struct wdf_node *node); /* under host->mu */
 struct wdf_device *wdf_device_below(struct wdf_device *dev);
 
-/* The PnP IRP machinery (pnp_irp.c). */
+/* The PnP IRP machinery (pnp.c). */
 struct pcivirt_irp_private {
     struct wdf_node *node;
     IO_STACK_LOCATION stack;
@@ -300,7 +325,7 @@ struct pcivirt_irp_private {
 /* Send an initialized IRP to @level of its node and wait for its completion. */
 NTSTATUS wdf_irp_call(PIRP irp, int level);
 void wdf_irp_init(PIRP irp, struct pcivirt_irp_private *priv, struct wdf_node *node, UCHAR minor);
-/* The framework's own handling of a PnP IRP on @dev (pnp_fw.c). */
+/* The framework's own handling of a PnP IRP on @dev (pnp.c). */
 NTSTATUS wdf_fw_process(struct wdf_device *dev, PIRP irp);
 /* Forward @irp from @dev to the level below and wait for it. */
 NTSTATUS wdf_irp_forward_and_wait(struct wdf_device *dev, PIRP irp);

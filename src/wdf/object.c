@@ -167,6 +167,17 @@ wdf_obj_unref(struct wdf_obj *obj)
     wdf_obj_free_list(&to_free);
 }
 
+struct wdf_device *
+wdf_obj_device(struct wdf_obj *obj)
+{
+    /* No lock: parent is set at creation and never changes, and an object is
+     * deleted before the parent it hangs under. */
+    while (obj != NULL && obj->type != WDF_T_DEVICE) {
+        obj = obj->parent;
+    }
+    return (struct wdf_device *)obj;
+}
+
 struct wdf_obj *
 wdf_obj_check(void *handle, enum wdf_obj_type type, const char *api)
 {

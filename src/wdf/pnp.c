@@ -16,6 +16,7 @@
  * IRPs per device); query-interface IRPs are not, because drivers send them from
  * inside PnP callbacks.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "util/alloc.h"
@@ -63,6 +64,15 @@ IoMarkIrpPending(PIRP Irp)
     }
 }
 
+/* The device holding @p's IRP, for reports: its name, or the node's instance id at the PDO. */
+static const char *
+irp_holder_locked(const struct pcivirt_irp_private *p)
+{
+    const struct wdf_device *dev = p->level > 0 && p->level < WDF_STACK_MAX ? p->node->stack[p->level] : NULL;
+
+    return dev != NULL ? dev->name : p->node->instance_id;
+}
+
 VOID
 IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
 {
@@ -80,9 +90,11 @@ IoCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
         p->fwd_depth--;
         p->fwd_done[p->fwd_depth] = true;
     } else if (p->final_done) {
+        char holder[WDF_NAME_MAX + 8];
+        snprintf(holder, sizeof(holder), "%s", irp_holder_locked(p));
         pthread_mutex_unlock(&host->mu);
-        wdf_report(host, WDF_RULE_DOUBLE_COMPLETION, p->node->instance_id, 0, 0,
-                   "PnP IRP (minor 0x%02x) completed twice", p->stack.MinorFunction);
+        wdf_report(host, WDF_RULE_DOUBLE_COMPLETION, holder, 0, 0, "PnP IRP (minor 0x%02x) completed twice",
+                   p->stack.MinorFunction);
         return;
     } else {
         p->final_done = true;
@@ -113,9 +125,9 @@ dispatch_level(PIRP irp, int level)
     }
     p->level = level;
     if (dev->preprocess != NULL && (dev->minors[p->stack.MinorFunction / 8] & (1u << (p->stack.MinorFunction % 8)))) {
-        struct wdf_host *prev = wdf_enter(host);
+        struct wdf_site prev = wdf_enter_device(dev);
         st = dev->preprocess((WDFDEVICE)dev, irp);
-        wdf_leave(prev);
+        wdf_leave_site(prev);
     } else {
         st = wdf_fw_process(dev, irp);
     }
@@ -131,7 +143,7 @@ settle_locked(struct pcivirt_irp_private *p, PIRP irp, NTSTATUS st, bool *done, 
         return;
     }
     if (p->fwd_depth == depth_expected) {
-        wdf_report(p->node->host, WDF_RULE_IRP_NOT_COMPLETED, p->node->instance_id, 0, 0,
+        wdf_report(p->node->host, WDF_RULE_IRP_NOT_COMPLETED, irp_holder_locked(p), 0, 0,
                    "PnP IRP (minor 0x%02x) dispatcher returned 0x%08x without completing or pending it",
                    p->stack.MinorFunction, (unsigned)st);
         irp->IoStatus.Status = st;
@@ -223,7 +235,7 @@ wdf_pdo_process(struct wdf_node *node, PIRP irp)
 static void
 power_down(struct wdf_device *dev, WDF_POWER_DEVICE_STATE target)
 {
-    struct wdf_host *prev = wdf_enter(dev->obj.host);
+    struct wdf_site prev = wdf_enter_device(dev);
 
     if (dev->in_d0) {
         wdf_queue_power(dev, false);
@@ -238,13 +250,13 @@ power_down(struct wdf_device *dev, WDF_POWER_DEVICE_STATE target)
         }
         dev->hw_prepared = false;
     }
-    wdf_leave(prev);
+    wdf_leave_site(prev);
 }
 
 static NTSTATUS
 start_device(struct wdf_device *dev)
 {
-    struct wdf_host *prev = wdf_enter(dev->obj.host);
+    struct wdf_site prev = wdf_enter_device(dev);
     NTSTATUS st = STATUS_SUCCESS;
 
     if (dev->pnp.EvtDevicePrepareHardware != NULL) {
@@ -257,7 +269,7 @@ start_device(struct wdf_device *dev)
             st = dev->pnp.EvtDeviceD0Entry((WDFDEVICE)dev, WdfPowerDeviceD3Final);
         }
         if (!NT_SUCCESS(st)) {
-            wdf_leave(prev);
+            wdf_leave_site(prev);
             power_down(dev, WdfPowerDeviceD3Final);
             return st;
         }
@@ -268,7 +280,7 @@ start_device(struct wdf_device *dev)
         }
         dev->smio_done = true;
     }
-    wdf_leave(prev);
+    wdf_leave_site(prev);
     if (NT_SUCCESS(st)) {
         wdf_iface_set_device_state(dev, true);
     }
@@ -278,15 +290,15 @@ start_device(struct wdf_device *dev)
 static NTSTATUS
 call_query(struct wdf_device *dev, PFN_WDF_DEVICE_QUERY_STOP cb)
 {
-    struct wdf_host *prev;
+    struct wdf_site prev;
     NTSTATUS st;
 
     if (cb == NULL) {
         return STATUS_SUCCESS;
     }
-    prev = wdf_enter(dev->obj.host);
+    prev = wdf_enter_device(dev);
     st = cb((WDFDEVICE)dev);
-    wdf_leave(prev);
+    wdf_leave_site(prev);
     return st;
 }
 
@@ -294,9 +306,9 @@ static void
 surprise_device(struct wdf_device *dev)
 {
     if (dev->pnp.EvtDeviceSurpriseRemoval != NULL) {
-        struct wdf_host *prev = wdf_enter(dev->obj.host);
+        struct wdf_site prev = wdf_enter_device(dev);
         dev->pnp.EvtDeviceSurpriseRemoval((WDFDEVICE)dev);
-        wdf_leave(prev);
+        wdf_leave_site(prev);
     }
     wdf_iface_set_device_state(dev, false);
     wdf_queue_purge_device(dev, true, STATUS_CANCELLED);
@@ -311,9 +323,9 @@ remove_device(struct wdf_device *dev)
     wdf_queue_purge_device(dev, false, STATUS_CANCELLED);
     wdf_device_drain_requests(dev);
     if (dev->smio_done && dev->pnp.EvtDeviceSelfManagedIoCleanup != NULL) {
-        struct wdf_host *prev = wdf_enter(dev->obj.host);
+        struct wdf_site prev = wdf_enter_device(dev);
         dev->pnp.EvtDeviceSelfManagedIoCleanup((WDFDEVICE)dev);
-        wdf_leave(prev);
+        wdf_leave_site(prev);
     }
 }
 

@@ -52,7 +52,7 @@ run_hook(struct wdf_device *dev, struct wdf_qi *qi, PIO_STACK_LOCATION stk)
 {
     struct wdf_host *host = dev->obj.host;
     struct wdf_qi_inflight fl;
-    struct wdf_host *prev;
+    struct wdf_site prev;
     GUID type = qi->type;
     NTSTATUS st;
 
@@ -63,14 +63,28 @@ run_hook(struct wdf_device *dev, struct wdf_qi *qi, PIO_STACK_LOCATION stk)
     pthread_mutex_lock(&host->mu);
     list_add_tail(&dev->qi_inflight, &fl.node);
     pthread_mutex_unlock(&host->mu);
-    prev = wdf_enter(host);
+    prev = wdf_enter_device(dev);
     st = qi->evt((WDFDEVICE)dev, &type, stk->Parameters.QueryInterface.Interface,
                  stk->Parameters.QueryInterface.InterfaceSpecificData);
-    wdf_leave(prev);
+    wdf_leave_site(prev);
     pthread_mutex_lock(&host->mu);
     list_del_init(&fl.node);
     pthread_mutex_unlock(&host->mu);
     return st;
+}
+
+/* A successful QI hands out one reference, taken by the exporter's own routine. */
+static void
+reference_exported(struct wdf_device *dev, INTERFACE *dst, NTSTATUS status)
+{
+    struct wdf_site prev;
+
+    if (!NT_SUCCESS(status) || dst->InterfaceReference == NULL) {
+        return;
+    }
+    prev = wdf_enter_device(dev);
+    dst->InterfaceReference(dst->Context);
+    wdf_leave_site(prev);
 }
 
 bool
@@ -88,9 +102,7 @@ wdf_qi_handle(struct wdf_device *dev, PIRP irp, NTSTATUS *status)
     }
     if (qi->import || qi->table == NULL) {
         *status = run_hook(dev, qi, stk);
-        if (NT_SUCCESS(*status) && dst->InterfaceReference != NULL) {
-            dst->InterfaceReference(dst->Context);
-        }
+        reference_exported(dev, dst, *status);
         return true;
     }
     if (qi->table->Size > stk->Parameters.QueryInterface.Size ||
@@ -103,9 +115,7 @@ wdf_qi_handle(struct wdf_device *dev, PIRP irp, NTSTATUS *status)
     if (qi->evt != NULL) {
         *status = run_hook(dev, qi, stk);
     }
-    if (NT_SUCCESS(*status) && dst->InterfaceReference != NULL) {
-        dst->InterfaceReference(dst->Context);
-    }
+    reference_exported(dev, dst, *status);
     return true;
 }
 
@@ -236,10 +246,7 @@ device_of_context(PVOID ctx)
 {
     struct wdf_obj *obj = WdfObjectContextGetObject(ctx);
 
-    while (obj != NULL && obj->type != WDF_T_DEVICE) {
-        obj = obj->parent;
-    }
-    return (struct wdf_device *)obj;
+    return obj != NULL ? wdf_obj_device(obj) : NULL;
 }
 
 VOID

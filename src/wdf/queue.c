@@ -50,7 +50,7 @@ static void
 call_io_callback(struct wdf_queue *q, struct wdf_request *req)
 {
     WDF_IO_QUEUE_CONFIG *c = &q->config;
-    struct wdf_host *prev = wdf_enter(q->obj.host);
+    struct wdf_site prev = wdf_enter_request(req);
 
     if (req->major == IRP_MJ_DEVICE_CONTROL && c->EvtIoDeviceControl != NULL) {
         c->EvtIoDeviceControl((WDFQUEUE)q, (WDFREQUEST)req, req->out_len, req->in_len, req->code);
@@ -61,7 +61,7 @@ call_io_callback(struct wdf_queue *q, struct wdf_request *req)
     } else {
         WdfRequestComplete((WDFREQUEST)req, STATUS_INVALID_DEVICE_REQUEST);
     }
-    wdf_leave(prev);
+    wdf_leave_site(prev);
 }
 
 /* After a presentation: drop the dispatch reference. */

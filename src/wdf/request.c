@@ -387,13 +387,13 @@ wdf_run_deferred(struct wdf_host *host, struct list_node *deferred)
 
     while ((n = list_pop_head(deferred)) != NULL) {
         struct wdf_request *req = list_entry(n, struct wdf_request, defer_node);
-        struct wdf_host *prev = wdf_enter(host);
+        struct wdf_site prev = wdf_enter_request(req);
         if (req->defer == DEFER_CANCEL_ROUTINE) {
             req->cancel_routine((WDFREQUEST)req);
         } else if (req->defer == DEFER_CANCELED_ON_QUEUE) {
             req->queue->config.EvtIoCanceledOnQueue((WDFQUEUE)req->queue, (WDFREQUEST)req);
         }
-        wdf_leave(prev);
+        wdf_leave_site(prev);
         req->defer = DEFER_NONE;
         wdf_obj_unref(&req->obj);
     }

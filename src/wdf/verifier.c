@@ -42,11 +42,18 @@ void
 wdf_report(struct wdf_host *host, enum wdf_verifier_rule rule, const char *device, uint64_t request_id, ULONG ioctl,
            const char *fmt, ...)
 {
+    const struct wdf_site *site = &wdf_tls()->site;
     struct wdf_verifier_report r;
     va_list ap;
 
     if (host == NULL || !host->verifier_on) {
         return;
+    }
+    if (site->host == host && site->device != NULL && (device == NULL || device[0] == '\0')) {
+        /* A call without an object of its own: name the callback it was made from. */
+        device = site->device;
+        request_id = site->request;
+        ioctl = site->ioctl;
     }
     memset(&r, 0, sizeof(r));
     r.rule = rule;

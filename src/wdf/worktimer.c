@@ -44,16 +44,16 @@ static void
 workitem_run(struct wdf_host *host, void *arg)
 {
     struct wdf_workitem *wi = arg;
-    struct wdf_host *prev;
+    struct wdf_site prev;
 
     pthread_mutex_lock(&host->mu);
     wi->queued = false;
     wi->running = true;
     wi->runner = pthread_self();
     pthread_mutex_unlock(&host->mu);
-    prev = wdf_enter(host);
+    prev = wdf_enter_object(&wi->obj);
     wi->fn((WDFWORKITEM)wi);
-    wdf_leave(prev);
+    wdf_leave_site(prev);
     pthread_mutex_lock(&host->mu);
     wi->running = false;
     pthread_cond_broadcast(&host->cv);
@@ -152,14 +152,14 @@ static void
 timer_run(struct wdf_host *host, void *arg)
 {
     struct wdf_timer *t = arg;
-    struct wdf_host *prev;
+    struct wdf_site prev;
 
     pthread_mutex_lock(&host->mu);
     t->runner = pthread_self();
     pthread_mutex_unlock(&host->mu);
-    prev = wdf_enter(host);
+    prev = wdf_enter_object(&t->obj);
     t->fn((WDFTIMER)t);
-    wdf_leave(prev);
+    wdf_leave_site(prev);
     pthread_mutex_lock(&host->mu);
     t->running--;
     pthread_cond_broadcast(&host->cv);

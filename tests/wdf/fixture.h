@@ -51,6 +51,7 @@ DEFINE_GUID(GUID_TD_QI, 0x5b0c1d7e, 0x8e0f, 0x4e53, 0x9a, 0x3c, 0x2d, 0x6f, 0x4b
 #define TD_BUG_FORWARD_DONE TD_CODE(22)    /* completes, then forwards */
 #define TD_BUG_TOUCH_DONE TD_CODE(23)      /* completes, then retrieves the buffer */
 #define TD_BUG_WAIT_LOCKED TD_CODE(24)     /* waits on an event while holding a spin lock */
+#define TD_BUG_RECURSE_LOCK TD_CODE(25)    /* takes its spin lock twice */
 
 typedef struct _TD_DEVICE {
     WDFQUEUE held;
@@ -318,6 +319,12 @@ td_bugs(TD_DEVICE *ctx, WDFREQUEST Request, ULONG IoControlCode)
         timeout.QuadPart = WDF_REL_TIMEOUT_IN_SEC(1);
         WdfSpinLockAcquire(ctx->cx_lock);
         ctx->bug_status = KeWaitForSingleObject(&ctx->gate, Executive, KernelMode, FALSE, &timeout);
+        WdfSpinLockRelease(ctx->cx_lock);
+        WdfRequestComplete(Request, STATUS_SUCCESS);
+        break;
+    case TD_BUG_RECURSE_LOCK:
+        WdfSpinLockAcquire(ctx->cx_lock);
+        WdfSpinLockAcquire(ctx->cx_lock); /* refused: it would deadlock */
         WdfSpinLockRelease(ctx->cx_lock);
         WdfRequestComplete(Request, STATUS_SUCCESS);
         break;

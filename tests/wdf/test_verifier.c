@@ -203,10 +203,86 @@ test_blocking_call_under_lock(void **state)
 
     (void)state;
     assert_int_equal(send(t, TD_BUG_WAIT_LOCKED), STATUS_SUCCESS);
-    expect_one(&f, WDF_RULE_BLOCKING_UNDER_LOCK, 0);
+    /* Made from the IOCTL callback: the report names that device, request and code. */
+    expect_one(&f, WDF_RULE_BLOCKING_UNDER_LOCK, TD_BUG_WAIT_LOCKED);
     assert_int_equal(f.ctx->bug_status, STATUS_INVALID_DEVICE_STATE); /* the wait was refused, not blocked */
     wdf_target_close(t);
     fx_teardown(&f, 1);
+}
+
+static VOID
+idle_work(WDFWORKITEM WorkItem)
+{
+    (void)WorkItem;
+}
+
+static VOID
+idle_work_timer(WDFTIMER Timer)
+{
+    (void)Timer;
+}
+
+/* Every blocking runtime call, made with a spin lock held, is reported once and refused. */
+static void
+test_each_blocking_call_under_lock(void **state)
+{
+    WDF_OBJECT_ATTRIBUTES a;
+    WDF_WORKITEM_CONFIG wc;
+    WDF_TIMER_CONFIG tc;
+    WDFSPINLOCK sp;
+    WDFWORKITEM wi;
+    WDFTIMER tm;
+    KEVENT ev;
+    LARGE_INTEGER timeout = {.QuadPart = WDF_REL_TIMEOUT_IN_SEC(5)};
+    struct fx f;
+    struct wdf_target *t = started(&f);
+
+    (void)state;
+    wdf_thread_bind(f.host);
+    WDF_OBJECT_ATTRIBUTES_INIT(&a);
+    a.ParentObject = f.dev;
+    assert_int_equal(WdfSpinLockCreate(&a, &sp), STATUS_SUCCESS);
+    WDF_WORKITEM_CONFIG_INIT(&wc, idle_work);
+    assert_int_equal(WdfWorkItemCreate(&wc, &a, &wi), STATUS_SUCCESS);
+    WDF_TIMER_CONFIG_INIT(&tc, idle_work_timer);
+    assert_int_equal(WdfTimerCreate(&tc, &a, &tm), STATUS_SUCCESS);
+    KeInitializeEvent(&ev, NotificationEvent, FALSE);
+
+    WdfSpinLockAcquire(sp);
+    assert_int_equal(KeWaitForSingleObject(&ev, Executive, KernelMode, FALSE, &timeout), STATUS_INVALID_DEVICE_STATE);
+    assert_int_equal(KeWaitForSingleObject(&ev, Executive, KernelMode, FALSE, NULL), STATUS_INVALID_DEVICE_STATE);
+    assert_int_equal(send(t, TD_OPEN_GATE), STATUS_INVALID_DEVICE_STATE);
+    assert_int_equal(wdf_pnp_query_stop(f.node), STATUS_INVALID_DEVICE_STATE);
+    WdfWorkItemFlush(wi);
+    (void)WdfTimerStop(tm, TRUE);
+    timeout.QuadPart = 0; /* a zero timeout only polls: not a blocking call */
+    assert_int_equal(KeWaitForSingleObject(&ev, Executive, KernelMode, FALSE, &timeout), STATUS_TIMEOUT);
+    WdfSpinLockRelease(sp);
+    assert_int_equal(wdf_verifier_count(f.host, WDF_RULE_BLOCKING_UNDER_LOCK), 6);
+    assert_int_equal(wdf_node_state(f.node), WDF_PNP_STARTED); /* the refused query-stop sent nothing */
+
+    /* Lock released: the same calls go through. */
+    assert_int_equal(send(t, TD_OPEN_GATE), STATUS_SUCCESS);
+    WdfWorkItemFlush(wi);
+    wdf_thread_bind(NULL);
+    wdf_target_close(t);
+    fx_teardown(&f, 6);
+}
+
+static void
+test_lock_misuse_names_the_callback(void **state)
+{
+    struct fx f;
+    struct wdf_target *t = started(&f);
+
+    (void)state;
+    assert_int_equal(send(t, TD_BUG_RECURSE_LOCK), STATUS_SUCCESS); /* refused, so no deadlock */
+    expect_one(&f, WDF_RULE_LOCK_MISUSE, TD_BUG_RECURSE_LOCK);
+    /* The lock is free again: the driver's next user of it is not stuck. */
+    assert_int_equal(send(t, TD_BUG_RECURSE_LOCK), STATUS_SUCCESS);
+    assert_int_equal(wdf_verifier_count(f.host, WDF_RULE_LOCK_MISUSE), 2);
+    wdf_target_close(t);
+    fx_teardown(&f, 2);
 }
 
 static void
@@ -275,6 +351,8 @@ main(void)
         cmocka_unit_test(test_request_not_completed_at_remove),
         cmocka_unit_test(test_interface_dereference_underflow),
         cmocka_unit_test(test_blocking_call_under_lock),
+        cmocka_unit_test(test_each_blocking_call_under_lock),
+        cmocka_unit_test(test_lock_misuse_names_the_callback),
         cmocka_unit_test(test_bad_handle_device_delete),
         cmocka_unit_test(test_report_callback_and_off_switch),
     };
