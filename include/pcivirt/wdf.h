@@ -702,9 +702,12 @@ PCIVIRT_API ULONG_PTR WdfRequestGetInformation(WDFREQUEST Request);
 
 /**
  * WdfRequestForwardToIoQueue() - move a request the driver owns into another
- * queue of the same device.  Return: STATUS_SUCCESS; STATUS_INVALID_DEVICE_REQUEST
- * (same queue, other device, queue purged/deleted); STATUS_INVALID_DEVICE_STATE
- * (the request is completed or already queued - reported by the verifier).
+ * queue of the same device.  Return: STATUS_SUCCESS; STATUS_INVALID_PARAMETER (not
+ * a queue); STATUS_INVALID_DEVICE_REQUEST (the queue it came from, a queue of
+ * another device); STATUS_INVALID_DEVICE_STATE (the destination was purged and
+ * not restarted, or is being deleted; the request is not the driver's - still queued,
+ * or marked cancelable (unmark it first, as KMDF requires) - or completed, which
+ * the verifier reports as forward-completed-request).
  */
 PCIVIRT_API NTSTATUS WdfRequestForwardToIoQueue(WDFREQUEST Request, WDFQUEUE DestinationQueue);
 

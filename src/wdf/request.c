@@ -305,8 +305,11 @@ forward_locked(struct wdf_request *req, struct wdf_queue *dq, struct list_node *
     if (req->state != RQ_DRIVER) {
         return STATUS_INVALID_DEVICE_STATE;
     }
-    if (dq->device != req->device || dq == src || !dq->accepting || dq->obj.deleted) {
-        return dq->accepting ? STATUS_INVALID_DEVICE_REQUEST : STATUS_INVALID_DEVICE_STATE;
+    if (dq->device != req->device || dq == src) {
+        return STATUS_INVALID_DEVICE_REQUEST;
+    }
+    if (!dq->accepting || dq->obj.deleted) {
+        return STATUS_INVALID_DEVICE_STATE; /* purged (not restarted) or being deleted */
     }
     if (req->cx != CX_NONE) {
         return STATUS_INVALID_DEVICE_STATE; /* KMDF: unmark cancelable before forwarding */

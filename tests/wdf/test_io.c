@@ -224,6 +224,45 @@ test_manual_queue_hold_release_and_cancel(void **state)
     fx_teardown(&f, 0);
 }
 
+/* A purged queue takes nothing (the forward fails and the driver completes with that
+ * status) until WdfIoQueueStart; what it held was cancelled by the purge. */
+static void
+test_forward_to_purged_queue(void **state)
+{
+    struct async_result r1 = {0}, r2 = {0};
+    struct wdf_io *io1, *io2;
+    struct wdf_target *t;
+    struct fx f;
+
+    (void)state;
+    memset(&td_cfg, 0, sizeof(td_cfg));
+    started(&f);
+    t = fx_open(&f, KernelMode, NULL, NULL);
+    assert_int_equal(wdf_target_send_async(t, IRP_MJ_DEVICE_CONTROL, TD_HOLD, NULL, 0, NULL, 0, on_done, &r1, &io1),
+                     STATUS_PENDING);
+    assert_true(wdf_host_idle(f.host, 5000));
+    wdf_thread_bind(f.host);
+    WdfIoQueuePurgeSynchronously(f.ctx->held);
+    assert_true(fx_wait_flag(&r1.done, 5000));
+    assert_int_equal(r1.status, STATUS_CANCELLED);
+    assert_int_equal(wdf_target_send_sync(t, IRP_MJ_DEVICE_CONTROL, TD_HOLD, NULL, 0, NULL, 0, 0, NULL),
+                     STATUS_INVALID_DEVICE_STATE);
+    WdfIoQueueStart(f.ctx->held);
+    wdf_thread_bind(NULL);
+    assert_int_equal(wdf_target_send_async(t, IRP_MJ_DEVICE_CONTROL, TD_HOLD, NULL, 0, NULL, 0, on_done, &r2, &io2),
+                     STATUS_PENDING);
+    assert_true(wdf_host_idle(f.host, 5000));
+    assert_false(r2.done);
+    assert_int_equal(wdf_target_send_sync(t, IRP_MJ_DEVICE_CONTROL, TD_RELEASE, NULL, 0, NULL, 0, 0, NULL),
+                     STATUS_SUCCESS);
+    assert_true(fx_wait_flag(&r2.done, 5000));
+    assert_int_equal(r2.status, STATUS_SUCCESS);
+    wdf_io_release(io1);
+    wdf_io_release(io2);
+    wdf_target_close(t);
+    fx_teardown(&f, 0);
+}
+
 static void
 test_cancelable_request(void **state)
 {
@@ -434,6 +473,7 @@ main(void)
         cmocka_unit_test(test_parallel_dispatch_attach_pattern),
         cmocka_unit_test(test_sequential_queue_would_deadlock),
         cmocka_unit_test(test_manual_queue_hold_release_and_cancel),
+        cmocka_unit_test(test_forward_to_purged_queue),
         cmocka_unit_test(test_cancelable_request),
         cmocka_unit_test(test_sync_timeout_on_virtual_clock),
         cmocka_unit_test(test_requestor_mode_and_internal),
