@@ -394,6 +394,10 @@ struct wdf_request *wdf_request_new(struct wdf_host *host, struct wdf_io *io, UC
 void wdf_request_dispatch(struct wdf_device *dev, struct wdf_request *req);
 /* Complete from the runtime (host->mu held), e.g. purge or abandon. */
 void wdf_request_complete_locked(struct wdf_request *req, NTSTATUS status, ULONG_PTR info);
+/* Cancel @req, just taken out of @q's list, with @status: EvtIoCanceledOnQueue gets
+ * it through @deferred, else it completes now (host->mu held). */
+void wdf_request_cancel_dequeued_locked(struct wdf_request *req, struct wdf_queue *q, NTSTATUS status,
+                                        struct list_node *deferred);
 /* Ask for cancellation (host->mu held); may run driver code after unlocking. */
 void wdf_request_cancel_locked(struct wdf_request *req, struct list_node *deferred);
 void wdf_run_deferred(struct wdf_host *host, struct list_node *deferred);

@@ -314,17 +314,7 @@ purge_locked(struct wdf_queue *q, NTSTATUS status, struct list_node *deferred)
 
     q->accepting = false;
     while ((n = list_pop_head(&q->requests)) != NULL) {
-        struct wdf_request *req = list_entry(n, struct wdf_request, qnode);
-        req->cancel_requested = true;
-        if (q->config.EvtIoCanceledOnQueue != NULL) {
-            req->state = RQ_DRIVER;
-            q->presented++;
-            req->defer = DEFER_CANCELED_ON_QUEUE;
-            wdf_obj_ref_locked(&req->obj);
-            list_add_tail(deferred, &req->defer_node);
-        } else {
-            wdf_request_complete_locked(req, status, 0);
-        }
+        wdf_request_cancel_dequeued_locked(list_entry(n, struct wdf_request, qnode), q, status, deferred);
     }
 }
 

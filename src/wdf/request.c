@@ -355,6 +355,22 @@ WdfRequestForwardToIoQueue(WDFREQUEST Request, WDFQUEUE DestinationQueue)
 /* ---- cancellation ---------------------------------------------------------------- */
 
 void
+wdf_request_cancel_dequeued_locked(struct wdf_request *req, struct wdf_queue *q, NTSTATUS status,
+                                   struct list_node *deferred)
+{
+    req->cancel_requested = true;
+    req->state = RQ_DRIVER; /* counted as presented, so its completion balances q->presented */
+    q->presented++;
+    if (q->config.EvtIoCanceledOnQueue != NULL) {
+        req->defer = DEFER_CANCELED_ON_QUEUE;
+        wdf_obj_ref_locked(&req->obj);
+        list_add_tail(deferred, &req->defer_node);
+    } else {
+        wdf_request_complete_locked(req, status, 0);
+    }
+}
+
+void
 wdf_request_cancel_locked(struct wdf_request *req, struct list_node *deferred)
 {
     if (req->state == RQ_COMPLETED) {
@@ -362,19 +378,8 @@ wdf_request_cancel_locked(struct wdf_request *req, struct list_node *deferred)
     }
     req->cancel_requested = true;
     if (req->state == RQ_QUEUED) {
-        struct wdf_queue *q = req->queue;
         list_del_init(&req->qnode);
-        if (q->config.EvtIoCanceledOnQueue != NULL) {
-            req->state = RQ_DRIVER;
-            q->presented++;
-            req->defer = DEFER_CANCELED_ON_QUEUE;
-            wdf_obj_ref_locked(&req->obj);
-            list_add_tail(deferred, &req->defer_node);
-        } else {
-            req->state = RQ_DRIVER; /* so that completion accounts it like a presented one */
-            q->presented++;
-            wdf_request_complete_locked(req, STATUS_CANCELLED, 0);
-        }
+        wdf_request_cancel_dequeued_locked(req, req->queue, STATUS_CANCELLED, deferred);
     } else if (req->state == RQ_DRIVER && req->cx == CX_MARKED) {
         req->cx = CX_TAKEN;
         req->defer = DEFER_CANCEL_ROUTINE;
