@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-    cmake ninja-build gcc pkg-config make
+    cmake ninja-build gcc g++ pkg-config make
     libcmocka-dev   # unit tests
     libjansson-dev  # scenario files, JSON output
     pciutils        # lspci -F: the independent decoder our config dumps are checked against
