@@ -23,8 +23,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define WRITER_PAUSES 64 /* spins before a waiting writer sleeps */
-#define HELD_MAX 16      /* distinct locks one thread holds shared at once */
+#define WRITER_PAUSES 64  /* spins before a waiting writer sleeps */
+#define HELD_MAX 16       /* distinct locks one thread holds shared at once */
+#define STRIPE_RECHECK 64 /* acquisitions between two sched_getcpu() calls */
 
 struct held {
     const struct pv_rwlock *lock;
@@ -34,6 +35,7 @@ struct held {
 
 static _Thread_local struct held held[HELD_MAX];
 static _Thread_local unsigned nheld;
+static _Thread_local unsigned stripe_cached, stripe_uses;
 
 static inline void
 cpu_relax(void)
@@ -43,18 +45,28 @@ cpu_relax(void)
 #endif
 }
 
+/*
+ * The stripe of the CPU we run on.  sched_getcpu() is a few ns even with rseq,
+ * so a thread asks again only every STRIPE_RECHECK acquisitions: a thread that
+ * migrated keeps writing its old CPU's line for a while, which costs a cache miss
+ * or two, never correctness (each hold remembers its own stripe).
+ */
 static inline unsigned
 my_stripe(void)
 {
-    int cpu = sched_getcpu();
+    if ((stripe_uses++ % STRIPE_RECHECK) == 0) {
+        int cpu = sched_getcpu();
 
-    return cpu < 0 ? 0u : (unsigned)cpu % PV_RWLOCK_STRIPES;
+        stripe_cached = cpu < 0 ? 0u : (unsigned)cpu % PV_RWLOCK_STRIPES;
+    }
+    return stripe_cached;
 }
 
+/* The hold of @l by this thread; the newest first, as locks are released in reverse order. */
 static inline struct held *
 find_held(const struct pv_rwlock *l)
 {
-    for (unsigned i = 0; i < nheld; i++) {
+    for (unsigned i = nheld; i-- > 0;) {
         if (held[i].lock == l) {
             return &held[i];
         }
