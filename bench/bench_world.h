@@ -213,7 +213,7 @@ bw_poller(void *arg)
     struct bw_guest *g = arg;
 
     while (!atomic_load(&g->w->stop_polling)) {
-        gvpci_bus_poll(g->bus, (int64_t)VSP_NS_PER_MS);
+        gvpci_bus_poll(g->bus, 50 * (int64_t)VSP_NS_PER_MS); /* wakes at once on a message */
     }
     return NULL;
 }
