@@ -50,28 +50,29 @@ pv_sriov_config_read(struct pv_sriov_dev *dev, uint16_t rid, uint16_t offset, vo
     if (rc != 0) {
         return rc;
     }
-    pthread_rwlock_rdlock(&dev->lock);
+    pv_rwlock_rdlock(&dev->lock);
     switch (resolve(dev, rid, &index)) {
     case T_PF: rc = pci_config_read_bytes(&dev->pf_cfg, offset, data, length); break;
     case T_VF: rc = pci_config_read_bytes(&dev->vfs[index].cfg, offset, data, length); break;
     default: memset(data, 0xff, length); break;
     }
-    pthread_rwlock_unlock(&dev->lock);
+    pv_rwlock_rdunlock(&dev->lock);
     return rc;
 }
 
 int
 pv_sriov_config_write(struct pv_sriov_dev *dev, uint16_t rid, uint16_t offset, const void *data, uint32_t length)
 {
-    struct outbox ob = {0};
+    struct outbox ob;
     struct pci_config *cfg = NULL;
     uint32_t index = 0;
     int rc = check_cfg_access(offset, length);
 
+    outbox_init(&ob);
     if (rc != 0) {
         return rc;
     }
-    pthread_rwlock_wrlock(&dev->lock);
+    pv_rwlock_wrlock(&dev->lock);
     switch (resolve(dev, rid, &index)) {
     case T_PF: cfg = &dev->pf_cfg; break;
     case T_VF: cfg = &dev->vfs[index].cfg; break;
@@ -82,7 +83,7 @@ pv_sriov_config_write(struct pv_sriov_dev *dev, uint16_t rid, uint16_t offset, c
         rc = pci_config_write_bytes(cfg, offset, data, length, NULL);
         dev->outbox = NULL;
     }
-    pthread_rwlock_unlock(&dev->lock);
+    pv_rwlock_wrunlock(&dev->lock);
     dev_outbox_flush(dev, &ob);
     return rc;
 }
@@ -113,7 +114,7 @@ pv_sriov_mmio_read(struct pv_sriov_dev *dev, uint16_t rid, unsigned bar, uint64_
     enum target t;
     int rc;
 
-    pthread_rwlock_rdlock(&dev->lock);
+    pv_rwlock_rdlock(&dev->lock);
     t = resolve(dev, rid, &index);
     rc = t == T_NONE ? PCIVIRT_ESTATE : mmio_check(dev, t, index, bar, offset, length);
     if (rc == 0) {
@@ -122,7 +123,7 @@ pv_sriov_mmio_read(struct pv_sriov_dev *dev, uint16_t rid, unsigned bar, uint64_
     } else if (length <= 8) {
         memset(data, 0xff, length);
     }
-    pthread_rwlock_unlock(&dev->lock);
+    pv_rwlock_rdunlock(&dev->lock);
     return rc;
 }
 
@@ -130,19 +131,20 @@ int
 pv_sriov_mmio_write(struct pv_sriov_dev *dev, uint16_t rid, unsigned bar, uint64_t offset, const void *data,
                     uint32_t length)
 {
-    struct outbox ob = {0};
+    struct outbox ob;
     uint32_t index = 0;
     enum target t;
     int rc;
 
-    pthread_rwlock_wrlock(&dev->lock);
+    outbox_init(&ob);
+    pv_rwlock_wrlock(&dev->lock);
     t = resolve(dev, rid, &index);
     rc = t == T_NONE ? PCIVIRT_ESTATE : mmio_check(dev, t, index, bar, offset, length);
     if (rc == 0) {
         rc = t == T_PF ? dev_pf_mmio_write_locked(dev, bar, offset, data, length)
                        : dev_vf_mmio_write_locked(dev, index, bar, offset, data, length, &ob);
     }
-    pthread_rwlock_unlock(&dev->lock);
+    pv_rwlock_wrunlock(&dev->lock);
     dev_outbox_flush(dev, &ob);
     return rc;
 }
@@ -160,7 +162,7 @@ pv_sriov_function_reset(struct pv_sriov_dev *dev, uint16_t rid)
     enum target t;
     int rc = 0;
 
-    pthread_rwlock_wrlock(&dev->lock);
+    pv_rwlock_wrlock(&dev->lock);
     t = resolve(dev, rid, &index);
     if (t == T_VF) {
         dev_vf_reset(dev, &dev->vfs[index]);
@@ -173,7 +175,7 @@ pv_sriov_function_reset(struct pv_sriov_dev *dev, uint16_t rid)
     } else {
         rc = PCIVIRT_ENOENT;
     }
-    pthread_rwlock_unlock(&dev->lock);
+    pv_rwlock_wrunlock(&dev->lock);
     return rc;
 }
 
@@ -189,15 +191,15 @@ pv_sriov_enable(struct pv_sriov_dev *dev, uint16_t num_vfs, struct pcivirt_error
     uint16_t ctrl;
     int rc;
 
-    pthread_rwlock_wrlock(&dev->lock);
+    pv_rwlock_wrlock(&dev->lock);
     ctrl = dev_cfg16(&dev->pf_cfg, dev->sriov + PCI_SRIOV_CTRL);
     if (ctrl & PCI_SRIOV_CTRL_VFE) {
-        pthread_rwlock_unlock(&dev->lock);
+        pv_rwlock_wrunlock(&dev->lock);
         return pcivirt_error_set(err, PCIVIRT_EBUSY, "VFs are already enabled (NumVFs %u)", (unsigned)dev->nvfs);
     }
     rc = write_sriov(dev, PCI_SRIOV_NUM_VF, num_vfs, err);
     rc = rc != 0 ? rc : write_sriov(dev, PCI_SRIOV_CTRL, ctrl | PCI_SRIOV_CTRL_VFE | PCI_SRIOV_CTRL_MSE, err);
-    pthread_rwlock_unlock(&dev->lock);
+    pv_rwlock_wrunlock(&dev->lock);
     return rc;
 }
 
@@ -206,18 +208,18 @@ pv_sriov_disable(struct pv_sriov_dev *dev)
 {
     uint16_t ctrl;
 
-    pthread_rwlock_wrlock(&dev->lock);
+    pv_rwlock_wrlock(&dev->lock);
     ctrl = dev_cfg16(&dev->pf_cfg, dev->sriov + PCI_SRIOV_CTRL);
     write_sriov(dev, PCI_SRIOV_CTRL, ctrl & ~(PCI_SRIOV_CTRL_VFE | PCI_SRIOV_CTRL_MSE), NULL);
     write_sriov(dev, PCI_SRIOV_NUM_VF, 0, NULL);
-    pthread_rwlock_unlock(&dev->lock);
+    pv_rwlock_wrunlock(&dev->lock);
 }
 
 void
 pv_sriov_memory(struct pv_sriov_dev *dev, struct pv_sriov_memory *out)
 {
     memset(out, 0, sizeof(*out));
-    pthread_rwlock_rdlock(&dev->lock);
+    pv_rwlock_rdlock(&dev->lock);
     out->num_vfs = dev->nvfs;
     out->vf_table_bytes = (size_t)dev->nvfs * sizeof(struct vf_slot);
     out->vf_state_bytes = dev->vf_state_bytes;
@@ -228,7 +230,7 @@ pv_sriov_memory(struct pv_sriov_dev *dev, struct pv_sriov_memory *out)
         out->vf_config_bytes += priv;
         out->vfs_touched += (priv != 0 || dev->vfs[i].st != NULL) ? 1 : 0;
     }
-    pthread_rwlock_unlock(&dev->lock);
+    pv_rwlock_rdunlock(&dev->lock);
 }
 
 static void
@@ -249,7 +251,7 @@ pv_sriov_export(struct pv_sriov_dev *dev, struct pci_dump *dump, uint32_t max_vf
     char desc[96];
     int rc;
 
-    pthread_rwlock_rdlock(&dev->lock);
+    pv_rwlock_rdlock(&dev->lock);
     rid_addr(dev, dev->prof.pf_rid, &a);
     snprintf(desc, sizeof(desc), "pcivirt PF %04x:%04x (%s)", dev->prof.vendor_id, dev->prof.device_id, dev->prof.name);
     rc = pci_dump_add(dump, &a, desc, pci_config_bytes(&dev->pf_cfg), PCI_CFG_SIZE_EXT);
@@ -258,35 +260,50 @@ pv_sriov_export(struct pv_sriov_dev *dev, struct pci_dump *dump, uint32_t max_vf
         snprintf(desc, sizeof(desc), "pcivirt VF %u of %04x:%04x", i, dev->prof.vendor_id, dev->prof.vf_device_id);
         rc = pci_dump_add(dump, &a, desc, pci_config_bytes(&dev->vfs[i].cfg), PCI_CFG_SIZE_EXT);
     }
-    pthread_rwlock_unlock(&dev->lock);
+    pv_rwlock_rdunlock(&dev->lock);
     return rc;
 }
 
 /* ---- platform windows: an access by slot index instead of routing ID ---------- */
 
+/*
+ * A read through a platform window.  Reads raise no interrupt, so they have no
+ * outbox: zeroing one (1.6 KiB) per read cost more than the read itself
+ * (docs/PERFORMANCE.md, benchmark 2).
+ */
 static int
-window_access(void *ctx, bool vf, uint32_t index, unsigned bar, uint64_t off, void *rd, const void *wr, uint32_t len)
+window_read(struct pv_sriov_dev *dev, bool vf, uint32_t index, unsigned bar, uint64_t off, void *rd, uint32_t len)
 {
-    struct pv_sriov_dev *dev = ctx;
-    struct outbox ob = {0};
-    enum target t = vf ? T_VF : T_PF;
     int rc;
 
-    if (rd != NULL) {
-        pthread_rwlock_rdlock(&dev->lock);
-    } else {
-        pthread_rwlock_wrlock(&dev->lock);
-    }
-    rc = vf && (dev->vfs == NULL || index >= dev->nvfs) ? PCIVIRT_ESTATE : mmio_check(dev, t, index, bar, off, len);
-    if (rc == 0 && rd != NULL) {
+    pv_rwlock_rdlock(&dev->lock);
+    rc = vf && (dev->vfs == NULL || index >= dev->nvfs) ? PCIVIRT_ESTATE
+                                                        : mmio_check(dev, vf ? T_VF : T_PF, index, bar, off, len);
+    if (rc == 0) {
         rc = vf ? dev_vf_mmio_read(dev, index, bar, off, rd, len) : dev_pf_mmio_read(dev, bar, off, rd, len);
-    } else if (rc == 0) {
-        rc = vf ? dev_vf_mmio_write_locked(dev, index, bar, off, wr, len, &ob)
-                : dev_pf_mmio_write_locked(dev, bar, off, wr, len);
-    } else if (rd != NULL) {
+    } else {
         memset(rd, 0xff, len);
     }
-    pthread_rwlock_unlock(&dev->lock);
+    pv_rwlock_rdunlock(&dev->lock);
+    return rc;
+}
+
+static int
+window_write(struct pv_sriov_dev *dev, bool vf, uint32_t index, unsigned bar, uint64_t off, const void *wr,
+             uint32_t len)
+{
+    struct outbox ob;
+    int rc;
+
+    outbox_init(&ob);
+    pv_rwlock_wrlock(&dev->lock);
+    rc = vf && (dev->vfs == NULL || index >= dev->nvfs) ? PCIVIRT_ESTATE
+                                                        : mmio_check(dev, vf ? T_VF : T_PF, index, bar, off, len);
+    if (rc == 0) {
+        rc = vf ? dev_vf_mmio_write_locked(dev, index, bar, off, wr, len, &ob)
+                : dev_pf_mmio_write_locked(dev, bar, off, wr, len);
+    }
+    pv_rwlock_wrunlock(&dev->lock);
     dev_outbox_flush(dev, &ob);
     return rc;
 }
@@ -294,25 +311,25 @@ window_access(void *ctx, bool vf, uint32_t index, unsigned bar, uint64_t off, vo
 static int
 pf_win_read(void *ctx, uint32_t index, unsigned bar, uint64_t off, void *data, uint32_t len)
 {
-    return window_access(ctx, false, index, bar, off, data, NULL, len);
+    return window_read(ctx, false, index, bar, off, data, len);
 }
 
 static int
 pf_win_write(void *ctx, uint32_t index, unsigned bar, uint64_t off, const void *data, uint32_t len)
 {
-    return window_access(ctx, false, index, bar, off, NULL, data, len);
+    return window_write(ctx, false, index, bar, off, data, len);
 }
 
 static int
 vf_win_read(void *ctx, uint32_t index, unsigned bar, uint64_t off, void *data, uint32_t len)
 {
-    return window_access(ctx, true, index, bar, off, data, NULL, len);
+    return window_read(ctx, true, index, bar, off, data, len);
 }
 
 static int
 vf_win_write(void *ctx, uint32_t index, unsigned bar, uint64_t off, const void *data, uint32_t len)
 {
-    return window_access(ctx, true, index, bar, off, NULL, data, len);
+    return window_write(ctx, true, index, bar, off, data, len);
 }
 
 const struct pv_mmio_ops dev_pf_window_ops = {pf_win_read, pf_win_write};

@@ -27,6 +27,7 @@
 #include "dev/sriov_dev.h"
 #include "pci/caps.h"
 #include "pci/config.h"
+#include "util/rwlock.h"
 
 #define SETTINGS_CHUNK 256u
 #define OUTBOX_MAX (PV_VF_MSIX_MAX + 1)
@@ -67,8 +68,16 @@ struct outbox {
     } msg[OUTBOX_MAX];
 };
 
+/* An empty outbox: only the fields a flush reads (the message array is 1.6 KiB). */
+static inline void
+outbox_init(struct outbox *ob)
+{
+    ob->have_irq = false;
+    ob->n = 0;
+}
+
 struct pv_sriov_dev {
-    pthread_rwlock_t lock;
+    struct pv_rwlock lock; /* striped: readers on different CPUs share no written line */
     struct pv_profile prof;
     uint8_t secondary_bus, subordinate_bus;
 

@@ -141,7 +141,7 @@ pv_sriov_assign_resources(struct pv_sriov_dev *dev, struct pv_platform *plat, st
     uint64_t pf[6] = {0}, vf[6] = {0};
     int rc;
 
-    pthread_rwlock_wrlock(&dev->lock);
+    pv_rwlock_wrlock(&dev->lock);
     rc = alloc_all(dev, plat, pf, vf, err);
     if (rc == 0) {
         if (dev->plat != NULL && dev->plat != plat) {
@@ -167,7 +167,7 @@ pv_sriov_assign_resources(struct pv_sriov_dev *dev, struct pv_platform *plat, st
         memcpy(dev->vf_alloc, vf, sizeof(vf));
         dev_windows_sync(dev);
     }
-    pthread_rwlock_unlock(&dev->lock);
+    pv_rwlock_wrunlock(&dev->lock);
     return rc;
 }
 
@@ -190,7 +190,7 @@ pv_sriov_query_resources(struct pv_sriov_dev *dev, struct pcivirt_bus_resources 
     uint32_t n;
 
     memset(out, 0, sizeof(*out));
-    pthread_rwlock_rdlock(&dev->lock);
+    pv_rwlock_rdlock(&dev->lock);
     n = dev_cfg16(&dev->pf_cfg, dev->sriov + PCI_SRIOV_NUM_VF);
     n = n != 0 && n <= dev->prof.total_vfs ? n : dev->prof.total_vfs;
     for (unsigned i = 0; i < 6; i++) {
@@ -203,6 +203,6 @@ pv_sriov_query_resources(struct pv_sriov_dev *dev, struct pcivirt_bus_resources 
     out->pf_rid = dev->prof.pf_rid;
     out->secondary_bus = dev->secondary_bus;
     out->subordinate_bus = dev->subordinate_bus;
-    pthread_rwlock_unlock(&dev->lock);
+    pv_rwlock_rdunlock(&dev->lock);
     return 0;
 }

@@ -485,7 +485,10 @@ pv_sriov_create(const struct pv_profile *prof, struct pv_sriov_dev **out, struct
     if (dev == NULL) {
         return PCIVIRT_ENOMEM;
     }
-    pthread_rwlock_init(&dev->lock, NULL);
+    if (pv_rwlock_init(&dev->lock) != 0) {
+        pv_free(dev);
+        return PCIVIRT_ENOMEM;
+    }
     dev->prof = *prof;
     dev->secondary_bus = (uint8_t)(prof->pf_rid >> 8);
     dev->subordinate_bus = prof->bus_range_set ? prof->subordinate_bus : pv_profile_default_subordinate(prof);
@@ -522,7 +525,7 @@ pv_sriov_destroy(struct pv_sriov_dev *dev)
     pci_config_fini(&dev->pf_cfg);
     pci_layout_unref(dev->pf_layout);
     pci_layout_unref(dev->vf_layout);
-    pthread_rwlock_destroy(&dev->lock);
+    pv_rwlock_destroy(&dev->lock);
     pv_free(dev);
 }
 
@@ -547,7 +550,7 @@ pv_sriov_segment(const struct pv_sriov_dev *dev)
 void
 pv_sriov_set_ports(struct pv_sriov_dev *dev, const struct pv_dma_port *dma, const struct pv_irq_port *irq)
 {
-    pthread_rwlock_wrlock(&dev->lock);
+    pv_rwlock_wrlock(&dev->lock);
     dev->have_dma = dma != NULL && dma->size >= sizeof(struct pv_dma_port) && dma->dma_read && dma->dma_write;
     if (dev->have_dma) {
         dev->dma = *dma;
@@ -556,7 +559,7 @@ pv_sriov_set_ports(struct pv_sriov_dev *dev, const struct pv_dma_port *dma, cons
     if (dev->have_irq) {
         dev->irq = *irq;
     }
-    pthread_rwlock_unlock(&dev->lock);
+    pv_rwlock_wrunlock(&dev->lock);
 }
 
 bool
@@ -564,9 +567,9 @@ pv_sriov_vf_enabled(struct pv_sriov_dev *dev)
 {
     bool on;
 
-    pthread_rwlock_rdlock(&dev->lock);
+    pv_rwlock_rdlock(&dev->lock);
     on = (sriov16(dev, PCI_SRIOV_CTRL) & PCI_SRIOV_CTRL_VFE) != 0;
-    pthread_rwlock_unlock(&dev->lock);
+    pv_rwlock_rdunlock(&dev->lock);
     return on;
 }
 
@@ -575,21 +578,21 @@ pv_sriov_vf_rid(struct pv_sriov_dev *dev, uint32_t index, uint16_t *rid)
 {
     int rc = PCIVIRT_ENOENT;
 
-    pthread_rwlock_rdlock(&dev->lock);
+    pv_rwlock_rdlock(&dev->lock);
     if (dev_vfs_live(dev) && index < dev->nvfs) {
         *rid = dev_vf_rid(dev, index);
         rc = 0;
     }
-    pthread_rwlock_unlock(&dev->lock);
+    pv_rwlock_rdunlock(&dev->lock);
     return rc;
 }
 
 void
 pv_sriov_geometry(struct pv_sriov_dev *dev, struct dev_vf_geometry *geo)
 {
-    pthread_rwlock_rdlock(&dev->lock);
+    pv_rwlock_rdlock(&dev->lock);
     dev_geometry_of(dev, geo);
-    pthread_rwlock_unlock(&dev->lock);
+    pv_rwlock_rdunlock(&dev->lock);
 }
 
 int
@@ -597,11 +600,11 @@ pv_sriov_last_error(struct pv_sriov_dev *dev, struct pcivirt_error *out)
 {
     int rc = PCIVIRT_ENOENT;
 
-    pthread_rwlock_rdlock(&dev->lock);
+    pv_rwlock_rdlock(&dev->lock);
     if (dev->have_last_error) {
         *out = dev->last_error;
         rc = 0;
     }
-    pthread_rwlock_unlock(&dev->lock);
+    pv_rwlock_rdunlock(&dev->lock);
     return rc;
 }

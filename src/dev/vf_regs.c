@@ -345,11 +345,11 @@ dma_run(struct pv_sriov_dev *dev, uint32_t index, struct vf_state *st, struct ou
         return 0;
     }
     st->dma_busy = true;
-    pthread_rwlock_unlock(&dev->lock);
+    pv_rwlock_wrunlock(&dev->lock);
     if (dma_copy(have ? &port : NULL, rid, src, dst, len, &fault) != 0) {
         status = SWVF_DMA_STS_FAULT;
     }
-    pthread_rwlock_wrlock(&dev->lock);
+    pv_rwlock_wrlock(&dev->lock);
     dma_finish(dev, index, serial, status, fault, ob);
     return 0;
 }

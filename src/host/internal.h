@@ -35,8 +35,12 @@ void host_config_hop(struct host_acs_hop *hop, const uint8_t *cfg, size_t len, s
 void host_bridge_windows(const uint8_t *cfg, size_t len, struct host_window *mem, struct host_window *pref,
                          int *subordinate);
 
-/* Read host-wide evidence (IOMMU units and groups, interrupt remapping, _OSC). */
-void host_read_platform(const struct host_root *root, struct host_platform *p);
+/*
+ * Read host-wide evidence (IOMMU units and groups, interrupt remapping, _OSC).
+ * Absent or unreadable sources leave their fields unseen; running out of memory
+ * is not "absent".  Return: 0, or PCIVIRT_ENOMEM (then @p is incomplete).
+ */
+int host_read_platform(const struct host_root *root, struct host_platform *p);
 
 /* Judge the host-level checks from what host_read_platform() found. */
 void host_judge_platform(struct host_platform *p);

@@ -21,17 +21,20 @@
 #define KMSG_CAP (4u << 20)
 #define TEXT_CAP (1u << 20)
 
+/* Entries in ROOT+@rel into *@count (-1: absent or unreadable).  Return: 0 or ENOMEM. */
 static int
-count_entries(const struct host_root *root, const char *rel)
+count_entries(const struct host_root *root, const char *rel, int *count)
 {
     char **names;
     size_t n;
+    int rc = host_list_dir(root, rel, &names, &n);
 
-    if (host_list_dir(root, rel, &names, &n) != 0) {
-        return -1;
+    *count = -1;
+    if (rc == 0) {
+        host_free_names(names, n);
+        *count = (int)n;
     }
-    host_free_names(names, n);
-    return (int)n;
+    return rc == ENOMEM ? ENOMEM : 0;
 }
 
 /*
@@ -139,27 +142,38 @@ osc_from_kmsg(const char *log, struct host_platform *p)
     }
 }
 
-void
+int
 host_read_platform(const struct host_root *root, struct host_platform *p)
 {
     char text[4096];
     char *buf = NULL;
+    int rc;
 
-    p->iommu_units = count_entries(root, "/sys/class/iommu");
-    p->iommu_groups = count_entries(root, "/sys/kernel/iommu_groups");
+    if (count_entries(root, "/sys/class/iommu", &p->iommu_units) != 0 ||
+        count_entries(root, "/sys/kernel/iommu_groups", &p->iommu_groups) != 0) {
+        return PCIVIRT_ENOMEM;
+    }
     p->irq_remap = HOST_UNSEEN;
     p->os_pcie_control = HOST_UNSEEN;
     p->unsafe_interrupts = HOST_UNSEEN;
-    if (host_read_text(root, "/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", text,
-                       sizeof(text)) == 0) {
+    if (host_read_text(root, "/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", text, sizeof(text)) ==
+        0) {
         p->unsafe_interrupts = (text[0] == 'Y' || text[0] == '1') ? HOST_YES : HOST_NO;
     }
-    if (host_read_log(root, "/proc/interrupts", TEXT_CAP, &buf) == 0) {
+    rc = host_read_log(root, "/proc/interrupts", TEXT_CAP, &buf);
+    if (rc == ENOMEM) {
+        return PCIVIRT_ENOMEM;
+    }
+    if (rc == 0) {
         p->interrupts_seen = true;
         irq_from_interrupts(buf, p);
         pv_free(buf);
     }
-    if (host_read_log(root, "/dev/kmsg", KMSG_CAP, &buf) == 0) {
+    rc = host_read_log(root, "/dev/kmsg", KMSG_CAP, &buf);
+    if (rc == ENOMEM) {
+        return PCIVIRT_ENOMEM;
+    }
+    if (rc == 0) {
         p->kmsg_seen = buf[0] != '\0';
         if (p->irq_remap == HOST_UNSEEN) {
             irq_from_kmsg(buf, p);
@@ -174,4 +188,5 @@ host_read_platform(const struct host_root *root, struct host_platform *p)
             snprintf(p->osc_evidence, sizeof(p->osc_evidence), "kernel command line has pcie_ports=compat");
         }
     }
+    return 0;
 }

@@ -5,7 +5,9 @@
  * is the PCI hierarchy, contract.md 9.3 "location path"), read the attribute files
  * the checks need, decode its config bytes and those of every function above it,
  * then hand the facts to checks.c.  Files that cannot be read become `unseen`
- * notes; only a root that is not a sysfs tree at all is an error.
+ * notes; a root that is not a sysfs tree at all is an error, and so is running
+ * out of memory (PCIVIRT_ENOMEM): a listing that could not be allocated says
+ * nothing about whether the directory exists, so it must not read as "absent".
  */
 #include "host/internal.h"
 
@@ -137,8 +139,8 @@ read_config(const struct host_root *root, struct host_device *d)
          * small a space (256 or 4096), so both read as "cut short".
          */
         d->config_truncated = true;
-        host_note_unseen(d, "config: only %zu of %zu bytes readable (run as root to see capabilities)",
-                         d->config_len, d->config_size);
+        host_note_unseen(d, "config: only %zu of %zu bytes readable (run as root to see capabilities)", d->config_len,
+                         d->config_size);
     }
     if (d->config_len >= 0x10) {
         d->header_type = d->config[0x0e] & 0x7f;
@@ -149,7 +151,8 @@ read_config(const struct host_root *root, struct host_device *d)
     }
 }
 
-static void
+/* Return: 0, or PCIVIRT_ENOMEM (an absent msi_irqs/ is not an error, running out of memory is). */
+static int
 read_enable_and_msi(const struct host_root *root, struct host_device *d)
 {
     char rel[HOST_PATH_MAX];
@@ -166,10 +169,15 @@ read_enable_and_msi(const struct host_root *root, struct host_device *d)
     }
     dev_file(d, "msi_irqs", rel, sizeof(rel));
     d->msi_irqs = -1;
-    if (host_list_dir(root, rel, &names, &n) == 0) {
+    rc = host_list_dir(root, rel, &names, &n);
+    if (rc == ENOMEM) {
+        return PCIVIRT_ENOMEM;
+    }
+    if (rc == 0) {
         d->msi_irqs = (int)n;
         host_free_names(names, n);
     }
+    return 0;
 }
 
 static void
@@ -231,7 +239,7 @@ read_resources(const struct host_root *root, struct host_device *d, struct host_
     }
 }
 
-static void
+static int
 read_group_members(const struct host_root *root, struct host_device *d, const char *grp)
 {
     char rel[HOST_PATH_MAX], cls[32];
@@ -241,9 +249,12 @@ read_group_members(const struct host_root *root, struct host_device *d, const ch
 
     snprintf(rel, sizeof(rel), "%.200s/devices", grp);
     rc = host_list_dir(root, rel, &names, &n);
+    if (rc == ENOMEM) {
+        return PCIVIRT_ENOMEM;
+    }
     if (rc != 0) {
         host_note_unseen(d, "%s: %s", rel, strerror(rc));
-        return;
+        return 0;
     }
     for (size_t i = 0; i < n && d->group_members < HOST_GROUP_MEMBERS_MAX; i++) {
         if (strcmp(names[i], d->bdf) == 0) {
@@ -257,6 +268,7 @@ read_group_members(const struct host_root *root, struct host_device *d, const ch
                                     ((strtoul(cls, NULL, 0) >> 8) == 0x0604 || (strtoul(cls, NULL, 0) >> 8) == 0x0609);
     }
     host_free_names(names, n);
+    return 0;
 }
 
 static void
@@ -286,7 +298,8 @@ read_regions(const struct host_root *root, struct host_device *d, const char *gr
     }
 }
 
-static void
+/* Return: 0, or PCIVIRT_ENOMEM. */
+static int
 read_iommu_group(const struct host_root *root, struct host_device *d)
 {
     char rel[HOST_PATH_MAX], name[64], grp[128];
@@ -298,21 +311,24 @@ read_iommu_group(const struct host_root *root, struct host_device *d)
     dev_file(d, "iommu_group", rel, sizeof(rel));
     rc = host_link_base(root, rel, name, sizeof(name));
     if (rc != 0) {
-        return; /* no link: the device is behind no IOMMU (judged in checks.c) */
+        return 0; /* no link: the device is behind no IOMMU (judged in checks.c) */
     }
     d->iommu_group = strtol(name, &end, 10);
     if (*end != '\0' || d->iommu_group < 0) {
         host_note_unseen(d, "iommu_group: link target '%s' is not a group number", name);
         d->iommu_group = -1;
-        return;
+        return 0;
     }
     snprintf(grp, sizeof(grp), "/sys/kernel/iommu_groups/%ld", d->iommu_group);
     snprintf(rel, sizeof(rel), "%s/type", grp);
     if (host_read_text(root, rel, d->group_type, sizeof(d->group_type)) != 0) {
         d->group_type[0] = '\0';
     }
-    read_group_members(root, d, grp);
+    if (read_group_members(root, d, grp) != 0) {
+        return PCIVIRT_ENOMEM;
+    }
     read_regions(root, d, grp);
+    return 0;
 }
 
 static long
@@ -329,27 +345,35 @@ read_sysfs_number(const struct host_root *root, const struct host_device *d, con
     return (end == text || *end != '\0' || v < 0) ? -1 : v;
 }
 
-/* sysfs SR-IOV attributes (pci-sysfs.c / iov.c); sriov_vf_device prints bare hex. */
-static void
+/*
+ * sysfs SR-IOV attributes (pci-sysfs.c / iov.c); sriov_vf_device prints bare hex.
+ * Return: 0, or PCIVIRT_ENOMEM (the virtfn links could not be counted).
+ */
+static int
 read_sriov_sysfs(const struct host_root *root, struct host_device *d, const struct host_bar iov[6])
 {
     struct host_sriov *s = &d->sriov;
     char rel[HOST_PATH_MAX], **names;
     size_t n;
+    int rc;
 
     s->sys_totalvfs = read_sysfs_number(root, d, "sriov_totalvfs", 10);
     s->sys_numvfs = read_sysfs_number(root, d, "sriov_numvfs", 10);
     s->sys_offset = read_sysfs_number(root, d, "sriov_offset", 10);
     s->sys_stride = read_sysfs_number(root, d, "sriov_stride", 10);
     s->sys_vf_device = read_sysfs_number(root, d, "sriov_vf_device", 16);
-    if (host_list_dir(root, d->path, &names, &n) == 0) {
+    rc = host_list_dir(root, d->path, &names, &n);
+    if (rc == ENOMEM) {
+        return PCIVIRT_ENOMEM;
+    }
+    if (rc == 0) {
         for (size_t i = 0; i < n; i++) {
             s->virtfn_links += strncmp(names[i], "virtfn", 6) == 0;
         }
         host_free_names(names, n);
     }
     if (s->present != HOST_YES) {
-        return;
+        return 0;
     }
     /* Per-VF sizes: the kernel's IOV resources (per-VF x TotalVFs), else VF 0's BARs. */
     for (size_t i = 0; i < 6 && s->total_vfs > 0; i++) {
@@ -380,6 +404,7 @@ read_sriov_sysfs(const struct host_root *root, struct host_device *d, const stru
             }
         }
     }
+    return 0;
 }
 
 /* Location and ACS path: the components of the resolved path below /sys/devices/. */
@@ -454,10 +479,13 @@ read_device(const struct host_root *root, const char *name, struct host_device *
     read_ids(root, d);
     read_config(root, d);
     host_config_decode(d);
-    read_enable_and_msi(root, d);
+    if (read_enable_and_msi(root, d) != 0) {
+        return PCIVIRT_ENOMEM;
+    }
     read_resources(root, d, iov, &lines);
-    read_iommu_group(root, d);
-    read_sriov_sysfs(root, d, iov);
+    if (read_iommu_group(root, d) != 0 || read_sriov_sysfs(root, d, iov) != 0) {
+        return PCIVIRT_ENOMEM;
+    }
     read_path(root, d);
     return 0;
 }
@@ -471,8 +499,7 @@ device_wanted(const char *name, const struct host_survey_options *opts, bool *ma
     if (opts == NULL || opts->only_bdf == NULL) {
         return 1;
     }
-    if (host_parse_bdf(opts->only_bdf, &wdom, &wb, &wdv, &wf) != 0 ||
-        host_parse_bdf(name, &dom, &b, &dv, &f) != 0) {
+    if (host_parse_bdf(opts->only_bdf, &wdom, &wb, &wdv, &wf) != 0 || host_parse_bdf(name, &dom, &b, &dv, &f) != 0) {
         return 0;
     }
     if (dom == wdom && b == wb && dv == wdv && f == wf) {
@@ -492,7 +519,10 @@ survey_devices(struct host_survey *s, const struct host_survey_options *opts, st
 
     if (rc != 0) {
         pcivirt_error_locate(err, s->platform.root, 0, DEVICES_DIR);
-        return pcivirt_error_set(err, rc == ENOENT ? PCIVIRT_ENOENT : rc == ENOMEM ? PCIVIRT_ENOMEM : PCIVIRT_EIO,
+        return pcivirt_error_set(err,
+                                 rc == ENOENT   ? PCIVIRT_ENOENT
+                                 : rc == ENOMEM ? PCIVIRT_ENOMEM
+                                                : PCIVIRT_EIO,
                                  "%s%s: %s (not a sysfs tree?)", s->root.path, DEVICES_DIR, strerror(rc));
     }
     s->dev = pv_calloc(n ? n : 1, sizeof(*s->dev));
@@ -513,7 +543,15 @@ survey_devices(struct host_survey *s, const struct host_survey_options *opts, st
             return rc_nomem;
         }
         s->dev[s->count++] = d;
-        if (read_device(&s->root, names[i], d) != 0) {
+        rc = read_device(&s->root, names[i], d);
+        if (rc == PCIVIRT_ENOMEM) {
+            /* Never a survey with a finding silently missing (docs/HARDENING.md). */
+            int rc_nomem = pcivirt_error_set(err, PCIVIRT_ENOMEM, "out of memory reading %s", names[i]);
+
+            host_free_names(names, n);
+            return rc_nomem;
+        }
+        if (rc != 0) {
             pv_free(d);
             s->count--;
             continue; /* not a BDF-named entry: not a PCI function */
@@ -523,8 +561,8 @@ survey_devices(struct host_survey *s, const struct host_survey_options *opts, st
     host_free_names(names, n);
     if (opts != NULL && opts->only_bdf != NULL && !matched) {
         pcivirt_error_locate(err, s->platform.root, 0, "device");
-        return pcivirt_error_set(err, PCIVIRT_ENOENT, "no PCI function %s under %s%s", opts->only_bdf,
-                                 s->root.path, DEVICES_DIR);
+        return pcivirt_error_set(err, PCIVIRT_ENOENT, "no PCI function %s under %s%s", opts->only_bdf, s->root.path,
+                                 DEVICES_DIR);
     }
     return 0;
 }
@@ -557,7 +595,12 @@ host_survey_run(const struct host_survey_options *opts, struct host_survey **out
     }
     snprintf(s->platform.root, sizeof(s->platform.root), "%.*s", (int)sizeof(s->platform.root) - 1,
              s->root.path[0] ? s->root.path : "/");
-    host_read_platform(&s->root, &s->platform);
+    if (host_read_platform(&s->root, &s->platform) != 0) {
+        pcivirt_error_set(err, PCIVIRT_ENOMEM,
+                          "out of memory while gathering the platform's IOMMU and interrupt evidence");
+        host_survey_destroy(s);
+        return PCIVIRT_ENOMEM;
+    }
     host_judge_platform(&s->platform);
     rc = survey_devices(s, opts, err);
     if (rc != 0) {

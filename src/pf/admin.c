@@ -192,13 +192,13 @@ pf_admin_status(WDFDEVICE Device, struct pf_admin_status *out)
     out->events_raised = ctx->Pnp.events_raised;
     out->events_delivered = ctx->Pnp.events_delivered;
     WdfWaitLockRelease(ctx->PnpLock);
-    pthread_rwlock_rdlock(&ctx->HwLock);
+    pv_rwlock_rdlock(&ctx->HwLock);
     out->started = ctx->Started;
     out->num_vfs = ctx->NumVfs;
     out->total_vfs = ctx->Hw.total_vfs;
     out->pf_rid = ctx->Hw.res.pf_rid;
     out->segment = ctx->Hw.res.segment;
-    pthread_rwlock_unlock(&ctx->HwLock);
+    pv_rwlock_rdunlock(&ctx->HwLock);
     out->interface_refs = __atomic_load_n(&ctx->InterfaceRefs, __ATOMIC_SEQ_CST);
     return STATUS_SUCCESS;
 }

@@ -14,10 +14,14 @@
  *                           written back unchanged except W1C bits (written 0)
  *          anything else is dropped.
  *
- * Locking: 64 striped mutexes keyed by VF index protect the per-VF copies and
- * the read-modify-write of pass-through chunks; two VFs rarely share a stripe,
- * so concurrent guests do not serialize.  No lock is held across anything but a
- * bus access, which never blocks indefinitely (pcivirt/bus.h).
+ * Locking: one reader-writer lock (util/rwlock.h, striped by CPU) protects the
+ * per-VF copies and the read-modify-write of pass-through chunks.  Reads - the
+ * hot path, a guest's every config access - take it shared and write no cache
+ * line another CPU's reader writes, so concurrent guests scale; writes, FLR
+ * and resets take it exclusive (rare, and short).  It replaced 64 striped
+ * mutexes, whose lock words two readers of the same stripe bounced between
+ * cores (docs/PERFORMANCE.md, benchmark 5).  No lock is held across anything
+ * but a bus access, which never blocks indefinitely (pcivirt/bus.h).
  */
 #include "pf/cfgview.h"
 
@@ -29,10 +33,10 @@
 #include "pf/cfgperm.h"
 #include "util/alloc.h"
 #include "util/le.h"
+#include "util/rwlock.h"
 
 #define REGION_NONE 0xFFFF
 #define MAX_REGIONS 1024 /* 48 standard + 960 extended capabilities at most */
-#define LOCK_STRIPES 64
 
 struct region {
     uint16_t start;
@@ -58,8 +62,8 @@ struct pf_cfgview {
     uint8_t effect[PF_CFG_SPACE_SIZE];
     uint8_t templ[PF_CFG_SPACE_SIZE];
     uint8_t **vconf; /* per VF; NULL until the guest writes a virtual bit */
-    pthread_mutex_t locks[LOCK_STRIPES];
-    unsigned n_locks;
+    struct pv_rwlock lock;
+    bool lock_ready;
 };
 
 /* ---- building the layout ---------------------------------------------------- */
@@ -321,12 +325,11 @@ pf_cfgview_create(const struct pf_cfg_io *io, uint16_t num_vfs, const struct pf_
     v->io = *io;
     v->id = *id;
     v->num_vfs = num_vfs;
-    for (; v->n_locks < LOCK_STRIPES; v->n_locks++) {
-        if (pthread_mutex_init(&v->locks[v->n_locks], NULL) != 0) {
-            st = STATUS_INSUFFICIENT_RESOURCES;
-            goto fail;
-        }
+    if (pv_rwlock_init(&v->lock) != 0) {
+        st = STATUS_INSUFFICIENT_RESOURCES;
+        goto fail;
     }
+    v->lock_ready = true;
     v->vconf = pv_calloc(num_vfs, sizeof(*v->vconf));
     if (v->vconf == NULL) {
         st = STATUS_INSUFFICIENT_RESOURCES;
@@ -355,8 +358,8 @@ pf_cfgview_destroy(struct pf_cfgview *v)
         }
         pv_free(v->vconf);
     }
-    while (v->n_locks-- > 0) {
-        pthread_mutex_destroy(&v->locks[v->n_locks]);
+    if (v->lock_ready) {
+        pv_rwlock_destroy(&v->lock);
     }
     pv_free(v);
 }
@@ -364,16 +367,13 @@ pf_cfgview_destroy(struct pf_cfgview *v)
 void
 pf_cfgview_reset_vf(struct pf_cfgview *v, uint16_t vf)
 {
-    pthread_mutex_t *lock;
-
     if (v == NULL || vf >= v->num_vfs) {
         return;
     }
-    lock = &v->locks[vf % LOCK_STRIPES];
-    pthread_mutex_lock(lock);
+    pv_rwlock_wrlock(&v->lock);
     pv_free(v->vconf[vf]);
     v->vconf[vf] = NULL;
-    pthread_mutex_unlock(lock);
+    pv_rwlock_wrunlock(&v->lock);
 }
 
 /* ---- accesses ------------------------------------------------------------------ */
@@ -421,13 +421,11 @@ pf_cfgview_read(struct pf_cfgview *v, uint16_t vf, uint32_t offset, void *data, 
     NTSTATUS st = check_args(v, vf, offset, data, length);
     uint8_t *out = data;
     uint32_t end = offset + length;
-    pthread_mutex_t *lock;
 
     if (!NT_SUCCESS(st)) {
         return st;
     }
-    lock = &v->locks[vf % LOCK_STRIPES];
-    pthread_mutex_lock(lock);
+    pv_rwlock_rdlock(&v->lock);
     for (uint32_t off = offset; off < end;) {
         uint32_t n = chunk_size(v, off, end);
         const uint8_t *vc = v->vconf[vf] != NULL ? v->vconf[vf] : v->templ;
@@ -442,7 +440,7 @@ pf_cfgview_read(struct pf_cfgview *v, uint16_t vf, uint32_t offset, void *data, 
         }
         off += n;
     }
-    pthread_mutex_unlock(lock);
+    pv_rwlock_rdunlock(&v->lock);
     return st;
 }
 
@@ -493,13 +491,11 @@ pf_cfgview_write(struct pf_cfgview *v, uint16_t vf, uint32_t offset, const void 
     const uint8_t *in = data;
     uint32_t end = offset + length;
     bool flr = false;
-    pthread_mutex_t *lock;
 
     if (!NT_SUCCESS(st)) {
         return st;
     }
-    lock = &v->locks[vf % LOCK_STRIPES];
-    pthread_mutex_lock(lock);
+    pv_rwlock_wrlock(&v->lock);
     for (uint32_t off = offset; off < end && NT_SUCCESS(st);) {
         uint32_t n = chunk_size(v, off, end);
         uint8_t hw_mask[4], virt_mask[4];
@@ -524,7 +520,7 @@ pf_cfgview_write(struct pf_cfgview *v, uint16_t vf, uint32_t offset, const void 
             st = STATUS_DEVICE_NOT_READY;
         }
     }
-    pthread_mutex_unlock(lock);
+    pv_rwlock_wrunlock(&v->lock);
     return st;
 }
 

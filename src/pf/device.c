@@ -34,13 +34,13 @@ EVT_WDF_OBJECT_CONTEXT_DESTROY PfEvtDeviceDestroy;
 NTSTATUS
 PfHwEnter(PPF_DEVICE_CONTEXT Ctx)
 {
-    pthread_rwlock_rdlock(&Ctx->HwLock);
+    pv_rwlock_rdlock(&Ctx->HwLock);
     if (Ctx->Removed) {
-        pthread_rwlock_unlock(&Ctx->HwLock);
+        pv_rwlock_rdunlock(&Ctx->HwLock);
         return STATUS_NO_SUCH_DEVICE;
     }
     if (!Ctx->Started) {
-        pthread_rwlock_unlock(&Ctx->HwLock);
+        pv_rwlock_rdunlock(&Ctx->HwLock);
         return STATUS_DEVICE_NOT_READY;
     }
     return STATUS_SUCCESS;
@@ -49,7 +49,7 @@ PfHwEnter(PPF_DEVICE_CONTEXT Ctx)
 VOID
 PfHwLeave(PPF_DEVICE_CONTEXT Ctx)
 {
-    pthread_rwlock_unlock(&Ctx->HwLock);
+    pv_rwlock_rdunlock(&Ctx->HwLock);
 }
 
 static void
@@ -185,7 +185,7 @@ PfEvtPrepareHardware(WDFDEVICE Device, WDFCMRESLIST ResourcesRaw, WDFCMRESLIST R
     if (NT_SUCCESS(st)) {
         st = resize_inval(ctx, ctx->Hw.num_vfs);
     }
-    pthread_rwlock_wrlock(&ctx->HwLock);
+    pv_rwlock_wrlock(&ctx->HwLock);
     if (NT_SUCCESS(st)) {
         st = build_vf_state(ctx);
     }
@@ -193,7 +193,7 @@ PfEvtPrepareHardware(WDFDEVICE Device, WDFCMRESLIST ResourcesRaw, WDFCMRESLIST R
         ctx->Luids.num_vfs = ctx->NumVfs;
         ctx->Started = true;
     }
-    pthread_rwlock_unlock(&ctx->HwLock);
+    pv_rwlock_wrunlock(&ctx->HwLock);
     if (!NT_SUCCESS(st)) {
         pf_hw_unbind(&ctx->Hw);
     }
@@ -205,10 +205,10 @@ PfEvtReleaseHardware(WDFDEVICE Device, WDFCMRESLIST ResourcesTranslated)
 {
     PPF_DEVICE_CONTEXT ctx = PfDeviceGetContext(Device);
 
-    pthread_rwlock_wrlock(&ctx->HwLock);
+    pv_rwlock_wrlock(&ctx->HwLock);
     ctx->Started = false;
     pf_hw_unbind(&ctx->Hw);
-    pthread_rwlock_unlock(&ctx->HwLock);
+    pv_rwlock_wrunlock(&ctx->HwLock);
     return STATUS_SUCCESS;
 }
 
@@ -220,7 +220,7 @@ PfEvtDeviceDestroy(WDFOBJECT Object)
     free_vf_state(ctx);
     pf_inval_destroy(ctx->Inval);
     if (ctx->HwLockReady) {
-        pthread_rwlock_destroy(&ctx->HwLock);
+        pv_rwlock_destroy(&ctx->HwLock);
     }
 }
 
@@ -328,9 +328,9 @@ on_removal(WDFDEVICE Device, PPF_DEVICE_CONTEXT Ctx, PIRP Irp, bool surprise)
     NTSTATUS done = surprise ? STATUS_DEVICE_REMOVED : STATUS_CANCELLED;
 
     pnp_step(Ctx, pf_pnp_remove, done);
-    pthread_rwlock_wrlock(&Ctx->HwLock);
+    pv_rwlock_wrlock(&Ctx->HwLock);
     Ctx->Removed = true;
-    pthread_rwlock_unlock(&Ctx->HwLock);
+    pv_rwlock_wrunlock(&Ctx->HwLock);
     PfCompleteHeldRequests(Ctx, done);
     return forward(Device, Irp);
 }
@@ -398,7 +398,7 @@ init_context(WDFDEVICE Device, PPF_DEVICE_CONTEXT Ctx, PPF_DRIVER_CONTEXT Driver
     list_init(&Ctx->HeldUpdates);
     KeInitializeEvent(&Ctx->SafeToAttachEvent, NotificationEvent, TRUE);
     KeInitializeEvent(&Ctx->UnblockEvent, NotificationEvent, FALSE);
-    if (pthread_rwlock_init(&Ctx->HwLock, NULL) != 0) {
+    if (pv_rwlock_init(&Ctx->HwLock) != 0) {
         return STATUS_INSUFFICIENT_RESOURCES;
     }
     Ctx->HwLockReady = true;

@@ -12,7 +12,7 @@
  * Locks, none held across a wait:
  *   PnpLock (WDFWAITLOCK)     the pf_pnp state machine and the NOTIFICATION queue;
  *                             nothing else is taken under it
- *   HwLock (pthread rwlock)   the hardware binding and the per-start state; the
+ *   HwLock (util/rwlock.h)   the hardware binding and the per-start state; the
  *                             interface callbacks take it shared, start/stop exclusive
  *   IoLock (WDFWAITLOCK)      held INVALIDATE_BLOCK / MITIGATED_RANGE_UPDATE requests
  *                             and pending masks; may be taken with HwLock held shared,
@@ -36,25 +36,26 @@
 #include "pf/pnp.h"
 #include "pf/resource.h"
 #include "util/list.h"
+#include "util/rwlock.h"
 
 /* Deliberate contract violations, only for the conformance suite's self-test (pf/faults.h). */
 struct pf_faults {
-    bool notify_twice;          /* complete two NOTIFICATIONs for one event */
+    bool notify_twice;              /* complete two NOTIFICATIONs for one event */
     bool keep_query_stop_on_detach; /* DETACH does not release a held QUERY_STOP */
-    bool accept_block_129;      /* accept a 129-byte block */
-    bool lose_event_short_buffer; /* the docs' example defect (contract.md 4.3) */
-    bool proxy_luid_differs;    /* PROXY_QUERY_LUID != QueryLuid */
-    bool v2_when_v1_asked;      /* hand a 144-byte table to a 120-byte requester */
-    bool no_invalidate_coalesce; /* drop invalidations while no request is held */
-    bool leak_held_request;     /* keep an INVALIDATE_BLOCK request at removal */
-    bool user_mode_attach;      /* accept ATTACH from user mode */
+    bool accept_block_129;          /* accept a 129-byte block */
+    bool lose_event_short_buffer;   /* the docs' example defect (contract.md 4.3) */
+    bool proxy_luid_differs;        /* PROXY_QUERY_LUID != QueryLuid */
+    bool v2_when_v1_asked;          /* hand a 144-byte table to a 120-byte requester */
+    bool no_invalidate_coalesce;    /* drop invalidations while no request is held */
+    bool leak_held_request;         /* keep an INVALIDATE_BLOCK request at removal */
+    bool user_mode_attach;          /* accept ATTACH from user mode */
 };
 
 /* Driver-wide settings (the "registry" of the service). */
 typedef struct _PF_DRIVER_CONTEXT {
-    bool LowerFilter;          /* runs as a lower filter under a port driver */
-    uint16_t RequestedVfs;     /* 0 = InitialVFs (or TotalVFs) */
-    LONGLONG WaitTimeout;      /* NT relative timeout for the PnP waits */
+    bool LowerFilter;      /* runs as a lower filter under a port driver */
+    uint16_t RequestedVfs; /* 0 = InitialVFs (or TotalVFs) */
+    LONGLONG WaitTimeout;  /* NT relative timeout for the PnP waits */
     struct pf_faults Faults;
 } PF_DRIVER_CONTEXT, *PPF_DRIVER_CONTEXT;
 
@@ -76,22 +77,22 @@ typedef struct _PF_DEVICE_CONTEXT {
     /* PnP (contract.md 7.2): state, the NOTIFICATION queue, the two events. */
     WDFWAITLOCK PnpLock;
     struct pf_pnp Pnp;
-    WDFQUEUE NotificationQueue;  /* manual, not power-managed (contract.md 4.3) */
-    KEVENT SafeToAttachEvent;    /* notification event: the ATTACH gate */
-    KEVENT UnblockEvent;         /* notification event: EVENT_COMPLETE / DETACH */
+    WDFQUEUE NotificationQueue; /* manual, not power-managed (contract.md 4.3) */
+    KEVENT SafeToAttachEvent;   /* notification event: the ATTACH gate */
+    KEVENT UnblockEvent;        /* notification event: EVENT_COMPLETE / DETACH */
 
     /* Held inverted calls other than NOTIFICATION. */
     WDFWAITLOCK IoLock;
-    WDFQUEUE InvalidateQueue;    /* manual, not power-managed */
+    WDFQUEUE InvalidateQueue; /* manual, not power-managed */
     struct list_node HeldUpdates;
-    struct pf_inval *Inval;      /* pending masks (under IoLock) */
+    struct pf_inval *Inval; /* pending masks (under IoLock) */
 
     /* The hardware binding and everything sized by NumVFs. */
-    pthread_rwlock_t HwLock;
+    struct pv_rwlock HwLock; /* striped: callbacks on different CPUs share no written line */
     bool HwLockReady;
     struct pf_hw Hw;
-    bool Started;                /* between PrepareHardware and ReleaseHardware */
-    bool Removed;                /* REMOVE or SURPRISE_REMOVAL seen */
+    bool Started; /* between PrepareHardware and ReleaseHardware */
+    bool Removed; /* REMOVE or SURPRISE_REMOVAL seen */
     uint16_t NumVfs;
     struct pf_cfgview *CfgView;
     struct pf_blocks *Blocks;
@@ -99,7 +100,7 @@ typedef struct _PF_DEVICE_CONTEXT {
     struct pf_luids Luids;
 
     /* Per-VF power state recorded by SetVfPowerState (contract.md 6.8). */
-    uint8_t *VfPower;            /* DEVICE_POWER_STATE per VF */
+    uint8_t *VfPower; /* DEVICE_POWER_STATE per VF */
     uint8_t *VfWake;
 
     /* Interface references handed out (for the conformance suite and tests). */

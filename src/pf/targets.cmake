@@ -7,7 +7,7 @@
 file(GLOB PCIVIRT_PF_DRIVER_SOURCES CONFIGURE_DEPENDS "${CMAKE_SOURCE_DIR}/src/pf/*.c"
   "${CMAKE_SOURCE_DIR}/src/pf/hw/*.c")
 set(PCIVIRT_PF_DRIVER_SOURCES ${PCIVIRT_PF_DRIVER_SOURCES}
-  "${CMAKE_SOURCE_DIR}/src/util/alloc.c" "${CMAKE_SOURCE_DIR}/src/util/nt.c")
+  "${CMAKE_SOURCE_DIR}/src/util/alloc.c" "${CMAKE_SOURCE_DIR}/src/util/nt.c" "${CMAKE_SOURCE_DIR}/src/util/rwlock.c")
 
 # pcivirt_pf_module(NAME [sources...]): one driver module built from the driver sources.
 function(pcivirt_pf_module name outdir)

@@ -153,13 +153,21 @@ pf_hw_start(struct pf_hw *hw, uint16_t requested)
         return st;
     }
     hw->num_vfs = pf_cfg16(hw, hw->sriov + SRIOV_NUM_VFS);
+    /*
+     * First VF Offset and VF Stride are functions of NumVFs and ARI Capable
+     * Hierarchy (PCIe 6.0 9.3.3.9, 9.3.3.10), which this driver set just now and
+     * never changes until the next start: read them with NumVFs, once, rather
+     * than twice per guest config access (docs/PERFORMANCE.md, benchmark 1).
+     */
+    hw->vf_offset = pf_cfg16(hw, hw->sriov + SRIOV_VF_OFFSET);
+    hw->vf_stride = pf_cfg16(hw, hw->sriov + SRIOV_VF_STRIDE);
     hw->vf_device_id = pf_cfg16(hw, hw->sriov + SRIOV_VF_DID);
     if (hw->num_vfs == 0 || hw->bus.query_resources(hw->bus.Context, &hw->res) != 0) {
         return STATUS_INVALID_DEVICE_STATE;
     }
     read_vf_bars(hw);
-    hw->swdev = hw->bus.mmio_read(hw->bus.Context, hw->res.pf_rid, 0, SWPF_REG_ID, b, 4) == 0 &&
-                le32_get(b) == SWPF_ID_MAGIC;
+    hw->swdev =
+        hw->bus.mmio_read(hw->bus.Context, hw->res.pf_rid, 0, SWPF_REG_ID, b, 4) == 0 && le32_get(b) == SWPF_ID_MAGIC;
     return STATUS_SUCCESS;
 }
 
@@ -171,9 +179,8 @@ pf_hw_vf_rid(const struct pf_hw *hw, uint16_t vf, uint16_t *rid)
     if (vf >= hw->num_vfs) {
         return PCIVIRT_ERANGE;
     }
-    /* Offset and stride are read each time: they may change with NumVFs (PCIe 9.3.3.9). */
-    r = (uint32_t)hw->res.pf_rid + pf_cfg16(hw, hw->sriov + SRIOV_VF_OFFSET) +
-        (uint32_t)vf * pf_cfg16(hw, hw->sriov + SRIOV_VF_STRIDE);
+    /* The SR-IOV formula (device-model.md 5.1) with the offset and stride read at start. */
+    r = (uint32_t)hw->res.pf_rid + hw->vf_offset + (uint32_t)vf * hw->vf_stride;
     if (r > 0xFFFF) {
         return PCIVIRT_ERANGE;
     }
@@ -274,8 +281,7 @@ pf_hw_set_vf_settings(const struct pf_hw *hw, uint16_t vf, const uint8_t mac[6],
 }
 
 int
-pf_hw_get_vf_settings(const struct pf_hw *hw, uint16_t vf, uint8_t mac[6], uint32_t *queue_limit,
-                      uint32_t *rate_limit)
+pf_hw_get_vf_settings(const struct pf_hw *hw, uint16_t vf, uint8_t mac[6], uint32_t *queue_limit, uint32_t *rate_limit)
 {
     uint64_t e = SWPF_VF_TABLE + (uint64_t)vf * SWPF_VF_ENTRY_SIZE;
     uint32_t lo = 0, hi = 0;

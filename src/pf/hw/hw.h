@@ -7,7 +7,11 @@
  * capability of the PF (PCIe Base 6.0 9.3.3) to learn TotalVFs, NumVFs, First VF
  * Offset, VF Stride and the VF Device ID, enables the VFs at start when they are
  * not enabled yet, and answers VF routing IDs with the SR-IOV formula
- * (device-model.md 5.1) from the registers, never from a shadow copy.
+ * (device-model.md 5.1).  NumVFs, First VF Offset and VF Stride are read together
+ * at start (the driver itself sets NumVFs then and changes neither NumVFs nor ARI
+ * until the next start, and offset/stride depend only on those two): every guest
+ * config access needs a routing ID, and re-reading two PF registers for it
+ * doubled the cost of ReadVfConfig.
  *
  * The software device's PF BAR0 (dev/regs.h: per-VF MAC and limits) and VF BAR0
  * privileged page are recognised by the PF BAR0 identification register; on any
@@ -23,17 +27,18 @@
 #include "pcivirt/nt.h"
 
 struct pf_hw {
-    PCIVIRT_BUS_INTERFACE bus;   /* our reference on the PDO's table */
+    PCIVIRT_BUS_INTERFACE bus; /* our reference on the PDO's table */
     bool bound;
     struct pcivirt_bus_resources res;
-    uint16_t sriov;              /* offset of the SR-IOV capability in PF config space */
+    uint16_t sriov; /* offset of the SR-IOV capability in PF config space */
     uint16_t vendor_id;
     uint16_t vf_device_id;
     uint16_t total_vfs;
     uint16_t num_vfs;
-    uint32_t vf_bar_regs[6];     /* SR-IOV VF BARn registers (type bits) */
-    uint64_t vf_bar_size[6];     /* per-VF window size, from the apertures */
-    bool swdev;                  /* the software device's PF BAR0 register file answers */
+    uint16_t vf_offset, vf_stride; /* First VF Offset, VF Stride for num_vfs (read at start) */
+    uint32_t vf_bar_regs[6];       /* SR-IOV VF BARn registers (type bits) */
+    uint64_t vf_bar_size[6];       /* per-VF window size, from the apertures */
+    bool swdev;                    /* the software device's PF BAR0 register file answers */
 };
 
 /* Device-specific defaults of the software device (dev/regs.h). */
