@@ -114,10 +114,6 @@ run_guest_start(struct run *r, struct run_vm *v, char *why, size_t why_len)
     cfg.wait_ns = RUN_WAIT_NS;
     cfg.ignore_eject = (v->misbehave & SCENARIO_GUEST_IGNORE_EJECT) != 0;
     cfg.ignore_query_stop = (v->misbehave & SCENARIO_GUEST_IGNORE_QUERY_STOP) != 0;
-    if (v->version != 0) {
-        memset(cfg.versions, 0, sizeof(cfg.versions)); /* a reload offers what was negotiated (8.3) */
-        cfg.versions[0] = v->version;
-    }
     pcivirt_error_clear(&e);
     if (gvpci_bus_create(&cfg, &v->bus) != 0) {
         snprintf(why, why_len, "VM '%s': cannot create its vPCI bus driver", v->sv->name);
@@ -132,22 +128,19 @@ run_guest_start(struct run *r, struct run_vm *v, char *why, size_t why_len)
         snprintf(why, why_len, "VM '%s': its VF drivers did not come up", v->sv->name);
         return -1;
     }
-    if (v->version == 0) {
-        v->vfs_gained += vsp_vm_devices(v->vm, NULL, 0);
-    }
+    v->vfs_gained += vsp_vm_devices(v->vm, NULL, 0);
     v->version = vsp_vpci_host_version(v->host);
     return 0;
 }
 
-bool
-run_reload_guest(struct run *r, struct run_vm *v)
+void
+run_guest_set_misbehave(struct run_vm *v, uint32_t misbehave)
 {
-    char why[256] = "";
-
-    run_guest_stop(v);
-    v->n_drv = 0;
-    return run_check(r, RUN_INV_STEPS, run_guest_start(r, v, why, sizeof(why)) == 0,
-                     "%s: its vPCI bus driver did not come back: %s", v->sv->name, why);
+    v->misbehave = misbehave;
+    if (v->bus != NULL) {
+        gvpci_bus_set_misbehave(v->bus, (misbehave & SCENARIO_GUEST_IGNORE_EJECT) != 0,
+                                (misbehave & SCENARIO_GUEST_IGNORE_QUERY_STOP) != 0);
+    }
 }
 
 void

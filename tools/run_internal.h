@@ -128,8 +128,6 @@ struct run_vm *run_vm_by_id(struct run *r, int vm_id);
 
 /* run_total() - events of @type so far (VSP_EV_TYPE_COUNT: all), also after the stack is gone. */
 uint64_t run_total(struct run *r, enum vsp_event_type type);
-/* run_reload_guest() - restart @v's bus driver with its current misbehaviour (no setter exists). */
-bool run_reload_guest(struct run *r, struct run_vm *v);
 
 /* ---- run_rebalance.c ---- */
 void run_rebalance(struct run *r, const struct scenario_step *st);
@@ -137,6 +135,8 @@ void run_rebalance(struct run *r, const struct scenario_step *st);
 /* ---- run_guest.c ---- */
 int run_guest_start(struct run *r, struct run_vm *v, char *why, size_t why_len);
 void run_guest_stop(struct run_vm *v);
+/* run_guest_set_misbehave() - @v misbehaves as @misbehave (SCENARIO_GUEST_*) from now on; its bus keeps running. */
+void run_guest_set_misbehave(struct run_vm *v, uint32_t misbehave);
 /* run_guest_settle() - poll the guest until its bus matches the stack's view (bounded). */
 bool run_guest_settle(struct run_vm *v);
 /* run_guest_workload() - the VM's workload once over every VF it holds. */
