@@ -696,7 +696,7 @@ run_ops(struct run *r, struct run_vm *v, const struct scenario_workload *w, cons
             return;
         }
     }
-    if (v->misbehave & SCENARIO_GUEST_MALFORMED_PACKETS) {
+    if (v->misbehave & SCENARIO_GUEST_DMA_OUTSIDE) {
         hostile_dma(&c);
     }
 }
