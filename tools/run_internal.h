@@ -2,8 +2,9 @@
  * tools/run_internal.h - the executor's own structures, shared by tools/run_*.c.
  *
  * Files: run_world.c builds and tears down the machine around the stack facade
- * (vsp/stack.h: discovery, brokers, VMs); run_guest.c is everything a VM does
- * (its platform callbacks, the workload operations); run_steps.c executes
+ * (vsp/stack.h: discovery, brokers, VMs); run_guest.c is a VM (its platform
+ * callbacks, its bus driver), run_ops.c what its VF driver does (the workload
+ * operations and their oracles, the hostile extras); run_steps.c executes
  * timeline steps, run_rebalance.c the rebalance through the stack's broker;
  * run_check.c keeps the invariants and prints the summary.
  *
@@ -31,6 +32,11 @@
 #include "vsp/stack.h"
 #include "vsp/vmm.h"
 #include "vsp/vpci_host.h"
+
+/* Bounds on waiting for a guest: one poll, rounds of polls, one request. */
+#define RUN_POLL_NS (20 * (int64_t)VSP_NS_PER_MS)
+#define RUN_SETTLE_ROUNDS 150
+#define RUN_WAIT_NS (5 * (int64_t)VSP_NS_PER_S)
 
 /* The invariants a run checks (docs/CLI.md "pcivirt run"). */
 enum run_inv {
@@ -132,7 +138,7 @@ uint64_t run_total(struct run *r, enum vsp_event_type type);
 /* ---- run_rebalance.c ---- */
 void run_rebalance(struct run *r, const struct scenario_step *st);
 
-/* ---- run_guest.c ---- */
+/* ---- run_guest.c (the VM) and run_ops.c (what its driver does) ---- */
 int run_guest_start(struct run *r, struct run_vm *v, char *why, size_t why_len);
 void run_guest_stop(struct run_vm *v);
 /* run_guest_set_misbehave() - @v misbehaves as @misbehave (SCENARIO_GUEST_*) from now on; its bus keeps running. */
