@@ -48,6 +48,7 @@ struct model {
     int group;
     uint64_t faults;      /* IOMMU faults the dma-outside guests must cause */
     uint64_t bad_packets; /* malformed packets the stack must refuse (three after each op) */
+    size_t answers[SCENARIO_MAX_DEVICES]; /* query-stop answers: one per answering holder of that PF's VFs */
     size_t assigns;
 };
 
@@ -130,6 +131,7 @@ model_rebalance(struct model *m, const struct scenario_step *st)
             add(m, "timeout", (int)st->device, (int)vf, vm + 1);
         } else {
             add(m, "vm-answer", (int)st->device, (int)vf, vm + 1);
+            m->answers[st->device]++;
         }
     }
     veto = silent_any && m->sc->timing.on_timeout == SCENARIO_POLICY_VETO;
@@ -313,6 +315,18 @@ count_type(const struct ev *ev, size_t n, const char *type)
     return c;
 }
 
+/* Query-stop answers about PF @pf (a VM the stack did not ask cannot answer). */
+static size_t
+count_answers(const struct ev *ev, size_t n, int pf)
+{
+    size_t c = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        c += ev[i].pf == pf && strcmp(ev[i].type, "vm-answer") == 0;
+    }
+    return c;
+}
+
 static bool
 has_rebalance(const struct scenario *sc)
 {
@@ -353,6 +367,9 @@ check_scenario(const char *path)
     assert_int_equal(count_type(ev, n, "iommu-fault"), m.faults);
     assert_int_equal(count_type(ev, n, "irq-fault"), 0);
     assert_int_equal(count_type(ev, n, "bad-packet"), m.bad_packets);
+    for (size_t d = 0; d < sc->n_devices; d++) { /* a rebalance asks only the holders of that PF's VFs */
+        assert_int_equal(count_answers(ev, n, (int)d), m.answers[d]);
+    }
     for (size_t i = 0; i < n; i++) { /* faults and refused packets only from the guests told to cause them */
         if (strcmp(ev[i].type, "iommu-fault") == 0) {
             assert_true(ev[i].vm >= 1 && (sc->vms[ev[i].vm - 1].misbehave & SCENARIO_GUEST_DMA_OUTSIDE));
@@ -391,6 +408,18 @@ static void
 test_example_misbehaving(void **state)
 {
     check_scenario(EXAMPLES "/misbehaving-guest.json");
+}
+
+/*
+ * Two devices in one machine (built-in 82599 on bus 03, the 82576 dump on buses
+ * 01-02), a VM holding a VF of each: a rebalance asks only the holders of that
+ * PF's VFs, an invalidation reaches only its holder, a surprise removal takes
+ * only that device's VFs.
+ */
+static void
+test_example_two_devices(void **state)
+{
+    check_scenario(EXAMPLES "/two-devices.json");
 }
 
 /*
@@ -474,6 +503,7 @@ main(void)
         cmocka_unit_test(test_example_default_file),
         cmocka_unit_test(test_example_igb),
         cmocka_unit_test(test_example_misbehaving),
+        cmocka_unit_test(test_example_two_devices),
         cmocka_unit_test(test_hostile_dma_is_contained),
         cmocka_unit_test(test_tight_bus_range),
         cmocka_unit_test(test_scenario_error_position),

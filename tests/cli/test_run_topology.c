@@ -84,14 +84,15 @@ check_device(json_t *doc, const struct scenario *sc, size_t dev, long want_offse
     }
 }
 
+/* One JSON document per scenario device, in the scenario's order; @offset/@stride[i] < 0: not checked. */
 static void
-check_topology(const char *path, long offset, long stride)
+check_topology_n(const char *path, const long *offset, const long *stride)
 {
     struct scenario *sc = NULL;
     struct scenario_error se;
     struct run r;
-    json_error_t je;
-    json_t *doc;
+    const char *p;
+    size_t dev = 0;
 
     assert_int_equal(path != NULL ? scenario_load_file(path, &sc, &se) : scenario_load_default(&sc, &se), 0);
     if (path != NULL) {
@@ -100,13 +101,26 @@ check_topology(const char *path, long offset, long stride)
         run_lspci(&r, "--json");
     }
     assert_int_equal(r.status, 0);
-    doc = json_loads(r.out, JSON_DISABLE_EOF_CHECK, &je);
-    assert_non_null(doc);
-    assert_int_equal(sc->n_devices, 1);
-    check_device(doc, sc, 0, offset, stride);
-    json_decref(doc);
+    for (p = r.out; *p != '\0'; dev++) {
+        json_error_t je;
+        json_t *doc = json_loads(p, JSON_DISABLE_EOF_CHECK, &je);
+
+        assert_non_null(doc);
+        assert_true(dev < sc->n_devices);
+        check_device(doc, sc, dev, offset[dev], stride[dev]);
+        json_decref(doc);
+        for (p += je.position; *p == '\n' || *p == ' '; p++) {
+        }
+    }
+    assert_int_equal(dev, sc->n_devices);
     run_free(&r);
     scenario_destroy(sc);
+}
+
+static void
+check_topology(const char *path, long offset, long stride)
+{
+    check_topology_n(path, &offset, &stride);
 }
 
 static void
@@ -125,6 +139,15 @@ static void
 test_misbehaving_topology(void **state)
 {
     check_topology(EXAMPLES "/misbehaving-guest.json", -1, -1);
+}
+
+/* Two devices: the 82599 with ARI (offset 128, stride 2) and the 82576 dump without (384, 2), each VF's holder. */
+static void
+test_two_devices_topology(void **state)
+{
+    static const long offset[] = {128, 384}, stride[] = {2, 2};
+
+    check_topology_n(EXAMPLES "/two-devices.json", offset, stride);
 }
 
 /* The listing form appends "[VM name]" to exactly the held VFs. */
@@ -165,7 +188,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_default_topology),      cmocka_unit_test(test_igb_topology),
         cmocka_unit_test(test_misbehaving_topology), cmocka_unit_test(test_listing_marks_holders),
-        cmocka_unit_test(test_scenario_errors),
+        cmocka_unit_test(test_scenario_errors),      cmocka_unit_test(test_two_devices_topology),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
