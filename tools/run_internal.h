@@ -67,6 +67,7 @@ struct run_dev {
     WDFDEVICE pfdev;       /* the reference PF driver's device (pf_admin_*) */
     int pf_id;             /* the stack's PF id */
     uint16_t num_vfs;
+    uint16_t pf_rid;       /* the PF's routing ID (kept after the device is gone) */
     bool removed;          /* surprise-removed: no step may use it */
     char instance[32];
 };
@@ -162,7 +163,8 @@ void run_eject_all(struct run *r);
 
 /* ---- run_check.c ---- */
 bool run_check(struct run *r, enum run_inv inv, bool ok, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-const char *run_inv_name(enum run_inv inv);
+const char *run_inv_name(enum run_inv inv);        /* "dma-isolation" */
+const char *run_inv_description(enum run_inv inv); /* "every DMA landed in its own VM's memory ..." */
 void run_print_events(struct run *r);
 void run_print_summary(struct run *r);
 bool run_all_held(const struct run *r);

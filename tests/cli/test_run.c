@@ -432,6 +432,96 @@ test_hostile_dma_is_contained(void **state)
     check_scenario(PCIVIRT_SOURCE_DIR "/tests/cli/data/hostile-dma.json");
 }
 
+/* The VM named @name in the summary's "vms" array. */
+static json_t *
+vm_named(json_t *vms, const char *name)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(vms, i, v) {
+        if (strcmp(json_string_value(json_object_get(v, "name")), name) == 0) {
+            return v;
+        }
+    }
+    fail_msg("VM '%s' missing from the JSON summary", name);
+    return NULL;
+}
+
+/*
+ * --json: stdout is exactly one JSON document, and its numbers agree with the
+ * scenario's model (IOMMU faults of the dma-outside guest, packets of the
+ * malformed-packets guest) and with the event log written by --events.
+ */
+static void
+test_json_summary(void **state)
+{
+    const char *path = PCIVIRT_SOURCE_DIR "/tests/cli/data/hostile-dma.json";
+    char evpath[] = "/tmp/pcivirt-run-ev-XXXXXX", cmd[1024];
+    struct scenario *sc = NULL;
+    struct scenario_error se;
+    static struct model m;
+    static struct ev ev[MAX_EV];
+    json_t *doc, *vms, *invs, *by, *inv, *dev;
+    json_error_t je;
+    struct run r;
+    size_t n, i;
+    uint64_t faults = 0, packets = 0;
+    int fd = mkstemp(evpath);
+
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(scenario_load_file(path, &sc, &se), 0);
+    model_build(&m, sc);
+    snprintf(cmd, sizeof(cmd), "%s run --json --events %s %s", PCIVIRT, evpath, path);
+    run_shell(&r, cmd);
+    assert_int_equal(r.status, 0);
+    doc = json_loads(r.out, 0, &je); /* the whole of stdout, nothing before or after */
+    if (doc == NULL) {
+        fail_msg("stdout is not one JSON document: %s (line %d)", je.text, je.line);
+    }
+    assert_string_equal(json_string_value(json_object_get(doc, "result")), "pass");
+    assert_int_equal(json_integer_value(json_object_get(doc, "exit_code")), 0);
+    assert_string_equal(json_string_value(json_object_get(doc, "scenario")), sc->name);
+    vms = json_object_get(doc, "vms");
+    assert_int_equal(json_array_size(vms), sc->n_vms);
+    for (i = 0; i < sc->n_vms; i++) {
+        json_t *v = vm_named(vms, sc->vms[i].name);
+
+        faults += (uint64_t)json_integer_value(json_object_get(v, "dma_faults"));
+        packets += (uint64_t)json_integer_value(json_object_get(v, "malformed_sent"));
+        assert_int_equal(json_array_size(json_object_get(v, "misbehave")), __builtin_popcount(sc->vms[i].misbehave));
+    }
+    assert_int_equal(faults, m.faults);
+    assert_int_equal(packets, m.bad_packets);
+    assert_int_equal(json_integer_value(json_object_get(vm_named(vms, "good"), "dma_faults")), 0);
+    json_array_foreach(json_object_get(doc, "devices"), i, dev) {
+        assert_true(i < sc->n_devices);
+        assert_string_equal(json_string_value(json_object_get(dev, "name")), sc->devices[i].name);
+        assert_int_equal(json_integer_value(json_object_get(dev, "num_vfs")), sc->devices[i].num_vfs);
+    }
+    invs = json_object_get(doc, "invariants");
+    assert_int_equal(json_array_size(invs), 9);
+    json_array_foreach(invs, i, inv) {
+        assert_true(json_is_true(json_object_get(inv, "held")));
+        assert_true(json_integer_value(json_object_get(inv, "checked")) > 0);
+        assert_int_equal(json_integer_value(json_object_get(inv, "failed")), 0);
+        assert_true(json_is_null(json_object_get(inv, "first_failure")));
+    }
+    /* Event counts by type equal what --events wrote. */
+    n = load_events(evpath, ev, MAX_EV);
+    by = json_object_get(json_object_get(doc, "events"), "by_type");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "events"), "total")), n);
+    for (i = 0; i < n; i++) {
+        assert_true(json_integer_value(json_object_get(by, ev[i].type)) == (json_int_t)count_type(ev, n, ev[i].type));
+    }
+    assert_int_equal(json_integer_value(json_object_get(by, "iommu-fault")), m.faults);
+    json_decref(doc);
+    run_free(&r);
+    unlink(evpath);
+    scenario_destroy(sc);
+}
+
 /* A bus range the VFs do not fit: exit 1 with the device's arithmetic at the field. */
 static void
 test_tight_bus_range(void **state)
@@ -489,6 +579,10 @@ test_usage_errors(void **state)
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "/nonexistent/dir/ev.jsonl"));
     run_free(&r);
+    run_shell(&r, PCIVIRT " run --json --quiet");
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "--json"));
+    run_free(&r);
     run_shell(&r, PCIVIRT " run --help");
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "--events"));
@@ -505,6 +599,7 @@ main(void)
         cmocka_unit_test(test_example_misbehaving),
         cmocka_unit_test(test_example_two_devices),
         cmocka_unit_test(test_hostile_dma_is_contained),
+        cmocka_unit_test(test_json_summary),
         cmocka_unit_test(test_tight_bus_range),
         cmocka_unit_test(test_scenario_error_position),
         cmocka_unit_test(test_usage_errors),
