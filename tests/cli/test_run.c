@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -432,6 +433,69 @@ test_hostile_dma_is_contained(void **state)
     check_scenario(PCIVIRT_SOURCE_DIR "/tests/cli/data/hostile-dma.json");
 }
 
+/* time_ns of the first event of @type (and @vm unless -1) in an --events file; -1 when none. */
+static long long
+event_time(const char *path, const char *type, int vm)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    long long t = -1;
+
+    assert_non_null(f);
+    while (t < 0 && fgets(line, sizeof(line), f) != NULL) {
+        json_error_t je;
+        json_t *o = json_loads(line, 0, &je);
+
+        assert_non_null(o);
+        if (strcmp(json_string_value(json_object_get(o, "type")), type) == 0 &&
+            (vm < 0 || json_integer_value(json_object_get(o, "vm")) == vm)) {
+            t = (long long)json_integer_value(json_object_get(o, "time_ns"));
+        }
+        json_decref(o);
+    }
+    fclose(f);
+    return t;
+}
+
+/*
+ * The real clock: every window is waited out in real time.  The model checks
+ * the decisions as for any scenario; the event times and the wall time show
+ * that the 300 ms query-stop timeout, the 300 ms eject window and the 50 ms wait
+ * were really spent (and not much more: the run stays short).
+ */
+static void
+test_real_clock(void **state)
+{
+    const char *path = PCIVIRT_SOURCE_DIR "/tests/cli/data/real-clock.json";
+    const long long ms = 1000000;
+    char evpath[] = "/tmp/pcivirt-run-ev-XXXXXX", cmd[1024];
+    struct timespec t0, t1;
+    long long wall, qs, timeout, eject, forced;
+    struct run r;
+    int fd = mkstemp(evpath);
+
+    assert_true(fd >= 0);
+    close(fd);
+    check_scenario(path);
+    snprintf(cmd, sizeof(cmd), "%s run --quiet --events %s %s", PCIVIRT, evpath, path);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    run_shell(&r, cmd);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_int_equal(r.status, 0);
+    wall = (t1.tv_sec - t0.tv_sec) * 1000 * ms + (t1.tv_nsec - t0.tv_nsec);
+    assert_true(wall >= (300 + 300 + 50) * ms);
+    assert_true(wall < 60 * 1000 * ms);
+    qs = event_time(evpath, "query-stop", -1);
+    timeout = event_time(evpath, "timeout", 2);  /* vm2's query-stop answer */
+    eject = event_time(evpath, "eject", 3);
+    forced = event_time(evpath, "forced-removal", 3);
+    assert_true(qs >= 0 && timeout >= 0 && eject >= 0 && forced >= 0);
+    assert_true(timeout - qs >= 300 * ms);
+    assert_true(forced - eject >= 300 * ms);
+    run_free(&r);
+    unlink(evpath);
+}
+
 /* The VM named @name in the summary's "vms" array. */
 static json_t *
 vm_named(json_t *vms, const char *name)
@@ -600,6 +664,7 @@ main(void)
         cmocka_unit_test(test_example_two_devices),
         cmocka_unit_test(test_hostile_dma_is_contained),
         cmocka_unit_test(test_json_summary),
+        cmocka_unit_test(test_real_clock),
         cmocka_unit_test(test_tight_bus_range),
         cmocka_unit_test(test_scenario_error_position),
         cmocka_unit_test(test_usage_errors),
