@@ -38,7 +38,7 @@ static void
 usage(FILE *f)
 {
     fprintf(f, "usage: pcivirt lspci [--device FILE|builtin:NAME] [--function BDF] [--numvfs N] [--ari on|off]\n"
-               "                     [--bus-range BB[-BB]] [-t] [-n] [-v] [-x|-xxx|-xxxx] [-i PCI.IDS]\n"
+               "                     [--bus-range BB[-BB]] [-t] [-n|-nn] [-v] [-x|-xxx|-xxxx] [-i PCI.IDS]\n"
                "                     [--dot | --json]\n"
                "       pcivirt lspci [--scenario FILE]\n\n"
                "Build a software SR-IOV device, enable N VFs at the routing IDs the device dictates\n"
@@ -53,7 +53,7 @@ usage(FILE *f)
                "                    (ARI Capable Hierarchy); default: as built or as captured\n"
                "  --bus-range B[-E] the bus range below the PF's port (hex, B = the PF's bus);\n"
                "                    default: the buses Linux reserves for TotalVFs\n"
-               "  -n                numeric ids instead of names\n"
+               "  -n, -nn           numeric ids instead of names; -nn both\n"
                "  -t                tree, as lspci -t\n"
                "  -v                decoded SR-IOV geometry and each VF's index and routing ID\n"
                "  -x, -xxx, -xxxx   hex dump of 64, 256 or 4096 config bytes (lspci -F reads it)\n"
@@ -144,7 +144,7 @@ take_option(int c, struct lspci_spec *spec, struct lspci_opts *o, const char **s
     case OPT_JSON: o->json = true; break;
     case OPT_SCENARIO: *scenario = optarg; break;
     case 't': o->tree = true; break;
-    case 'n': o->numeric = true; break;
+    case 'n': o->numeric = o->numeric < 2 ? o->numeric + 1 : 2; break;
     case 'v': o->verbose = true; break;
     case 'x': o->hex = o->hex == 0 ? 1 : o->hex + 1; break;
     case 'i': o->ids_path = optarg; break;

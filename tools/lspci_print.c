@@ -47,7 +47,7 @@ lspci_view_init(struct lspci_view *v, const struct lspci_model *m, const struct 
         v->id[1].vendor = v->id[0].vendor;
         v->id[1].device = le16_get(pf + m->sriov + PCI_SRIOV_VF_DID);
     }
-    if (!o->numeric || o->json || o->dot) {
+    if (o->numeric != 1 || o->json || o->dot) {
         v->have_ids = lspci_names_resolve(o->ids_path ? o->ids_path : LSPCI_IDS_DEFAULT, v->id, m->count > 1 ? 2 : 1);
     }
     return 0;
@@ -83,8 +83,12 @@ print_header(const struct lspci_view *v, size_t i, const uint8_t *cfg, FILE *out
     uint8_t rev = cfg[PCI_REVISION_ID], pi = (uint8_t)id->class_code;
 
     lspci_format_bdf(v->m, v->m->fn[i].rid, bdf, sizeof(bdf));
-    if (v->o->numeric) {
+    if (v->o->numeric == 1) {
         fprintf(out, "%s %04x: %04x:%04x", bdf, id->class_code >> 8, id->vendor, id->device);
+    } else if (v->o->numeric == 2) {
+        lspci_name_class_nn(id, cls, sizeof(cls));
+        lspci_name_device_nn(id, name, sizeof(name));
+        fprintf(out, "%s %s: %s", bdf, cls, name);
     } else {
         lspci_name_class(id, cls, sizeof(cls));
         lspci_name_device(id, name, sizeof(name));
@@ -94,7 +98,7 @@ print_header(const struct lspci_view *v, size_t i, const uint8_t *cfg, FILE *out
         fprintf(out, " (rev %02x)", rev);
     }
     if (v->o->verbose && (pi != 0 || id->progif_name[0])) {
-        if (!v->o->numeric && id->progif_name[0]) {
+        if (v->o->numeric != 1 && id->progif_name[0]) {
             fprintf(out, " (prog-if %02x [%s])", pi, id->progif_name);
         } else {
             fprintf(out, " (prog-if %02x)", pi);
@@ -223,8 +227,11 @@ tree_label(const struct lspci_view *v, size_t i, FILE *out)
     char name[2 * LSPCI_NAME_MAX + 16];
 
     fprintf(out, "%02x.%x", (rid >> 3) & 0x1f, rid & 7);
-    if (v->o->verbose && v->o->numeric) {
+    if (v->o->verbose && v->o->numeric == 1) {
         fprintf(out, "  %04x:%04x", id->vendor, id->device);
+    } else if (v->o->verbose && v->o->numeric == 2) {
+        lspci_name_device_nn(id, name, sizeof(name));
+        fprintf(out, "  %s", name);
     } else if (v->o->verbose) {
         lspci_name_device(id, name, sizeof(name));
         fprintf(out, "  %s", name);

@@ -22,7 +22,7 @@
 #include "lspci_names.h"
 
 struct lspci_opts {
-    bool numeric;         /* -n */
+    unsigned numeric;     /* -n: 1 ids only; -nn: 2 names and ids */
     bool tree;            /* -t */
     bool verbose;         /* -v */
     bool dot;             /* --dot */
