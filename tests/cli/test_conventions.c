@@ -103,7 +103,7 @@ test_unknown_option_on_every_command(void **state)
         assert_int_equal(r.status, 2);
         assert_string_equal(r.out, "");
         snprintf(want, sizeof(want), "pcivirt %s: ", names[i]);
-        assert_ptr_equal(strstr(r.err, want), r.err); /* names the command ... */
+        assert_ptr_equal(strstr(r.err, want), r.err);       /* names the command ... */
         assert_non_null(strstr(r.err, "--no-such-option")); /* ... and what was wrong */
         run_free(&r);
     }
@@ -327,12 +327,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_help_on_every_command),
-        cmocka_unit_test(test_unknown_option_on_every_command),
-        cmocka_unit_test(test_version_and_top_level),
-        cmocka_unit_test(test_color_rule),
-        cmocka_unit_test(test_no_color_is_honoured),
-        cmocka_unit_test(test_progress_only_on_a_terminal),
+        cmocka_unit_test(test_help_on_every_command), cmocka_unit_test(test_unknown_option_on_every_command),
+        cmocka_unit_test(test_version_and_top_level), cmocka_unit_test(test_color_rule),
+        cmocka_unit_test(test_no_color_is_honoured),  cmocka_unit_test(test_progress_only_on_a_terminal),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -163,7 +163,10 @@ test_exit_status_and_environment(void **state)
     char *exit_status = section(man, "\n.SH EXIT STATUS\n"), *env = section(man, "\n.SH ENVIRONMENT\n");
 
     (void)state;
-    for (const char *code = "0\0" "1\0" "2\0"; *code; code += 2) {
+    for (const char *code = "0\0"
+                            "1\0"
+                            "2\0";
+         *code; code += 2) {
         char want[16];
 
         snprintf(want, sizeof(want), ".B %s\n", code);
