@@ -1,5 +1,8 @@
 /*
- * tools/cli.h - what the pcivirt subcommands share.
+ * tools/cli.h - what the pcivirt subcommands share: exit codes, the command
+ * table's shape, the colour rule.  Each subcommand prints its own errors as
+ * "pcivirt NAME: what: why" on stderr and answers --help / -h on stdout with
+ * its exit codes (tests/cli/test_conventions.c holds them to it).
  */
 #ifndef PCIVIRT_TOOLS_CLI_H
 #define PCIVIRT_TOOLS_CLI_H
@@ -19,7 +22,10 @@ struct cli_command {
     int (*run)(int argc, char **argv);
 };
 
-/* True when colour may be used on @f: a terminal and NO_COLOR unset or empty. */
+/*
+ * cli_use_color() - true when colour may be used on @f: @f is a terminal and
+ * NO_COLOR is unset or empty (tools/cli.c).
+ */
 bool cli_use_color(FILE *f);
 
 int cmd_contract(int argc, char **argv);

@@ -6,21 +6,11 @@
  */
 #include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "pcivirt/pcivirt.h"
 #include "pcivirt/vpci.h"
 #include "cli.h"
-
-bool
-cli_use_color(FILE *f)
-{
-    const char *nc = getenv("NO_COLOR");
-
-    return isatty(fileno(f)) && (nc == NULL || nc[0] == '\0');
-}
 
 static void
 print_guid(const char *name, const GUID *g, bool json, bool last)
@@ -72,15 +62,22 @@ cmd_contract(int argc, char **argv)
     int c;
 
     optind = 1;
+    opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'j': json = true; break;
         case 'h':
             printf("usage: pcivirt contract [--json]\n\n"
                    "Print the GUIDs, IOCTL codes and interface-table sizes of the pcivirt.h\n"
-                   "contract exactly as this build's headers define them.\n");
+                   "contract exactly as this build's headers define them.\n\n"
+                   "  --json      one JSON object: guids, ioctls, sizes\n"
+                   "  -h, --help  this text\n\n"
+                   "Exit status: 0 printed; 2 usage error.\n");
             return CLI_EXIT_OK;
-        default: return CLI_EXIT_USAGE;
+        default:
+            fprintf(stderr, "pcivirt contract: unknown option '%s'\n(see 'pcivirt contract --help')\n",
+                    argv[optind - 1]);
+            return CLI_EXIT_USAGE;
         }
     }
     if (optind < argc) {

@@ -31,6 +31,7 @@
 #include "lspci_model.h"
 #include "lspci_print.h"
 #include "run.h"
+#include "util/alloc.h"
 
 #define ME "pcivirt lspci"
 
@@ -38,7 +39,7 @@ static void
 usage(FILE *f)
 {
     fprintf(f, "usage: pcivirt lspci [--device FILE|builtin:NAME] [--function BDF] [--numvfs N] [--ari on|off]\n"
-               "                     [--bus-range BB[-BB]] [-t] [-n] [-v] [-x|-xxx|-xxxx] [-i PCI.IDS]\n"
+               "                     [--bus-range BB[-BB]] [-t] [-n|-nn] [-v] [-x|-xxx|-xxxx] [-i PCI.IDS]\n"
                "                     [--dot | --json]\n"
                "       pcivirt lspci [--scenario FILE]\n\n"
                "Build a software SR-IOV device, enable N VFs at the routing IDs the device dictates\n"
@@ -53,7 +54,7 @@ usage(FILE *f)
                "                    (ARI Capable Hierarchy); default: as built or as captured\n"
                "  --bus-range B[-E] the bus range below the PF's port (hex, B = the PF's bus);\n"
                "                    default: the buses Linux reserves for TotalVFs\n"
-               "  -n                numeric ids instead of names\n"
+               "  -n, -nn           numeric ids instead of names; -nn both\n"
                "  -t                tree, as lspci -t\n"
                "  -v                decoded SR-IOV geometry and each VF's index and routing ID\n"
                "  -x, -xxx, -xxxx   hex dump of 64, 256 or 4096 config bytes (lspci -F reads it)\n"
@@ -144,7 +145,7 @@ take_option(int c, struct lspci_spec *spec, struct lspci_opts *o, const char **s
     case OPT_JSON: o->json = true; break;
     case OPT_SCENARIO: *scenario = optarg; break;
     case 't': o->tree = true; break;
-    case 'n': o->numeric = true; break;
+    case 'n': o->numeric = o->numeric < 2 ? o->numeric + 1 : 2; break;
     case 'v': o->verbose = true; break;
     case 'x': o->hex = o->hex == 0 ? 1 : o->hex + 1; break;
     case 'i': o->ids_path = optarg; break;
@@ -211,20 +212,28 @@ print_warnings(const struct pv_profile *p)
     }
 }
 
+/* Prints @n devices in the form @o asks for: JSON one document each, the others as one machine. */
 static int
-show(const struct lspci_model *m, const struct lspci_opts *o)
+show_n(struct lspci_model *const *m, size_t n, const struct lspci_opts *o)
 {
-    struct lspci_view v;
-    int rc;
+    struct lspci_view *v = pv_calloc(n != 0 ? n : 1, sizeof(*v));
+    int rc = v != NULL ? 0 : -1;
 
-    if (lspci_view_init(&v, m, o) != 0) {
-        fprintf(stderr, ME ": %s: cannot read the functions' config space\n", m->prof->name);
-        return CLI_EXIT_FAILED;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (lspci_view_init(&v[i], m[i], o) != 0) {
+            fprintf(stderr, ME ": %s: cannot read the functions' config space\n", m[i]->prof->name);
+            pv_free(v);
+            return CLI_EXIT_FAILED;
+        }
     }
-    rc = o->json   ? lspci_print_json(&v, stdout)
-         : o->dot  ? lspci_print_dot(&v, stdout)
-         : o->tree ? lspci_print_tree(&v, stdout)
-                   : lspci_print_list(&v, stdout);
+    for (size_t i = 0; rc == 0 && o->json && i < n; i++) {
+        rc = lspci_print_json(&v[i], stdout);
+    }
+    if (rc == 0 && !o->json) {
+        rc = o->dot ? lspci_print_dot_n(v, n, stdout) : o->tree ? lspci_print_tree_n(v, n, stdout)
+                                                                  : lspci_print_list_n(v, n, stdout);
+    }
+    pv_free(v);
     if (rc != 0 || fflush(stdout) != 0) {
         fprintf(stderr, ME ": cannot write the output: %s\n", strerror(errno));
         return CLI_EXIT_FAILED;
@@ -232,7 +241,13 @@ show(const struct lspci_model *m, const struct lspci_opts *o)
     return CLI_EXIT_OK;
 }
 
-/* Each scenario device as the stack holds it after the assignments. */
+static int
+show(struct lspci_model *m, const struct lspci_opts *o)
+{
+    return show_n(&m, 1, o);
+}
+
+/* Each scenario device as the stack holds it after the assignments, shown together. */
 static int
 show_topology(const char *path, const struct lspci_opts *o)
 {
@@ -241,7 +256,9 @@ show_topology(const char *path, const struct lspci_opts *o)
     struct run_options ro = {0};
     struct run_error re;
     struct run *r = NULL;
+    struct lspci_model **m = NULL;
     char msg[1024];
+    size_t n = 0;
     int rc = path != NULL ? scenario_load_file(path, &sc, &se) : scenario_load_default(&sc, &se);
 
     if (rc != 0) {
@@ -252,25 +269,30 @@ show_topology(const char *path, const struct lspci_opts *o)
     rc = run_create(sc, &ro, &r, &re);
     if (rc != 0) {
         fprintf(stderr, ME ": %s\n", re.message);
+    } else if ((m = pv_calloc(run_device_count(r) + 1, sizeof(*m))) == NULL) {
+        fprintf(stderr, ME ": out of memory\n");
+        rc = CLI_EXIT_FAILED;
     }
-    for (size_t i = 0; rc == 0 && i < run_device_count(r); i++) {
+    for (; rc == 0 && n < run_device_count(r); n++) {
         struct pv_sriov_dev *dev;
         const struct pv_profile *prof;
-        struct lspci_model *m = NULL;
 
-        run_device(r, i, &dev, &prof);
-        if (lspci_model_wrap(dev, prof, &m) != 0) {
+        run_device(r, n, &dev, &prof);
+        if (lspci_model_wrap(dev, prof, &m[n]) != 0) {
             fprintf(stderr, ME ": %s: cannot read the device\n", prof->name);
             rc = CLI_EXIT_FAILED;
             break;
         }
-        for (size_t k = 1; k < m->count; k++) {
-            m->fn[k].holder = run_vf_holder(r, i, m->fn[k].vf_index);
+        for (size_t k = 1; k < m[n]->count; k++) {
+            m[n]->fn[k].holder = run_vf_holder(r, n, m[n]->fn[k].vf_index);
         }
-        print_warnings(m->prof);
-        rc = show(m, o);
-        lspci_model_close(m);
+        print_warnings(m[n]->prof);
     }
+    rc = rc != 0 ? rc : show_n(m, n, o);
+    while (m != NULL && n--) {
+        lspci_model_close(m[n]);
+    }
+    pv_free(m);
     run_destroy(r);
     scenario_destroy(sc);
     return rc;

@@ -1,5 +1,5 @@
 /*
- * tools/cmd_run.c - `pcivirt run [SCENARIO.json] [--events FILE] [--quiet]`, the main job.
+ * tools/cmd_run.c - `pcivirt run [SCENARIO.json] [--events FILE] [--quiet | --json]`, the main job.
  *
  * Loads the scenario (the embedded default without an argument), builds the
  * machine, executes the timeline and prints it with a summary (tools/run.h).
@@ -10,6 +10,8 @@
  * The events file is opened before anything runs, so an unwritable path is a
  * usage error rather than a lost run; it receives the stack's event log as JSON
  * lines after teardown (also after a failed bring-up, with what was logged).
+ * --json replaces the whole printed output on stdout by one JSON document, the
+ * summary (tools/run_json.c), so a script reads stdout without parsing text.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,7 +24,7 @@
 static void
 usage(FILE *f)
 {
-    fprintf(f, "usage: pcivirt run [SCENARIO.json] [--events FILE] [--quiet]\n"
+    fprintf(f, "usage: pcivirt run [SCENARIO.json] [--events FILE] [--quiet | --json]\n"
                "\n"
                "Build the machine a scenario describes (software SR-IOV devices, the reference PF\n"
                "driver, the virtualization stack, VMs with guest drivers), execute its timeline and\n"
@@ -31,6 +33,7 @@ usage(FILE *f)
                "\n"
                "  --events FILE  write the stack's event log as JSON lines\n"
                "  --quiet        print only failures and the summary, not the timeline\n"
+               "  --json         print only the summary, as one JSON document\n"
                "  -h, --help     this text\n"
                "\n"
                "Exit status: 0 every invariant held; 1 an invariant failed or a device refused to\n"
@@ -41,6 +44,7 @@ struct run_args {
     const char *scenario;
     const char *events;
     bool quiet;
+    bool json;
 };
 
 static int
@@ -57,6 +61,8 @@ parse_args(int argc, char **argv, struct run_args *a)
             a->events = argv[i] + 9;
         } else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
             a->quiet = true;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            a->json = true;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             fprintf(stderr, "pcivirt run: %s: %s\n", argv[i],
                     strcmp(argv[i], "--events") == 0 ? "needs a FILE" : "unknown option");
@@ -68,6 +74,10 @@ parse_args(int argc, char **argv, struct run_args *a)
         } else {
             a->scenario = argv[i];
         }
+    }
+    if (a->quiet && a->json) {
+        fprintf(stderr, "pcivirt run: --quiet and --json are different outputs: choose one\n");
+        return CLI_EXIT_USAGE;
     }
     return 0;
 }
@@ -127,7 +137,7 @@ cmd_run(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     memset(&opt, 0, sizeof(opt));
-    opt.out = stdout;
+    opt.out = a.json ? NULL : stdout;
     opt.progress = isatty(STDERR_FILENO) ? stderr : NULL;
     opt.color = cli_use_color(stdout);
     opt.quiet = a.quiet;
@@ -137,6 +147,10 @@ cmd_run(int argc, char **argv)
         fprintf(stderr, "pcivirt run: %s\n", err.message);
     } else {
         rc = run_execute(r);
+        if (a.json && run_write_summary_json(r, stdout) != 0) {
+            fprintf(stderr, "pcivirt run: cannot write the JSON summary: %s\n", strerror(errno));
+            rc = CLI_EXIT_FAILED;
+        }
     }
     rc = finish(r, events, a.events, rc);
     scenario_destroy(sc);

@@ -4,7 +4,8 @@
  * --dot draws one cluster per bus so the picture shows the same bus split as the
  * routing IDs; PF -> VF edges carry the VF index.  A VF with a holder gets an
  * edge to its VM's node; without the stack there are no VM nodes at all (nothing
- * is invented).  --json carries the device, its SR-IOV registers as read back and
+ * is invented).  A scenario's devices share one graph, so a VM holding VFs of
+ * several devices is one node.  --json carries the device, its SR-IOV registers as read back and
  * every function; with -x it adds each function's config bytes as hex.
  */
 #include "lspci_print.h"
@@ -55,18 +56,18 @@ dot_node(const struct lspci_view *v, size_t i, FILE *out)
     fputs(m->fn[i].is_vf ? "];\n" : ", style=bold];\n", out);
 }
 
-int
-lspci_print_dot(const struct lspci_view *v, FILE *out)
+/* One device's clusters (one per bus, @d tells devices apart) and edges; its holders become VM nodes. */
+static void
+dot_device(const struct lspci_view *v, size_t d, FILE *out)
 {
     const struct lspci_model *m = v->m;
     char pf[24], bdf[24];
 
     lspci_format_bdf(m, m->fn[0].rid, pf, sizeof(pf));
-    fprintf(out, "digraph pcivirt {\n    rankdir=LR;\n    node [shape=box, fontname=\"monospace\"];\n");
     for (size_t i = 0; i < m->count; i++) {
         if (i == 0 || (m->fn[i].rid >> 8) != (m->fn[i - 1].rid >> 8)) {
-            fprintf(out, "%s    subgraph \"cluster_bus_%02x\" {\n        label=\"bus %04x:%02x\";\n",
-                    i ? "    }\n" : "", m->fn[i].rid >> 8, m->prof->segment, m->fn[i].rid >> 8);
+            fprintf(out, "%s    subgraph \"cluster_%zu_bus_%02x\" {\n        label=\"bus %04x:%02x\";\n",
+                    i ? "    }\n" : "", d, m->fn[i].rid >> 8, m->prof->segment, m->fn[i].rid >> 8);
         }
         dot_node(v, i, out);
     }
@@ -85,8 +86,23 @@ lspci_print_dot(const struct lspci_view *v, FILE *out)
             fprintf(out, "\"vm:%s\";\n", m->fn[i].holder); /* VM names are [A-Za-z0-9_.-] (scenario.h) */
         }
     }
+}
+
+int
+lspci_print_dot_n(const struct lspci_view *v, size_t n, FILE *out)
+{
+    fprintf(out, "digraph pcivirt {\n    rankdir=LR;\n    node [shape=box, fontname=\"monospace\"];\n");
+    for (size_t d = 0; d < n; d++) {
+        dot_device(&v[d], d, out);
+    }
     fputs("}\n", out);
     return ferror(out) ? -1 : 0;
+}
+
+int
+lspci_print_dot(const struct lspci_view *v, FILE *out)
+{
+    return lspci_print_dot_n(v, 1, out);
 }
 
 /* ---- JSON ---------------------------------------------------------------------- */

@@ -202,6 +202,31 @@ lspci_name_class(const struct lspci_ident *id, char *buf, size_t size)
     }
 }
 
+/* lspci -nn (pciutils' PCI_LOOKUP_MIXED): the name, then the ids in brackets. */
+void
+lspci_name_device_nn(const struct lspci_ident *id, char *buf, size_t size)
+{
+    if (id->vendor_name[0] && id->device_name[0]) {
+        snprintf(buf, size, "%s %s [%04x:%04x]", id->vendor_name, id->device_name, id->vendor, id->device);
+    } else if (id->vendor_name[0]) {
+        snprintf(buf, size, "%s Device [%04x:%04x]", id->vendor_name, id->vendor, id->device);
+    } else {
+        snprintf(buf, size, "Device [%04x:%04x]", id->vendor, id->device);
+    }
+}
+
+void
+lspci_name_class_nn(const struct lspci_ident *id, char *buf, size_t size)
+{
+    unsigned cs = id->class_code >> 8;
+
+    if (id->subclass_name[0] || id->class_name[0]) {
+        snprintf(buf, size, "%s [%04x]", id->subclass_name[0] ? id->subclass_name : id->class_name, cs);
+    } else {
+        snprintf(buf, size, "Class [%04x]", cs);
+    }
+}
+
 void
 lspci_name_subsystem(const struct lspci_ident *id, char *buf, size_t size)
 {

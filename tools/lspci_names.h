@@ -51,6 +51,10 @@ void lspci_name_device(const struct lspci_ident *id, char *buf, size_t size);
 /* lspci_name_class() - the class as lspci's default listing prints it. */
 void lspci_name_class(const struct lspci_ident *id, char *buf, size_t size);
 
+/* lspci_name_device_nn(), lspci_name_class_nn() - the same as lspci -nn shows them: "Name [8086:10fb]". */
+void lspci_name_device_nn(const struct lspci_ident *id, char *buf, size_t size);
+void lspci_name_class_nn(const struct lspci_ident *id, char *buf, size_t size);
+
 /* lspci_name_subsystem() - the "Subsystem:" text of lspci -v. */
 void lspci_name_subsystem(const struct lspci_ident *id, char *buf, size_t size);
 

@@ -7,9 +7,11 @@
  */
 #include "lspci_print.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "pci/regs.h"
+#include "util/alloc.h"
 #include "util/le.h"
 
 static void
@@ -47,7 +49,7 @@ lspci_view_init(struct lspci_view *v, const struct lspci_model *m, const struct 
         v->id[1].vendor = v->id[0].vendor;
         v->id[1].device = le16_get(pf + m->sriov + PCI_SRIOV_VF_DID);
     }
-    if (!o->numeric || o->json || o->dot) {
+    if (o->numeric != 1 || o->json || o->dot) {
         v->have_ids = lspci_names_resolve(o->ids_path ? o->ids_path : LSPCI_IDS_DEFAULT, v->id, m->count > 1 ? 2 : 1);
     }
     return 0;
@@ -83,8 +85,12 @@ print_header(const struct lspci_view *v, size_t i, const uint8_t *cfg, FILE *out
     uint8_t rev = cfg[PCI_REVISION_ID], pi = (uint8_t)id->class_code;
 
     lspci_format_bdf(v->m, v->m->fn[i].rid, bdf, sizeof(bdf));
-    if (v->o->numeric) {
+    if (v->o->numeric == 1) {
         fprintf(out, "%s %04x: %04x:%04x", bdf, id->class_code >> 8, id->vendor, id->device);
+    } else if (v->o->numeric == 2) {
+        lspci_name_class_nn(id, cls, sizeof(cls));
+        lspci_name_device_nn(id, name, sizeof(name));
+        fprintf(out, "%s %s: %s", bdf, cls, name);
     } else {
         lspci_name_class(id, cls, sizeof(cls));
         lspci_name_device(id, name, sizeof(name));
@@ -94,7 +100,7 @@ print_header(const struct lspci_view *v, size_t i, const uint8_t *cfg, FILE *out
         fprintf(out, " (rev %02x)", rev);
     }
     if (v->o->verbose && (pi != 0 || id->progif_name[0])) {
-        if (!v->o->numeric && id->progif_name[0]) {
+        if (v->o->numeric != 1 && id->progif_name[0]) {
             fprintf(out, " (prog-if %02x [%s])", pi, id->progif_name);
         } else {
             fprintf(out, " (prog-if %02x)", pi);
@@ -174,37 +180,92 @@ print_vf_details(const struct lspci_view *v, size_t i, FILE *out)
                  "VF Device ID, as Linux reports VFs\n");
 }
 
-int
-lspci_print_list(const struct lspci_view *v, FILE *out)
+/* Function @i of @v: its line, -v details, -x dump. */
+static int
+print_function(const struct lspci_view *v, size_t i, FILE *out)
 {
     uint8_t pf[PCI_CFG_SIZE_EXT], cfg[PCI_CFG_SIZE_EXT];
 
-    if (lspci_model_config(v->m, 0, pf, sizeof(pf)) != 0) {
+    if (lspci_model_config(v->m, i, cfg, sizeof(cfg)) != 0 ||
+        (v->o->verbose && lspci_model_config(v->m, 0, pf, sizeof(pf)) != 0)) {
         return -1;
     }
-    for (size_t i = 0; i < v->m->count; i++) {
-        if (lspci_model_config(v->m, i, cfg, sizeof(cfg)) != 0) {
-            return -1;
+    print_header(v, i, cfg, out);
+    if (v->o->verbose) {
+        if (v->m->fn[i].is_vf) {
+            print_vf_details(v, i, out);
+        } else {
+            print_pf_details(v, pf, out);
         }
-        print_header(v, i, cfg, out);
-        if (v->o->verbose) {
-            if (v->m->fn[i].is_vf) {
-                print_vf_details(v, i, out);
-            } else {
-                print_pf_details(v, pf, out);
-            }
-            if (v->m->fn[i].holder != NULL) {
-                fprintf(out, "\tHeld by: VM %s\n", v->m->fn[i].holder);
-            }
-        }
-        if (v->o->hex != 0) {
-            print_hex(out, cfg, v->o->hex);
-        }
-        if (v->o->verbose || v->o->hex != 0) {
-            fputc('\n', out);
+        if (v->m->fn[i].holder != NULL) {
+            fprintf(out, "\tHeld by: VM %s\n", v->m->fn[i].holder);
         }
     }
-    return ferror(out) ? -1 : 0;
+    if (v->o->hex != 0) {
+        print_hex(out, cfg, v->o->hex);
+    }
+    if (v->o->verbose || v->o->hex != 0) {
+        fputc('\n', out);
+    }
+    return 0;
+}
+
+/* Every function of @n views, in (segment, routing ID) order: lspci sorts its listing so. */
+struct entry {
+    const struct lspci_view *v;
+    size_t i;
+    uint32_t key; /* segment << 16 | routing ID */
+};
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+    const struct entry *x = a, *y = b;
+
+    return x->key < y->key ? -1 : x->key > y->key;
+}
+
+static struct entry *
+sorted_entries(const struct lspci_view *v, size_t n, size_t *count)
+{
+    size_t total = 0, k = 0;
+    struct entry *e;
+
+    for (size_t d = 0; d < n; d++) {
+        total += v[d].m->count;
+    }
+    e = pv_calloc(total != 0 ? total : 1, sizeof(*e));
+    if (e == NULL) {
+        return NULL;
+    }
+    for (size_t d = 0; d < n; d++) {
+        for (size_t i = 0; i < v[d].m->count; i++) {
+            e[k++] = (struct entry){&v[d], i, (uint32_t)v[d].m->prof->segment << 16 | v[d].m->fn[i].rid};
+        }
+    }
+    qsort(e, total, sizeof(*e), entry_cmp); /* one device: already in order, and stays so */
+    *count = total;
+    return e;
+}
+
+int
+lspci_print_list_n(const struct lspci_view *v, size_t n, FILE *out)
+{
+    size_t count = 0;
+    struct entry *e = sorted_entries(v, n, &count);
+    int rc = e != NULL ? 0 : -1;
+
+    for (size_t k = 0; rc == 0 && k < count; k++) {
+        rc = print_function(e[k].v, e[k].i, out);
+    }
+    pv_free(e);
+    return rc != 0 || ferror(out) ? -1 : 0;
+}
+
+int
+lspci_print_list(const struct lspci_view *v, FILE *out)
+{
+    return lspci_print_list_n(v, 1, out);
 }
 
 /* ---- tree ---------------------------------------------------------------------- */
@@ -213,7 +274,8 @@ lspci_print_list(const struct lspci_view *v, FILE *out)
  * lspci -t without bridges: the host bridge holds bus 0000:00 and then every bus
  * that has functions but no bridge above it, each "[dddd:bb]-" followed by its
  * functions ("--" for one, "+-" / "\-" for several).  With one bus in all the
- * list collapses to "-[0000:00]-".
+ * list collapses to "-[0000:00]-".  Several devices merge into one list of
+ * buses, as lspci merges the bridge-less buses of one dump.
  */
 static void
 tree_label(const struct lspci_view *v, size_t i, FILE *out)
@@ -223,8 +285,11 @@ tree_label(const struct lspci_view *v, size_t i, FILE *out)
     char name[2 * LSPCI_NAME_MAX + 16];
 
     fprintf(out, "%02x.%x", (rid >> 3) & 0x1f, rid & 7);
-    if (v->o->verbose && v->o->numeric) {
+    if (v->o->verbose && v->o->numeric == 1) {
         fprintf(out, "  %04x:%04x", id->vendor, id->device);
+    } else if (v->o->verbose && v->o->numeric == 2) {
+        lspci_name_device_nn(id, name, sizeof(name));
+        fprintf(out, "  %s", name);
     } else if (v->o->verbose) {
         lspci_name_device(id, name, sizeof(name));
         fprintf(out, "  %s", name);
@@ -235,9 +300,9 @@ tree_label(const struct lspci_view *v, size_t i, FILE *out)
     fputc('\n', out);
 }
 
-/* The functions [@a, @b) of one bus, continuation lines indented by @prefix. */
+/* The entries [@a, @b) of one bus, continuation lines indented by @prefix. */
 static void
-tree_bus(const struct lspci_view *v, size_t a, size_t b, const char *prefix, FILE *out)
+tree_bus(const struct entry *e, size_t a, size_t b, const char *prefix, FILE *out)
 {
     if (a == b) {
         fputc('\n', out);
@@ -245,7 +310,7 @@ tree_bus(const struct lspci_view *v, size_t a, size_t b, const char *prefix, FIL
     }
     if (b - a == 1) {
         fputs("--", out);
-        tree_label(v, a, out);
+        tree_label(e[a].v, e[a].i, out);
         return;
     }
     for (size_t i = a; i < b; i++) {
@@ -253,43 +318,63 @@ tree_bus(const struct lspci_view *v, size_t a, size_t b, const char *prefix, FIL
             fputs(prefix, out);
         }
         fputs(i == a ? "+-" : i + 1 == b ? "\\-" : "+-", out);
-        tree_label(v, i, out);
+        tree_label(e[i].v, e[i].i, out);
     }
+}
+
+/* Where each bus starts in @e (bus 0000:00 first, maybe empty); returns the number of buses. */
+static size_t
+tree_buses(const struct entry *e, size_t count, size_t *start)
+{
+    size_t nbus = 0;
+
+    start[nbus++] = 0;
+    if (count == 0 || (e[0].key >> 8) != 0) {
+        start[nbus++] = 0;
+    }
+    for (size_t i = 1; i < count; i++) {
+        if ((e[i].key >> 8) != (e[i - 1].key >> 8)) {
+            start[nbus++] = i;
+        }
+    }
+    start[nbus] = count;
+    return nbus;
+}
+
+int
+lspci_print_tree_n(const struct lspci_view *v, size_t n, FILE *out)
+{
+    size_t count = 0, nbus;
+    struct entry *e = sorted_entries(v, n, &count);
+    size_t *start = pv_calloc(count + 3, sizeof(*start));
+    char prefix[16];
+
+    if (e == NULL || start == NULL) {
+        pv_free(e);
+        pv_free(start);
+        return -1;
+    }
+    nbus = tree_buses(e, count, start);
+    if (nbus == 1) {
+        fputs("-[0000:00]-", out);
+        tree_bus(e, 0, count, "           ", out);
+    }
+    for (size_t k = 0; nbus > 1 && k < nbus; k++) {
+        bool last = k + 1 == nbus;
+        uint32_t key = k == 0 ? 0 : e[start[k]].key >> 8;
+
+        fputs(k == 0 ? "-+-" : last ? " \\-" : " +-", out);
+        fprintf(out, "[%04x:%02x]-", key >> 8, key & 0xff);
+        snprintf(prefix, sizeof(prefix), "%s           ", last ? "  " : " |");
+        tree_bus(e, start[k], start[k + 1], prefix, out);
+    }
+    pv_free(e);
+    pv_free(start);
+    return ferror(out) ? -1 : 0;
 }
 
 int
 lspci_print_tree(const struct lspci_view *v, FILE *out)
 {
-    const struct lspci_model *m = v->m;
-    unsigned seg = m->prof->segment, nbus = 0;
-    size_t start[260];
-    char prefix[16];
-
-    /* Bus 0000:00 comes first (maybe empty); then each further bus, in order. */
-    start[nbus++] = 0;
-    if (!(seg == 0 && (m->fn[0].rid >> 8) == 0)) {
-        start[nbus++] = 0;
-    }
-    for (size_t i = 1; i < m->count; i++) {
-        if ((m->fn[i].rid >> 8) != (m->fn[i - 1].rid >> 8)) {
-            start[nbus++] = i;
-        }
-    }
-    start[nbus] = m->count;
-    if (nbus == 1) {
-        fputs("-[0000:00]-", out);
-        tree_bus(v, 0, m->count, "           ", out);
-        return ferror(out) ? -1 : 0;
-    }
-    for (unsigned k = 0; k < nbus; k++) {
-        bool last = k + 1 == nbus;
-        size_t a = start[k], b = start[k + 1];
-        unsigned bus = k == 0 ? 0 : m->fn[a].rid >> 8;
-
-        fputs(k == 0 ? "-+-" : last ? " \\-" : " +-", out);
-        fprintf(out, "[%04x:%02x]-", k == 0 ? 0 : seg, bus);
-        snprintf(prefix, sizeof(prefix), "%s           ", last ? "  " : " |");
-        tree_bus(v, a, b, prefix, out);
-    }
-    return ferror(out) ? -1 : 0;
+    return lspci_print_tree_n(v, 1, out);
 }

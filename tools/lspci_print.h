@@ -22,7 +22,7 @@
 #include "lspci_names.h"
 
 struct lspci_opts {
-    bool numeric;         /* -n */
+    unsigned numeric;     /* -n: 1 ids only; -nn: 2 names and ids */
     bool tree;            /* -t */
     bool verbose;         /* -v */
     bool dot;             /* --dot */
@@ -53,8 +53,18 @@ int lspci_print_list(const struct lspci_view *v, FILE *out);
 /* lspci_print_tree() - the tree of lspci -t for these functions.  Return: 0 or -1. */
 int lspci_print_tree(const struct lspci_view *v, FILE *out);
 
+/*
+ * lspci_print_list_n(), lspci_print_tree_n() - the same for the functions of
+ * @n devices together (a scenario's topology), in (segment, routing ID) order
+ * and with their buses merged, as lspci shows one machine.  Return: 0 or -1.
+ */
+int lspci_print_list_n(const struct lspci_view *v, size_t n, FILE *out);
+int lspci_print_tree_n(const struct lspci_view *v, size_t n, FILE *out);
+
 /* lspci_print_dot() - PF -> VF (-> VM holding it) as a Graphviz digraph.  Return: 0 or -1. */
 int lspci_print_dot(const struct lspci_view *v, FILE *out);
+/* lspci_print_dot_n() - @n devices in one graph (VM nodes shared).  Return: 0 or -1. */
+int lspci_print_dot_n(const struct lspci_view *v, size_t n, FILE *out);
 
 /* lspci_print_json() - everything as one JSON document (docs/CLI.md).  Return: 0 or -1. */
 int lspci_print_json(const struct lspci_view *v, FILE *out);

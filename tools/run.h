@@ -79,6 +79,14 @@ int run_execute(struct run *r);
  */
 int run_write_events(struct run *r, FILE *fp);
 
+/**
+ * run_write_summary_json() - after run_execute(): the summary as one JSON
+ * document (scenario, result and exit code, devices, what each VM saw, event
+ * counts by type, every invariant with facts checked / failed and the first
+ * failure; docs/CLI.md).  Return: 0, PCIVIRT_ENOMEM or PCIVIRT_EIO.
+ */
+int run_write_summary_json(struct run *r, FILE *fp);
+
 /* run_destroy() - tear down whatever is left and free; NULL and half-built runs accepted. */
 void run_destroy(struct run *r);
 

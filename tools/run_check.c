@@ -44,6 +44,12 @@ run_inv_name(enum run_inv inv)
     return inv < RUN_INV_COUNT ? inv_ids[inv] : "?";
 }
 
+const char *
+run_inv_description(enum run_inv inv)
+{
+    return inv < RUN_INV_COUNT ? inv_names[inv] : "?";
+}
+
 static const char *
 paint(const struct run *r, bool ok)
 {

@@ -2,8 +2,9 @@
  * tools/run_internal.h - the executor's own structures, shared by tools/run_*.c.
  *
  * Files: run_world.c builds and tears down the machine around the stack facade
- * (vsp/stack.h: discovery, brokers, VMs); run_guest.c is everything a VM does
- * (its platform callbacks, the workload operations); run_steps.c executes
+ * (vsp/stack.h: discovery, brokers, VMs); run_guest.c is a VM (its platform
+ * callbacks, its bus driver), run_ops.c what its VF driver does (the workload
+ * operations and their oracles, the hostile extras); run_steps.c executes
  * timeline steps, run_rebalance.c the rebalance through the stack's broker;
  * run_check.c keeps the invariants and prints the summary.
  *
@@ -31,6 +32,11 @@
 #include "vsp/stack.h"
 #include "vsp/vmm.h"
 #include "vsp/vpci_host.h"
+
+/* Bounds on waiting for a guest: one poll, rounds of polls, one request. */
+#define RUN_POLL_NS (20 * (int64_t)VSP_NS_PER_MS)
+#define RUN_SETTLE_ROUNDS 150
+#define RUN_WAIT_NS (5 * (int64_t)VSP_NS_PER_S)
 
 /* The invariants a run checks (docs/CLI.md "pcivirt run"). */
 enum run_inv {
@@ -61,6 +67,7 @@ struct run_dev {
     WDFDEVICE pfdev;       /* the reference PF driver's device (pf_admin_*) */
     int pf_id;             /* the stack's PF id */
     uint16_t num_vfs;
+    uint16_t pf_rid;       /* the PF's routing ID (kept after the device is gone) */
     bool removed;          /* surprise-removed: no step may use it */
     char instance[32];
 };
@@ -128,15 +135,15 @@ struct run_vm *run_vm_by_id(struct run *r, int vm_id);
 
 /* run_total() - events of @type so far (VSP_EV_TYPE_COUNT: all), also after the stack is gone. */
 uint64_t run_total(struct run *r, enum vsp_event_type type);
-/* run_reload_guest() - restart @v's bus driver with its current misbehaviour (no setter exists). */
-bool run_reload_guest(struct run *r, struct run_vm *v);
 
 /* ---- run_rebalance.c ---- */
 void run_rebalance(struct run *r, const struct scenario_step *st);
 
-/* ---- run_guest.c ---- */
+/* ---- run_guest.c (the VM) and run_ops.c (what its driver does) ---- */
 int run_guest_start(struct run *r, struct run_vm *v, char *why, size_t why_len);
 void run_guest_stop(struct run_vm *v);
+/* run_guest_set_misbehave() - @v misbehaves as @misbehave (SCENARIO_GUEST_*) from now on; its bus keeps running. */
+void run_guest_set_misbehave(struct run_vm *v, uint32_t misbehave);
 /* run_guest_settle() - poll the guest until its bus matches the stack's view (bounded). */
 bool run_guest_settle(struct run_vm *v);
 /* run_guest_workload() - the VM's workload once over every VF it holds. */
@@ -156,7 +163,8 @@ void run_eject_all(struct run *r);
 
 /* ---- run_check.c ---- */
 bool run_check(struct run *r, enum run_inv inv, bool ok, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-const char *run_inv_name(enum run_inv inv);
+const char *run_inv_name(enum run_inv inv);        /* "dma-isolation" */
+const char *run_inv_description(enum run_inv inv); /* "every DMA landed in its own VM's memory ..." */
 void run_print_events(struct run *r);
 void run_print_summary(struct run *r);
 bool run_all_held(const struct run *r);

@@ -155,6 +155,7 @@ device_build(struct run *r, size_t i, struct run_error *err)
                        e.message);
     }
     d->num_vfs = (uint16_t)d->sd->num_vfs;
+    d->pf_rid = pv_sriov_pf_rid(d->dev);
     pv_sriov_bus_interface(d->dev, &d->bus);
     return 0;
 }
@@ -397,16 +398,21 @@ run_advance(struct run *r, uint64_t ns)
     }
 }
 
-/* Devices go after the host: the PDOs hold the bus interface until their removal. */
+/*
+ * Devices go after the host: the PDOs hold the bus interface until their
+ * removal.  The records stay (names, PF location, counts) for the summary.
+ */
 static void
 destroy_devices(struct run *r)
 {
     for (size_t i = 0; i < r->n_devs; i++) {
         pv_sriov_destroy(r->devs[i].dev);
         pv_free(r->devs[i].prof);
+        r->devs[i].dev = NULL;
+        r->devs[i].prof = NULL;
+        r->devs[i].node = NULL;
+        r->devs[i].pfdev = NULL;
     }
-    pv_free(r->devs);
-    r->devs = NULL;
 }
 
 /* What the PF driver says about itself once the stack let go: events delivered once, no references. */

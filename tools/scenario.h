@@ -52,6 +52,7 @@ enum {
     SCENARIO_GUEST_IGNORE_QUERY_STOP = 1u << 0, /* never answers the stack's query-stop */
     SCENARIO_GUEST_IGNORE_EJECT = 1u << 1,      /* never sends PCI_EJECTION_COMPLETE */
     SCENARIO_GUEST_MALFORMED_PACKETS = 1u << 2, /* interleaves malformed vPCI packets with its work */
+    SCENARIO_GUEST_DMA_OUTSIDE = 1u << 3,       /* aims a DMA past its RAM after each workload pass over a VF */
 };
 
 enum scenario_source {

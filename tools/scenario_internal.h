@@ -80,7 +80,7 @@ int sc_each_object(struct sc_ctx *c, json_t *arr, const char *key, int (*fn)(str
 int sc_alloc_section(struct sc_ctx *c, const char *key, size_t n, size_t size, void **out);
 
 /* Spellings of the SCENARIO_GUEST_* bits, bit i = name i. */
-#define SC_MISBEHAVE_COUNT 3
+#define SC_MISBEHAVE_COUNT 4
 extern const char *const sc_misbehave_names[SC_MISBEHAVE_COUNT];
 
 /* Name lookup in a table; SCENARIO_NONE when absent. */

@@ -652,6 +652,13 @@ gvpci_bus_stats(const struct gvpci_bus *bus, struct gvpci_stats *out)
     *out = bus->st;
 }
 
+void
+gvpci_bus_set_misbehave(struct gvpci_bus *bus, bool ignore_eject, bool ignore_query_stop)
+{
+    bus->cfg.ignore_eject = ignore_eject;
+    bus->cfg.ignore_query_stop = ignore_query_stop;
+}
+
 struct gvpci_dev *
 gvpci_bus_dev(struct gvpci_bus *bus, unsigned slot)
 {

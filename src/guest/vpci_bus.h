@@ -137,6 +137,16 @@ void gvpci_bus_deliver_irq(struct gvpci_bus *bus, uint32_t vector);
 uint32_t gvpci_bus_version(const struct gvpci_bus *bus);
 void gvpci_bus_stats(const struct gvpci_bus *bus, struct gvpci_stats *out);
 
+/**
+ * gvpci_bus_set_misbehave() - change how the bus answers the host from the next
+ * message on, without reloading it: @ignore_eject (never answer PCI_EJECT) and
+ * @ignore_query_stop (never answer PCI_QUERY_STOP), as in struct gvpci_config.
+ * A request already ignored stays unanswered (the host's deadline decides it);
+ * children, their drivers and the negotiated version are untouched.  Like the
+ * rest of the bus, call it from the thread that polls.
+ */
+void gvpci_bus_set_misbehave(struct gvpci_bus *bus, bool ignore_eject, bool ignore_query_stop);
+
 /* gvpci_bus_dev() - the child at device number @slot (0..31), or NULL. */
 struct gvpci_dev *gvpci_bus_dev(struct gvpci_bus *bus, unsigned slot);
 

@@ -71,6 +71,7 @@ struct vsp_broker {
         uint64_t cookie, deadline;
         struct stop_entry *e;
         size_t n;
+        unsigned logging; /* answers taken but not yet logged: no decision before they are */
     } round;
     bool last_vetoed; /* the last round ended in a veto (CANCEL_STOP follows) */
     struct vsp_broker_status st;
@@ -206,8 +207,8 @@ try_decide_locked(struct vsp_broker *b, bool deadline)
             d.veto = e->status;
         }
     }
-    if (!all && !deadline && d.veto == STATUS_SUCCESS) {
-        return d; /* still waiting */
+    if (!deadline && (b->round.logging != 0 || (!all && d.veto == STATUS_SUCCESS))) {
+        return d; /* an answer's event is still being logged, or still waiting */
     }
     d.made = true;
     d.deadline = !all && d.veto == STATUS_SUCCESS;
@@ -304,6 +305,7 @@ on_query_stop(struct vsp_broker *b)
     b->round.n = e != NULL ? n : 0;
     b->round.open = true;
     b->round.asked = false;
+    b->round.logging = 0;
     b->round.cookie++;
     b->round.deadline = now(b) + b->cfg.answer_timeout_ns;
     cookie = b->round.cookie;
@@ -368,6 +370,7 @@ vsp_broker_answer(struct vsp_broker *b, uint64_t cookie, int vm, uint32_t slot, 
                 e->answered = true;
                 e->status = status;
                 matched = true;
+                b->round.logging++;
             }
         }
     }
@@ -376,7 +379,14 @@ vsp_broker_answer(struct vsp_broker *b, uint64_t cookie, int vm, uint32_t slot, 
                       matched ? (NT_SUCCESS(status) ? "query-stop accepted" : "query-stop refused")
                               : "query-stop answer after the decision: ignored");
     if (matched) {
+        /*
+         * The decision waits until every taken answer is in the log, so the log
+         * never shows EVENT_COMPLETE before an answer it was based on.
+         */
         pthread_mutex_lock(&b->lock);
+        if (b->round.cookie == cookie && b->round.logging != 0) {
+            b->round.logging--;
+        }
         d = try_decide_locked(b, false);
         pthread_mutex_unlock(&b->lock);
         finish(b, &d);

@@ -1,7 +1,9 @@
 # The command tests run the built binary and, for conform, the deliberately broken driver modules of tests/pf.
-if(TARGET cli_test_run)
-  add_dependencies(cli_test_run pcivirt_cli)
-endif()
+foreach(t cli_test_run cli_test_run_topology cli_test_conventions cli_test_manpage cli_test_lspci cli_test_lspci_errors)
+  if(TARGET ${t})
+    add_dependencies(${t} pcivirt_cli)
+  endif()
+endforeach()
 if(TARGET cli_test_conform)
   add_dependencies(cli_test_conform pcivirt_cli pf_broken_accept_block_129 pf_broken_notify_twice pcivirt_pf)
 endif()

@@ -328,9 +328,13 @@ test_forms_equal_lspci(void **state)
 {
     static const char *const devices[] = {"builtin:82599", DATA "/cap-pcie-2", DATA "/cap-ea-1", DATA "/cap-ide",
                                           DATA "/cap-dvsec-cxl"};
-    char path[64];
+    /* A pci.ids with one vendor and one class without subclasses: lspci's in-between fallbacks. */
+    static const char ids[] = "8086  Intel Corporation\nC 02  Network controller\n";
+    char path[64], ids_path[64], vendor_only[96];
 
     (void)state;
+    write_temp(ids_path, ids, sizeof(ids) - 1);
+    snprintf(vendor_only, sizeof(vendor_only), "-nn -i %s", ids_path);
     for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
         patched_dump(devices[i], path);
         same_as_lspci(devices[i], "", "", path);
@@ -338,9 +342,15 @@ test_forms_equal_lspci(void **state)
         same_as_lspci(devices[i], "-t", "-t", path);
         same_as_lspci(devices[i], "-tv", "-tv", path);
         same_as_lspci(devices[i], "-tvn", "-tvn", path);
+        same_as_lspci(devices[i], "-nn", "-nn", path);
+        same_as_lspci(devices[i], "-tvnn", "-tvnn", path);
         same_as_lspci(devices[i], "-i /nonexistent/pci.ids", "-i /nonexistent/pci.ids", path);
+        same_as_lspci(devices[i], "-nn -i /nonexistent/pci.ids", "-nn -i /nonexistent/pci.ids", path);
+        same_as_lspci(devices[i], vendor_only, vendor_only, path);
+        same_as_lspci(devices[i], vendor_only + 4, vendor_only + 4, path); /* without -nn */
         unlink(path);
     }
+    unlink(ids_path);
 }
 
 /* -t by itself: every function under the bus its routing ID names. */

@@ -1,82 +1,186 @@
 /*
- * tests/cli/test_manpage.c - docs/pcivirt.1 describes the command that was built.
+ * tests/cli/test_manpage.c - docs/pcivirt.1 describes exactly the command that was built.
  *
- * The man page must keep up with the command: every subcommand `pcivirt --help`
- * lists has a section, every long option `pcivirt lspci --help` offers is
- * documented, and the three exit codes are explained.  (Roff escapes dashes, so
- * "--numvfs" is spelled "\-\-numvfs" in the source.)
+ * Every subcommand `pcivirt --help` lists has a section (".SS pcivirt NAME"),
+ * every long option its own --help offers is documented in that section, every
+ * long option that section mentions exists in its --help (nothing documented
+ * that is not there), the EXIT STATUS section speaks of every subcommand, and
+ * NO_COLOR is described.  (Roff escapes dashes, so "--numvfs" is spelled
+ * "\-\-numvfs" in the source; the page is compared with its escapes removed.)
  */
+#include <stdbool.h>
+
 #include "lspci_cmd.h"
 
+#define MAX_COMMANDS 16
+
+/* The page with "\-" turned into "-". */
 static char *
 manpage(void)
 {
-    return slurp_file(PCIVIRT_SOURCE_DIR "/docs/pcivirt.1");
+    char *man = slurp_file(PCIVIRT_SOURCE_DIR "/docs/pcivirt.1"), *o = man;
+
+    for (const char *p = man; *p; p++) {
+        if (p[0] == '\\' && p[1] == '-') {
+            continue;
+        }
+        *o++ = *p;
+    }
+    *o = '\0';
+    return man;
+}
+
+/* The text of section @head ("\n.SS pcivirt run\n", "\n.SH EXIT STATUS\n") up to the next .SS/.SH (malloc'd). */
+static char *
+section(const char *man, const char *head)
+{
+    const char *start = strstr(man, head), *end;
+    char *s;
+
+    if (start == NULL) {
+        print_error("docs/pcivirt.1 has no '%s'\n", head + 1);
+    }
+    assert_non_null(start);
+    start += strlen(head);
+    end = start;
+    while ((end = strchr(end, '\n')) != NULL && strncmp(end + 1, ".SS ", 4) != 0 && strncmp(end + 1, ".SH ", 4) != 0) {
+        end++;
+    }
+    if (end == NULL) {
+        end = start + strlen(start);
+    }
+    s = strndup(start, (size_t)(end - start));
+    assert_non_null(s);
+    return s;
+}
+
+/* Calls @fn for each distinct long option ("--name") written in @text. */
+static unsigned
+each_long_option(const char *text, void (*fn)(const char *opt, void *ctx), void *ctx)
+{
+    char seen[64][40];
+    unsigned n = 0;
+
+    for (const char *p = text; (p = strstr(p, "--")) != NULL; p += 2) {
+        char opt[40];
+        size_t k = 0;
+        bool dup = false;
+
+        if (p > text && (p[-1] == '-' || (p[-1] >= 'a' && p[-1] <= 'z'))) {
+            continue;
+        }
+        for (const char *q = p; k < sizeof(opt) - 1 && (q == p || q == p + 1 || (*q >= 'a' && *q <= 'z') || *q == '-');
+             q++) {
+            opt[k++] = *q;
+        }
+        opt[k] = '\0';
+        if (k < 3 || opt[2] == '-') {
+            continue;
+        }
+        for (unsigned i = 0; i < n && !dup; i++) {
+            dup = strcmp(seen[i], opt) == 0;
+        }
+        if (dup || n == 64) {
+            continue;
+        }
+        snprintf(seen[n++], sizeof(seen[0]), "%s", opt);
+        fn(opt, ctx);
+    }
+    return n;
+}
+
+struct where {
+    const char *text;
+    const char *what;
+    const char *cmd;
+};
+
+static void
+must_contain(const char *opt, void *ctx)
+{
+    const struct where *w = ctx;
+
+    if (strcmp(opt, "--help") == 0) {
+        return; /* documented once for every command in DESCRIPTION */
+    }
+    if (strstr(w->text, opt) == NULL) {
+        print_error("pcivirt %s: %s is missing %s\n", w->cmd, w->what, opt);
+    }
+    assert_non_null(strstr(w->text, opt));
+}
+
+static size_t
+commands(char names[MAX_COMMANDS][32])
+{
+    struct run r;
+    size_t n = 0;
+    char *save = NULL;
+
+    run_shell(&r, PCIVIRT " --help");
+    assert_int_equal(r.status, 0);
+    for (char *line = strtok_r(strstr(r.out, "commands:\n") + 10, "\n", &save);
+         line != NULL && line[0] == ' ' && n < MAX_COMMANDS; line = strtok_r(NULL, "\n", &save)) {
+        assert_int_equal(sscanf(line, " %31s", names[n]), 1);
+        n++;
+    }
+    run_free(&r);
+    return n;
 }
 
 static void
-test_every_command_has_a_section(void **state)
+test_every_command_and_option(void **state)
 {
-    char *man = manpage(), *save = NULL, want[96];
+    char *man = manpage(), names[MAX_COMMANDS][32], head[64], cmd[128];
+    size_t n = commands(names);
     struct run r;
-    unsigned n = 0;
 
     (void)state;
-    run_shell(&r, PCIVIRT " --help");
-    assert_int_equal(r.status, 0);
-    for (char *line = strtok_r(strstr(r.out, "commands:\n"), "\n", &save); line != NULL;
-         line = strtok_r(NULL, "\n", &save)) {
-        char name[32];
+    assert_true(n >= 5);
+    for (size_t i = 0; i < n; i++) {
+        char *sec;
+        struct where in_man, in_help;
 
-        if (line[0] != ' ' || sscanf(line, " %31s", name) != 1) {
-            continue;
-        }
-        snprintf(want, sizeof(want), ".SS pcivirt %s\n", name);
-        if (strstr(man, want) == NULL) {
-            print_error("docs/pcivirt.1 has no section for '%s'\n", name);
-        }
-        assert_non_null(strstr(man, want));
-        n++;
+        snprintf(head, sizeof(head), "\n.SS pcivirt %s\n", names[i]);
+        sec = section(man, head);
+        snprintf(cmd, sizeof(cmd), "%s %s --help", PCIVIRT, names[i]);
+        run_shell(&r, cmd);
+        assert_int_equal(r.status, 0);
+        in_man = (struct where){sec, "its man page section", names[i]};
+        in_help = (struct where){r.out, "its --help", names[i]};
+        each_long_option(r.out, must_contain, &in_man); /* what exists is documented */
+        each_long_option(sec, must_contain, &in_help);  /* what is documented exists */
+        run_free(&r);
+        free(sec);
     }
-    assert_true(n >= 3); /* contract, lspci, survey */
-    run_free(&r);
     free(man);
 }
 
 static void
-test_every_lspci_option_is_documented(void **state)
+test_exit_status_and_environment(void **state)
 {
-    char *man = manpage();
-    struct run r;
-    unsigned n = 0;
+    char *man = manpage(), names[MAX_COMMANDS][32];
+    size_t n = commands(names);
+    char *exit_status = section(man, "\n.SH EXIT STATUS\n"), *env = section(man, "\n.SH ENVIRONMENT\n");
 
     (void)state;
-    run_lspci(&r, "--help");
-    assert_int_equal(r.status, 0);
-    for (const char *p = r.out; (p = strstr(p, "--")) != NULL; p += 2) {
-        char opt[40], want[96], *o = opt;
+    for (const char *code = "0\0"
+                            "1\0"
+                            "2\0";
+         *code; code += 2) {
+        char want[16];
 
-        for (p += 2; (*p >= 'a' && *p <= 'z') || *p == '-'; p++) {
-            if (o < opt + sizeof(opt) - 3) {
-                if (*p == '-') {
-                    *o++ = '\\';
-                }
-                *o++ = *p;
-            }
-        }
-        *o = '\0';
-        p -= 2;
-        snprintf(want, sizeof(want), "\\-\\-%s", opt);
-        if (strstr(man, want) == NULL) {
-            print_error("docs/pcivirt.1 does not document --%s\n", opt);
-        }
-        assert_non_null(strstr(man, want));
-        n++;
+        snprintf(want, sizeof(want), ".B %s\n", code);
+        assert_non_null(strstr(exit_status, want));
     }
-    assert_true(n >= 10);
-    assert_non_null(strstr(man, ".SH EXIT STATUS"));
-    assert_non_null(strstr(man, ".B NO_COLOR"));
-    run_free(&r);
+    for (size_t i = 0; i < n; i++) {
+        if (strstr(exit_status, names[i]) == NULL) {
+            print_error("EXIT STATUS does not mention '%s'\n", names[i]);
+        }
+        assert_non_null(strstr(exit_status, names[i]));
+    }
+    assert_non_null(strstr(env, ".B NO_COLOR"));
+    free(exit_status);
+    free(env);
     free(man);
 }
 
@@ -84,8 +188,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_command_has_a_section),
-        cmocka_unit_test(test_every_lspci_option_is_documented),
+        cmocka_unit_test(test_every_command_and_option),
+        cmocka_unit_test(test_exit_status_and_environment),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -46,7 +47,9 @@ struct model {
     struct ms ms[MAX_MS];
     size_t n_ms;
     int group;
-    uint64_t faults; /* IOMMU faults the hostile guests must cause */
+    uint64_t faults;      /* IOMMU faults the dma-outside guests must cause */
+    uint64_t bad_packets; /* malformed packets the stack must refuse (three after each op) */
+    size_t answers[SCENARIO_MAX_DEVICES]; /* query-stop answers: one per answering holder of that PF's VFs */
     size_t assigns;
 };
 
@@ -98,8 +101,11 @@ model_workload(struct model *m, const struct scenario_step *st)
                         add(m, "invalidate", (int)d, (int)vf, (int)vm + 1);
                     }
                 }
-                if (m->misbehave[vm] & SCENARIO_GUEST_MALFORMED_PACKETS) {
+                if (m->misbehave[vm] & SCENARIO_GUEST_DMA_OUTSIDE) {
                     m->faults += w->iterations;
+                }
+                if (m->misbehave[vm] & SCENARIO_GUEST_MALFORMED_PACKETS) {
+                    m->bad_packets += 3 * (uint64_t)w->n_ops * w->iterations;
                 }
             }
         }
@@ -126,6 +132,7 @@ model_rebalance(struct model *m, const struct scenario_step *st)
             add(m, "timeout", (int)st->device, (int)vf, vm + 1);
         } else {
             add(m, "vm-answer", (int)st->device, (int)vf, vm + 1);
+            m->answers[st->device]++;
         }
     }
     veto = silent_any && m->sc->timing.on_timeout == SCENARIO_POLICY_VETO;
@@ -309,6 +316,18 @@ count_type(const struct ev *ev, size_t n, const char *type)
     return c;
 }
 
+/* Query-stop answers about PF @pf (a VM the stack did not ask cannot answer). */
+static size_t
+count_answers(const struct ev *ev, size_t n, int pf)
+{
+    size_t c = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        c += ev[i].pf == pf && strcmp(ev[i].type, "vm-answer") == 0;
+    }
+    return c;
+}
+
 static bool
 has_rebalance(const struct scenario *sc)
 {
@@ -348,8 +367,15 @@ check_scenario(const char *path)
     assert_int_equal(count_type(ev, n, "handoff-dirty"), 0);
     assert_int_equal(count_type(ev, n, "iommu-fault"), m.faults);
     assert_int_equal(count_type(ev, n, "irq-fault"), 0);
-    for (size_t i = 0; i < n; i++) { /* faults only from the hostile guests */
+    assert_int_equal(count_type(ev, n, "bad-packet"), m.bad_packets);
+    for (size_t d = 0; d < sc->n_devices; d++) { /* a rebalance asks only the holders of that PF's VFs */
+        assert_int_equal(count_answers(ev, n, (int)d), m.answers[d]);
+    }
+    for (size_t i = 0; i < n; i++) { /* faults and refused packets only from the guests told to cause them */
         if (strcmp(ev[i].type, "iommu-fault") == 0) {
+            assert_true(ev[i].vm >= 1 && (sc->vms[ev[i].vm - 1].misbehave & SCENARIO_GUEST_DMA_OUTSIDE));
+        }
+        if (strcmp(ev[i].type, "bad-packet") == 0) {
             assert_true(ev[i].vm >= 1 && (sc->vms[ev[i].vm - 1].misbehave & SCENARIO_GUEST_MALFORMED_PACKETS));
         }
     }
@@ -385,11 +411,179 @@ test_example_misbehaving(void **state)
     check_scenario(EXAMPLES "/misbehaving-guest.json");
 }
 
-/* A hostile guest without rebalances: its DMA outside its RAM is an IOMMU fault, and the run passes. */
+/*
+ * Two devices in one machine (built-in 82599 on bus 03, the 82576 dump on buses
+ * 01-02), a VM holding a VF of each: a rebalance asks only the holders of that
+ * PF's VFs, an invalidation reaches only its holder, a surprise removal takes
+ * only that device's VFs.
+ */
+static void
+test_example_two_devices(void **state)
+{
+    check_scenario(EXAMPLES "/two-devices.json");
+}
+
+/*
+ * Hostile guests without rebalances: dma-outside faults in the IOMMU (and only it),
+ * malformed-packets is refused packet by packet (and only that), and the run passes.
+ */
 static void
 test_hostile_dma_is_contained(void **state)
 {
     check_scenario(PCIVIRT_SOURCE_DIR "/tests/cli/data/hostile-dma.json");
+}
+
+/* time_ns of the first event of @type (and @vm unless -1) in an --events file; -1 when none. */
+static long long
+event_time(const char *path, const char *type, int vm)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    long long t = -1;
+
+    assert_non_null(f);
+    while (t < 0 && fgets(line, sizeof(line), f) != NULL) {
+        json_error_t je;
+        json_t *o = json_loads(line, 0, &je);
+
+        assert_non_null(o);
+        if (strcmp(json_string_value(json_object_get(o, "type")), type) == 0 &&
+            (vm < 0 || json_integer_value(json_object_get(o, "vm")) == vm)) {
+            t = (long long)json_integer_value(json_object_get(o, "time_ns"));
+        }
+        json_decref(o);
+    }
+    fclose(f);
+    return t;
+}
+
+/*
+ * The real clock: every window is waited out in real time.  The model checks
+ * the decisions as for any scenario; the event times and the wall time show
+ * that the 300 ms query-stop timeout, the 300 ms eject window and the 50 ms wait
+ * were really spent (and not much more: the run stays short).
+ */
+static void
+test_real_clock(void **state)
+{
+    const char *path = PCIVIRT_SOURCE_DIR "/tests/cli/data/real-clock.json";
+    const long long ms = 1000000;
+    char evpath[] = "/tmp/pcivirt-run-ev-XXXXXX", cmd[1024];
+    struct timespec t0, t1;
+    long long wall, qs, timeout, eject, forced;
+    struct run r;
+    int fd = mkstemp(evpath);
+
+    assert_true(fd >= 0);
+    close(fd);
+    check_scenario(path);
+    snprintf(cmd, sizeof(cmd), "%s run --quiet --events %s %s", PCIVIRT, evpath, path);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    run_shell(&r, cmd);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_int_equal(r.status, 0);
+    wall = (t1.tv_sec - t0.tv_sec) * 1000 * ms + (t1.tv_nsec - t0.tv_nsec);
+    assert_true(wall >= (300 + 300 + 50) * ms);
+    assert_true(wall < 60 * 1000 * ms);
+    qs = event_time(evpath, "query-stop", -1);
+    timeout = event_time(evpath, "timeout", 2);  /* vm2's query-stop answer */
+    eject = event_time(evpath, "eject", 3);
+    forced = event_time(evpath, "forced-removal", 3);
+    assert_true(qs >= 0 && timeout >= 0 && eject >= 0 && forced >= 0);
+    assert_true(timeout - qs >= 300 * ms);
+    assert_true(forced - eject >= 300 * ms);
+    run_free(&r);
+    unlink(evpath);
+}
+
+/* The VM named @name in the summary's "vms" array. */
+static json_t *
+vm_named(json_t *vms, const char *name)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(vms, i, v) {
+        if (strcmp(json_string_value(json_object_get(v, "name")), name) == 0) {
+            return v;
+        }
+    }
+    fail_msg("VM '%s' missing from the JSON summary", name);
+    return NULL;
+}
+
+/*
+ * --json: stdout is exactly one JSON document, and its numbers agree with the
+ * scenario's model (IOMMU faults of the dma-outside guest, packets of the
+ * malformed-packets guest) and with the event log written by --events.
+ */
+static void
+test_json_summary(void **state)
+{
+    const char *path = PCIVIRT_SOURCE_DIR "/tests/cli/data/hostile-dma.json";
+    char evpath[] = "/tmp/pcivirt-run-ev-XXXXXX", cmd[1024];
+    struct scenario *sc = NULL;
+    struct scenario_error se;
+    static struct model m;
+    static struct ev ev[MAX_EV];
+    json_t *doc, *vms, *invs, *by, *inv, *dev;
+    json_error_t je;
+    struct run r;
+    size_t n, i;
+    uint64_t faults = 0, packets = 0;
+    int fd = mkstemp(evpath);
+
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(scenario_load_file(path, &sc, &se), 0);
+    model_build(&m, sc);
+    snprintf(cmd, sizeof(cmd), "%s run --json --events %s %s", PCIVIRT, evpath, path);
+    run_shell(&r, cmd);
+    assert_int_equal(r.status, 0);
+    doc = json_loads(r.out, 0, &je); /* the whole of stdout, nothing before or after */
+    if (doc == NULL) {
+        fail_msg("stdout is not one JSON document: %s (line %d)", je.text, je.line);
+    }
+    assert_string_equal(json_string_value(json_object_get(doc, "result")), "pass");
+    assert_int_equal(json_integer_value(json_object_get(doc, "exit_code")), 0);
+    assert_string_equal(json_string_value(json_object_get(doc, "scenario")), sc->name);
+    vms = json_object_get(doc, "vms");
+    assert_int_equal(json_array_size(vms), sc->n_vms);
+    for (i = 0; i < sc->n_vms; i++) {
+        json_t *v = vm_named(vms, sc->vms[i].name);
+
+        faults += (uint64_t)json_integer_value(json_object_get(v, "dma_faults"));
+        packets += (uint64_t)json_integer_value(json_object_get(v, "malformed_sent"));
+        assert_int_equal(json_array_size(json_object_get(v, "misbehave")), __builtin_popcount(sc->vms[i].misbehave));
+    }
+    assert_int_equal(faults, m.faults);
+    assert_int_equal(packets, m.bad_packets);
+    assert_int_equal(json_integer_value(json_object_get(vm_named(vms, "good"), "dma_faults")), 0);
+    json_array_foreach(json_object_get(doc, "devices"), i, dev) {
+        assert_true(i < sc->n_devices);
+        assert_string_equal(json_string_value(json_object_get(dev, "name")), sc->devices[i].name);
+        assert_int_equal(json_integer_value(json_object_get(dev, "num_vfs")), sc->devices[i].num_vfs);
+    }
+    invs = json_object_get(doc, "invariants");
+    assert_int_equal(json_array_size(invs), 9);
+    json_array_foreach(invs, i, inv) {
+        assert_true(json_is_true(json_object_get(inv, "held")));
+        assert_true(json_integer_value(json_object_get(inv, "checked")) > 0);
+        assert_int_equal(json_integer_value(json_object_get(inv, "failed")), 0);
+        assert_true(json_is_null(json_object_get(inv, "first_failure")));
+    }
+    /* Event counts by type equal what --events wrote. */
+    n = load_events(evpath, ev, MAX_EV);
+    by = json_object_get(json_object_get(doc, "events"), "by_type");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(doc, "events"), "total")), n);
+    for (i = 0; i < n; i++) {
+        assert_true(json_integer_value(json_object_get(by, ev[i].type)) == (json_int_t)count_type(ev, n, ev[i].type));
+    }
+    assert_int_equal(json_integer_value(json_object_get(by, "iommu-fault")), m.faults);
+    json_decref(doc);
+    run_free(&r);
+    unlink(evpath);
+    scenario_destroy(sc);
 }
 
 /* A bus range the VFs do not fit: exit 1 with the device's arithmetic at the field. */
@@ -449,6 +643,10 @@ test_usage_errors(void **state)
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "/nonexistent/dir/ev.jsonl"));
     run_free(&r);
+    run_shell(&r, PCIVIRT " run --json --quiet");
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "--json"));
+    run_free(&r);
     run_shell(&r, PCIVIRT " run --help");
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "--events"));
@@ -463,7 +661,10 @@ main(void)
         cmocka_unit_test(test_example_default_file),
         cmocka_unit_test(test_example_igb),
         cmocka_unit_test(test_example_misbehaving),
+        cmocka_unit_test(test_example_two_devices),
         cmocka_unit_test(test_hostile_dma_is_contained),
+        cmocka_unit_test(test_json_summary),
+        cmocka_unit_test(test_real_clock),
         cmocka_unit_test(test_tight_bus_range),
         cmocka_unit_test(test_scenario_error_position),
         cmocka_unit_test(test_usage_errors),

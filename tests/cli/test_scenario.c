@@ -220,7 +220,7 @@ static const char full_text[] =
     "  ],\n"
     "  \"vms\": [\n"
     "    { \"name\": \"x-1.a_b\", \"memory_mib\": 2, \"vpci_version\": \"1.1\", \"workload\": \"w\",\n"
-    "      \"misbehave\": [\"malformed-packets\", \"ignore-eject\"] },\n"
+    "      \"misbehave\": [\"malformed-packets\", \"dma-outside\", \"ignore-eject\"] },\n"
     "    { \"name\": \"y\", \"memory_mib\": 4096, \"misbehave\": [\"ignore-query-stop\"] },\n"
     "    { \"name\": \"z\", \"workload\": \"w\" }\n"
     "  ],\n"
@@ -305,7 +305,8 @@ test_full_fields(void **state)
     assert_int_equal(sc->vms[0].memory_mib, 2);
     assert_int_equal(sc->vms[0].vpci_version, 0x00010001);
     assert_int_equal(sc->vms[0].workload, 0);
-    assert_int_equal(sc->vms[0].misbehave, SCENARIO_GUEST_MALFORMED_PACKETS | SCENARIO_GUEST_IGNORE_EJECT);
+    assert_int_equal(sc->vms[0].misbehave,
+                     SCENARIO_GUEST_MALFORMED_PACKETS | SCENARIO_GUEST_DMA_OUTSIDE | SCENARIO_GUEST_IGNORE_EJECT);
     assert_int_equal(sc->vms[1].memory_mib, 4096);
     assert_int_equal(sc->vms[1].vpci_version, 0x00010004); /* default 1.4 */
     assert_int_equal(sc->vms[1].workload, SCENARIO_NONE);
@@ -313,7 +314,7 @@ test_full_fields(void **state)
     assert_int_equal(sc->vms[2].memory_mib, 64);
     char bits[128];
     scenario_misbehave_format(sc->vms[0].misbehave, bits, sizeof(bits));
-    assert_string_equal(bits, "ignore-eject,malformed-packets");
+    assert_string_equal(bits, "ignore-eject,malformed-packets,dma-outside");
     scenario_misbehave_format(0, bits, sizeof(bits));
     assert_string_equal(bits, "none");
 
@@ -916,8 +917,8 @@ test_array_limits(void **state)
     snprintf(text + n, cap - n, "]\n}");
     expect_error(text, "vms", "has 257 entries; at most 256 allowed");
     expect_error(HEAD ",\n  \"vms\": [{ \"name\": \"v\", \"misbehave\": ^[\"ignore-eject\", \"ignore-eject\", "
-                      "\"ignore-eject\", \"ignore-eject\"] }]\n}",
-                 "vms[0].misbehave", "at most 3 allowed");
+                      "\"ignore-eject\", \"ignore-eject\", \"ignore-eject\"] }]\n}",
+                 "vms[0].misbehave", "at most 4 allowed");
     free(text);
 }
 

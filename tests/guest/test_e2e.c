@@ -267,6 +267,82 @@ test_ignored_eject_is_forced(void **state)
     assert_non_null(gvpci_bus_dev(e->bus, e->slot_b));
 }
 
+/* Answers to PCI_QUERY_STOP, counted from the host's threads. */
+struct qs_answers {
+    unsigned done, answered, timed_out;
+};
+
+static void
+on_qs_answer(void *ctx, uint64_t cookie, int vm, uint32_t slot, int pf, uint16_t vf, bool answered, NTSTATUS status)
+{
+    struct qs_answers *a = ctx;
+
+    (void)cookie, (void)vm, (void)slot, (void)pf, (void)vf;
+    if (answered && status == STATUS_SUCCESS) {
+        __atomic_add_fetch(&a->answered, 1, __ATOMIC_SEQ_CST);
+    } else if (!answered && status == STATUS_IO_TIMEOUT) {
+        __atomic_add_fetch(&a->timed_out, 1, __ATOMIC_SEQ_CST);
+    }
+    __atomic_add_fetch(&a->done, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Ask every slot to query-stop with a short wait; poll the guest until each slot is reported. */
+static struct qs_answers
+query_stop_round(struct e2e *e)
+{
+    struct qs_answers a = {0};
+    unsigned n = vsp_vpci_query_stop(e->fx.vpci, 0, 1, 200 * (int64_t)VSP_NS_PER_MS, on_qs_answer, &a);
+
+    assert_int_equal(n, 2);
+    for (int i = 0; i < 200 && __atomic_load_n(&a.done, __ATOMIC_SEQ_CST) < n; i++) {
+        gvpci_bus_poll(e->bus, 10 * (int64_t)VSP_NS_PER_MS);
+    }
+    assert_int_equal(__atomic_load_n(&a.done, __ATOMIC_SEQ_CST), n);
+    vsp_vpci_stop_done(e->fx.vpci, 0, false); /* cancelled: PCI_QUERY_STOP_FAILED */
+    gvpci_bus_poll(e->bus, 20 * (int64_t)VSP_NS_PER_MS);
+    return a;
+}
+
+/* Misbehaviour changes while the bus runs: the next request is answered (or not) accordingly, nothing reloads. */
+static void
+test_misbehaviour_changes_without_reload(void **state)
+{
+    struct e2e *e = *state;
+    struct gvpci_stats gs;
+    struct qs_answers a;
+
+    gvpci_bus_set_misbehave(e->bus, false, true);
+    a = query_stop_round(e);
+    assert_int_equal(a.answered, 0);
+    assert_int_equal(a.timed_out, 2);
+    gvpci_bus_set_misbehave(e->bus, false, false);
+    a = query_stop_round(e);
+    assert_int_equal(a.answered, 2);
+    gvpci_bus_stats(e->bus, &gs);
+    assert_int_equal(gs.query_stops_ignored, 2);
+    assert_int_equal(gs.query_stops, 4);
+
+    gvpci_bus_set_misbehave(e->bus, true, false);
+    assert_int_equal(vsp_vmm_eject(e->fx.vmm, 0, 2, "test"), 0);
+    assert_true(gvpci_bus_poll(e->bus, FX_WAIT_NS) >= 1);
+    gvpci_bus_stats(e->bus, &gs);
+    assert_int_equal(gs.ejects_ignored, 1);
+    assert_non_null(gvpci_bus_dev(e->bus, e->slot_a)); /* kept: the eject was ignored */
+    gvpci_bus_set_misbehave(e->bus, false, false);
+    assert_int_equal(vsp_vmm_eject(e->fx.vmm, 0, 5, "test"), 0);
+    assert_true(gvpci_bus_poll(e->bus, FX_WAIT_NS) >= 1);
+    assert_null(gvpci_bus_dev(e->bus, e->slot_b));
+    for (int i = 0; i < 100 && !vsp_event_log_find(e->fx.log, VSP_EV_EJECT_ACK, 0, 5, vsp_vm_id(e->fx.vm), NULL); i++) {
+        gvpci_bus_poll(e->bus, 20 * (int64_t)VSP_NS_PER_MS);
+    }
+    assert_true(vsp_event_log_find(e->fx.log, VSP_EV_EJECT_ACK, 0, 5, vsp_vm_id(e->fx.vm), NULL));
+    assert_false(vsp_event_log_find(e->fx.log, VSP_EV_EJECT_ACK, 0, 2, vsp_vm_id(e->fx.vm), NULL));
+    /* Never reloaded: one negotiation, the two children probed once each. */
+    gvpci_bus_stats(e->bus, &gs);
+    assert_int_equal(gs.probes, 2);
+    assert_int_equal(gvpci_bus_version(e->bus), PCI_PROTOCOL_VERSION_1_4);
+}
+
 static void
 test_surprise_removal_and_stop(void **state)
 {
@@ -293,6 +369,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_eject_handshake, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ignored_eject_is_forced, setup_rude, teardown),
         cmocka_unit_test_setup_teardown(test_surprise_removal_and_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_misbehaviour_changes_without_reload, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
