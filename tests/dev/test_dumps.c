@@ -235,6 +235,27 @@ test_unusable_capabilities(void **state)
     assert_true(pv_profile_load(&p, DATA "no-such-file", &err) < 0);
 }
 
+/* The profile and its errors name the whole path, however long (a 64-byte name cut it). */
+static void
+test_long_path_named_whole(void **state)
+{
+    const char *path = DATA "../pciutils-tests/../pciutils-tests/../pciutils-tests/cap-dvsec-cxl";
+    const char *missing = DATA "../pciutils-tests/../pciutils-tests/../pciutils-tests/no-such-file";
+    struct pv_profile p;
+    struct pv_sriov_dev *dev;
+    struct pcivirt_error err;
+
+    (void)state;
+    assert_true(strlen(path) > 100);
+    assert_int_equal(pv_profile_load(&p, path, NULL), 0);
+    assert_string_equal(p.name, path);
+    p.system_page_size = 0x3;
+    assert_int_equal(pv_sriov_create(&p, &dev, &err), PCIVIRT_EINVAL);
+    assert_string_equal(err.where, path);
+    assert_true(pv_profile_load(&p, missing, &err) < 0);
+    assert_string_equal(err.where, missing);
+}
+
 int
 main(void)
 {
@@ -242,6 +263,7 @@ main(void)
         cmocka_unit_test(test_cap_pcie_2_82576), cmocka_unit_test(test_cap_ea_1_thunderx),
         cmocka_unit_test(test_cap_phy32_pm174x), cmocka_unit_test(test_cap_dvsec_cxl),
         cmocka_unit_test(test_cap_ide),          cmocka_unit_test(test_unusable_capabilities),
+        cmocka_unit_test(test_long_path_named_whole),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
