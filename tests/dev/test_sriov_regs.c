@@ -137,6 +137,38 @@ test_bad_geometry_refused(void **state)
     pv_sriov_destroy(dev);
 }
 
+/*
+ * System Page Size is judged by the value the register would hold after the
+ * write (device-model.md 1.1: exactly one bit, a supported one), whatever bytes
+ * the write covers: a byte write of 0x01 to its second byte must not leave
+ * 0x101 (4 KiB and 1 MiB at once); a write that leaves the value as it is
+ * (zeros to the upper half) is no error.
+ */
+static void
+test_system_page_size_partial_writes(void **state)
+{
+    struct pv_sriov_dev *dev = mkdev();
+
+    (void)state;
+    assert_int_equal(cfg_wr(dev, PF, S + 0x21, 1, 0x01), PCIVIRT_EINVAL);
+    assert_int_equal(cfg_rd(dev, PF, S + 0x20, 4), 0x1);
+    assert_int_equal(cfg_wr(dev, PF, S + 0x22, 2, 0x0000), 0);
+    assert_int_equal(cfg_rd(dev, PF, S + 0x20, 4), 0x1);
+    /* A 2-byte write that moves the one bit is a valid change: 0x1 -> 0x100 (1 MiB). */
+    assert_int_equal(cfg_wr(dev, PF, S + 0x20, 2, 0x0100), 0);
+    assert_int_equal(cfg_rd(dev, PF, S + 0x20, 4), 0x100);
+    cfg_wr(dev, PF, S + 0x24, 4, 0xffffffff);
+    assert_int_equal(cfg_rd(dev, PF, S + 0x24, 4), 0xfff0000c); /* per-VF 1 MiB */
+    /* A byte that adds a bit while bit 8 stays: two bits - refused, supported or not. */
+    assert_int_equal(cfg_wr(dev, PF, S + 0x20, 1, 0x10), PCIVIRT_EINVAL); /* 0x110 */
+    assert_int_equal(cfg_wr(dev, PF, S + 0x22, 1, 0x04), PCIVIRT_EINVAL); /* 0x40100 */
+    assert_int_equal(cfg_rd(dev, PF, S + 0x20, 4), 0x100);
+    /* A whole-register write of an unsupported bit mixed with the current one is refused too. */
+    assert_int_equal(cfg_wr(dev, PF, S + 0x20, 4, 0x104), PCIVIRT_EINVAL);
+    assert_int_equal(cfg_rd(dev, PF, S + 0x20, 4), 0x100);
+    pv_sriov_destroy(dev);
+}
+
 static void
 test_system_page_size_and_vf_bar_sizing(void **state)
 {
@@ -264,6 +296,7 @@ main(void)
         cmocka_unit_test(test_vf_enable_routing),
         cmocka_unit_test(test_bad_geometry_refused),
         cmocka_unit_test(test_system_page_size_and_vf_bar_sizing),
+        cmocka_unit_test(test_system_page_size_partial_writes),
         cmocka_unit_test(test_vf_config_rules),
         cmocka_unit_test(test_geometry_depends_on_numvfs),
         cmocka_unit_test(test_profile_errors),
