@@ -338,6 +338,12 @@ dev_build_layouts(struct pv_sriov_dev *dev, struct pcivirt_error *err)
     if (rc != 0) {
         return rc;
     }
+    /*
+     * The ARI bit set above is enumeration's doing (Linux sriov_init), not the
+     * reset value: the PF keeps it, the template goes back to 0, so a reset that
+     * does not preserve ARI Capable Hierarchy clears it (device-model.md 7.3, 12.1).
+     */
+    pci_layout_set(dev->pf_layout, dev->sriov + PCI_SRIOV_CTRL, 2, 0);
     dev_apply_vf_bar_masks(dev);
     return dev_update_offset_stride(dev);
 }
