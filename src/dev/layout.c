@@ -245,11 +245,17 @@ vf_caps(struct pv_sriov_dev *dev, struct pci_layout *l, uint8_t exp_type, struct
     if (rc < 0) {
         return rc;
     }
-    /* VF RsvdP: Device Control 0-14, Link Control, Device Control 2, Link Control 2 (device-model.md 3.2). */
-    pci_layout_set_wmask(l, VF_EXP + PCI_EXP_DEVCTL, 2, 0);
-    pci_layout_set_wmask(l, VF_EXP + PCI_EXP_LNKCTL, 2, 0);
-    pci_layout_set_wmask(l, VF_EXP + PCI_EXP_DEVCTL2, 2, 0);
-    pci_layout_set_wmask(l, VF_EXP + PCI_EXP_LNKCTL2, 2, 0);
+    /*
+     * VF RsvdP: Device Control 0-14, Link Control, Device Control 2, Link Control 2
+     * (device-model.md 3.2).  RsvdP reads 0 (PCIe 7.4), as real VFs show
+     * "MaxPayload 128 bytes, MaxReadReq 128 bytes" whatever the PF's setting.
+     */
+    static const uint16_t rsvdp[] = {PCI_EXP_DEVCTL, PCI_EXP_LNKCTL, PCI_EXP_DEVCTL2, PCI_EXP_LNKCTL2};
+
+    for (unsigned i = 0; i < sizeof(rsvdp) / sizeof(rsvdp[0]); i++) {
+        pci_layout_set_wmask(l, VF_EXP + rsvdp[i], 2, 0);
+        pci_layout_set(l, VF_EXP + rsvdp[i], 2, 0);
+    }
     dev->vf_pm = VF_PM;
     dev->vf_exp = VF_EXP;
     return 0;
@@ -332,6 +338,12 @@ dev_build_layouts(struct pv_sriov_dev *dev, struct pcivirt_error *err)
     if (rc != 0) {
         return rc;
     }
+    /*
+     * The ARI bit set above is enumeration's doing (Linux sriov_init), not the
+     * reset value: the PF keeps it, the template goes back to 0, so a reset that
+     * does not preserve ARI Capable Hierarchy clears it (device-model.md 7.3, 12.1).
+     */
+    pci_layout_set(dev->pf_layout, dev->sriov + PCI_SRIOV_CTRL, 2, 0);
     dev_apply_vf_bar_masks(dev);
     return dev_update_offset_stride(dev);
 }

@@ -189,6 +189,10 @@ vf_bars_from_sriov(struct pv_profile *p, const uint8_t *s, const char *name, str
         if (v & PCI_BASE_ADDRESS_SPACE_IO) {
             return dump_fail(err, name, field, PCIVIRT_EFORMAT, "is an I/O BAR (PCIe 9.3.3.14 allows memory only)", v);
         }
+        if ((v & PCI_BASE_ADDRESS_MEM_TYPE_MASK) != PCI_BASE_ADDRESS_MEM_TYPE_32 &&
+            (v & PCI_BASE_ADDRESS_MEM_TYPE_MASK) != PCI_BASE_ADDRESS_MEM_TYPE_64) {
+            return dump_fail(err, name, field, PCIVIRT_EFORMAT, "has a reserved type (bits 2:1 neither 00 nor 10)", v);
+        }
         if ((v & PCI_BASE_ADDRESS_MEM_TYPE_64) && i == 5) {
             return dump_fail(err, name, field, PCIVIRT_EFORMAT, "is 64-bit but has no upper register", v);
         }
@@ -347,6 +351,12 @@ pv_profile_from_dump(struct pv_profile *p, const struct pci_dump *dump, int inde
     companions_from_bytes(p, f->bytes, f->len, name);
     p->segment = (uint16_t)f->addr.domain;
     p->pf_rid = (uint16_t)(f->addr.bus << 8 | f->addr.dev << 3 | f->addr.fn);
+    if (p->func_link != (p->pf_rid & 0xff)) {
+        pv_profile_warn(p,
+                        "%s: Function Dependency Link 0x%02x names another PF than this one (devfn 0x%02x); that "
+                        "PF is not modelled and Linux refuses sriov_enable (-ENODEV) without it",
+                        name, p->func_link, p->pf_rid & 0xff);
+    }
     p->vf_msix_vectors = SWVF_MSIX_VECTORS_DEFAULT;
     p->sriov_offset = (uint16_t)sriov;
     p->pf_image_len = f->len;

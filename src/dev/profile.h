@@ -48,7 +48,7 @@ struct pv_bar_desc {
 typedef void (*pv_geometry_fn)(void *ctx, bool ari, uint16_t num_vfs, uint16_t *offset, uint16_t *stride);
 
 struct pv_profile {
-    char name[64];
+    char name[PCIVIRT_ERROR_WHERE_MAX]; /* a dump's path, whole: errors name the file */
     /* identity */
     uint16_t vendor_id, device_id, vf_device_id;
     uint16_t subsys_vendor_id, subsys_id, vf_subsys_id;

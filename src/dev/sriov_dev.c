@@ -293,6 +293,12 @@ dev_hook_sys_page_size(void *opaque, struct pci_config *cfg, const struct pci_ho
     uint32_t old = pci_hook_old(ev, cfg, reg, 4), v = pci_hook_written(ev, reg, 4);
     struct pcivirt_error local;
 
+    /* Judge the value software meant: the old bytes with the written ones in place. */
+    for (unsigned i = 0; i < 4; i++) {
+        if (!pci_hook_touches(ev, reg + i, 1)) {
+            v |= old & (0xffu << (8 * i));
+        }
+    }
     if (old == dev_cfg32(cfg, reg) && v == old) {
         return 0;
     }

@@ -54,6 +54,8 @@
 /* Type 0 header. */
 #define PCI_BASE_ADDRESS_0 0x10 /* BARn at 0x10 + 4n, n = 0..5 */
 #define PCI_BASE_ADDRESS_SPACE_IO 0x01
+#define PCI_BASE_ADDRESS_MEM_TYPE_MASK 0x06 /* bits 2:1: 00 32-bit, 10 64-bit, 01 and 11 reserved */
+#define PCI_BASE_ADDRESS_MEM_TYPE_32 0x00
 #define PCI_BASE_ADDRESS_MEM_TYPE_64 0x04
 #define PCI_BASE_ADDRESS_MEM_PREFETCH 0x08
 #define PCI_BASE_ADDRESS_MEM_MASK 0xfffffff0u

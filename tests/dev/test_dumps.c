@@ -148,6 +148,7 @@ test_cap_phy32_pm174x(void **state)
     expect_vf(dev, 0, "2e:04.0");
     expect_vf(dev, 63, "2e:0b.7");
     assert_int_equal(p.vf_device_id, p.device_id); /* VF DID = PF DID (a826) */
+    assert_int_equal(p.warning_count, 0);          /* compliant: the warnings below come from patches */
     /* One VF BAR: the register file at 0 and MSI-X at 0x2000/0x3000 share it. */
     assert_int_equal(p.vf_regs_bar, 0);
     assert_int_equal(p.vf_msix_bar, 0);
@@ -228,11 +229,80 @@ test_unusable_capabilities(void **state)
     expect_patched_error(0x20, 4, 0x4, "System Page Size"); /* 16 KiB is not supported by 0x553 */
     expect_patched_error(0x1c, 4, 0, "Supported Page Sizes");
     expect_patched_error(0x24, 4, 0x1001, "VF BAR0"); /* an I/O VF BAR */
+    expect_patched_error(0x24, 4, 0x88408002, "VF BAR0"); /* type 01 (below 1 MiB): reserved */
+    expect_patched_error(0x24, 4, 0x88408006, "VF BAR0"); /* type 11: reserved */
+    expect_patched_error(0x38, 4, 0x00000004, "VF BAR5"); /* 64-bit without an upper register */
     /* A dump without any SR-IOV capability. */
     assert_int_equal(pv_profile_load(&p, DATA "cap-pcie-1", &err), PCIVIRT_ENOENT);
     assert_string_equal(err.field, "SR-IOV capability");
     /* A file that does not exist. */
     assert_true(pv_profile_load(&p, DATA "no-such-file", &err) < 0);
+}
+
+/* The profile and its errors name the whole path, however long (a 64-byte name cut it). */
+static void
+test_long_path_named_whole(void **state)
+{
+    const char *path = DATA "../pciutils-tests/../pciutils-tests/../pciutils-tests/cap-dvsec-cxl";
+    const char *missing = DATA "../pciutils-tests/../pciutils-tests/../pciutils-tests/no-such-file";
+    struct pv_profile p;
+    struct pv_sriov_dev *dev;
+    struct pcivirt_error err;
+
+    (void)state;
+    assert_true(strlen(path) > 100);
+    assert_int_equal(pv_profile_load(&p, path, NULL), 0);
+    assert_string_equal(p.name, path);
+    p.system_page_size = 0x3;
+    assert_int_equal(pv_sriov_create(&p, &dev, &err), PCIVIRT_EINVAL);
+    assert_string_equal(err.where, path);
+    assert_true(pv_profile_load(&p, missing, &err) < 0);
+    assert_string_equal(err.where, missing);
+}
+
+/* A warning, not an error: the profile loads and the message names what is off. */
+static void
+expect_patched_warning(uint32_t reg, unsigned len, uint32_t value, const char *needle)
+{
+    struct pci_dump *d;
+    struct pv_profile p;
+    struct pv_sriov_dev *dev;
+    bool found = false;
+
+    assert_int_equal(pci_dump_load(DATA "cap-phy32", &d, NULL), 0);
+    le_put(d->funcs[0]->bytes + reg, len, value);
+    assert_int_equal(pv_profile_from_dump(&p, d, -1, "patched", NULL), 0);
+    for (unsigned i = 0; i < p.warning_count; i++) {
+        found |= strstr(p.warnings[i], needle) != NULL && strstr(p.warnings[i], "patched") != NULL;
+    }
+    if (!found) {
+        print_error("no warning with '%s' among %u\n", needle, p.warning_count);
+    }
+    assert_true(found);
+    assert_int_equal(pv_sriov_create(&p, &dev, NULL), 0);
+    assert_int_equal(pv_sriov_enable(dev, p.total_vfs, NULL), 0);
+    pv_sriov_destroy(dev);
+    pci_dump_destroy(d);
+}
+
+/* device-model.md 12 item 6: non-compliant but usable capabilities warn. */
+static void
+test_usable_with_warnings(void **state)
+{
+    struct pv_profile p;
+    bool flr = false;
+
+    (void)state;
+    expect_patched_warning(0x1f8 + 0x1a, 2, 0, "VF Device ID is 0");         /* NVIDIA T4 */
+    expect_patched_warning(0x1f8 + 0x1c, 4, 0x3f, "lacks the mandatory 0x553"); /* Intel 0d93 */
+    expect_patched_warning(0x1f8 + 0x12, 1, 0x01, "Function Dependency Link 0x01");
+    expect_patched_warning(0x70 + 0x04, 4, 0, "Function Level Reset"); /* PCIe DevCap without FLR */
+    /* The unmodified capture of the ThunderX (Device Capabilities 0) warns about FLR. */
+    assert_int_equal(pv_profile_load(&p, DATA "cap-ea-1", NULL), 0);
+    for (unsigned i = 0; i < p.warning_count; i++) {
+        flr |= strstr(p.warnings[i], "Function Level Reset") != NULL;
+    }
+    assert_true(flr);
 }
 
 int
@@ -242,6 +312,8 @@ main(void)
         cmocka_unit_test(test_cap_pcie_2_82576), cmocka_unit_test(test_cap_ea_1_thunderx),
         cmocka_unit_test(test_cap_phy32_pm174x), cmocka_unit_test(test_cap_dvsec_cxl),
         cmocka_unit_test(test_cap_ide),          cmocka_unit_test(test_unusable_capabilities),
+        cmocka_unit_test(test_long_path_named_whole),
+        cmocka_unit_test(test_usable_with_warnings),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,6 +6,8 @@
  */
 #include "dev_test.h"
 
+#include "../pci/lspci_oracle.h"
+
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -129,12 +131,156 @@ test_dump_profile_round_trip_through_lspci(void **state)
     pv_sriov_destroy(dev);
 }
 
+/* The SR-IOV capability's lines in a device block (header to the next capability). */
+static void
+sriov_lines(const struct lspci_dev *d, char *buf, size_t size)
+{
+    const char *p, *end;
+
+    assert_non_null(d);
+    p = strstr(d->body, "Single Root I/O Virtualization (SR-IOV)");
+    assert_non_null(p);
+    end = strstr(p, "\tCapabilities: [");
+    if (end == NULL) {
+        end = p + strlen(p);
+    }
+    assert_true((size_t)(end - p) < size);
+    memcpy(buf, p, (size_t)(end - p));
+    buf[end - p] = 0;
+}
+
+/* The line of @block starting with @label (tabs skipped), into @out. */
+static void
+line_of(const char *block_text, const char *label, char *out, size_t size)
+{
+    const char *p = strstr(block_text, label), *eol;
+
+    assert_non_null(p);
+    eol = strchr(p, '\n');
+    assert_non_null(eol);
+    assert_true((size_t)(eol - p) < size);
+    memcpy(out, p, (size_t)(eol - p));
+    out[eol - p] = 0;
+}
+
+static void
+lspci_addr(uint16_t segment, unsigned rid, char *buf, size_t n)
+{
+    if (segment != 0) {
+        snprintf(buf, n, "%04x:%02x:%02x.%x", segment, rid >> 8, (rid >> 3) & 0x1f, rid & 7);
+    } else {
+        snprintf(buf, n, "%02x:%02x.%x", rid >> 8, (rid >> 3) & 0x1f, rid & 7);
+    }
+}
+
+/*
+ * One real dump: lspci's reading of the original capture is the oracle for
+ * lspci's reading of what the model exports with TotalVFs enabled.  The
+ * capability's read-only lines (IOVCap, offset/stride/VF Device ID, page sizes,
+ * VF BAR regions as captured, VF Migration) must be identical; IOVCtl shows
+ * Enable+ and MSE+; Number of VFs is TotalVFs; and exactly one function answers
+ * at each routing ID Linux computes from the capture's own bytes, with no
+ * SR-IOV capability, no BARs, no INTx and FLR in its Device Capabilities.
+ */
+static void
+check_dump_through_lspci(const char *file)
+{
+    static char want[16384], got[16384];
+    char path[512], out_path[] = "/tmp/pcivirt-dev-lspci-XXXXXX", addr[32], a[256], b[256];
+    struct lspci_out orig, mine;
+    struct pv_profile p;
+    struct pv_sriov_dev *dev;
+    struct pci_dump *d;
+    unsigned first;
+    int fd;
+
+    snprintf(path, sizeof(path), PCIVIRT_SHARED_DIR "/data/pciutils-tests/%s", file);
+    assert_int_equal(pv_profile_load(&p, path, NULL), 0);
+    lspci_addr(p.segment, p.pf_rid, addr, sizeof(addr));
+    lspci_run("-vvv", path, &orig);
+    sriov_lines(lspci_find(&orig, addr, 0), want, sizeof(want));
+
+    assert_int_equal(pv_sriov_create(&p, &dev, NULL), 0);
+    assert_int_equal(pv_sriov_enable(dev, p.total_vfs, NULL), 0);
+    fd = mkstemp(out_path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(pci_dump_create(&d), 0);
+    assert_int_equal(pv_sriov_export(dev, d, p.total_vfs), 0);
+    assert_int_equal(pci_dump_save(d, out_path, NULL), 0);
+    pci_dump_destroy(d);
+    lspci_run("-vvv", out_path, &mine);
+    unlink(out_path);
+    assert_int_equal(mine.status, 0);
+    assert_int_equal(mine.n, 1u + p.total_vfs);
+    sriov_lines(lspci_find(&mine, addr, 0), got, sizeof(got));
+    if (getenv("PCIVIRT_TEST_VERBOSE") != NULL) {
+        printf("%s: capture:\n%s\nexport:\n%s\n", file, want, got);
+    }
+
+    for (const char *l = want; *l != 0;) {
+        const char *eol = strchr(l, '\n');
+        size_t n = eol != NULL ? (size_t)(eol - l) : strlen(l);
+
+        memcpy(a, l, n < sizeof(a) ? n : sizeof(a) - 1);
+        a[n < sizeof(a) ? n : sizeof(a) - 1] = 0;
+        if (strstr(a, "IOVCtl:") == NULL && strstr(a, "Initial VFs:") == NULL) {
+            if (strstr(got, a) == NULL) {
+                print_error("%s: exported SR-IOV capability lacks lspci line '%s':\n%s\n", file, a, got);
+            }
+            assert_non_null(strstr(got, a));
+        }
+        l += n + (eol != NULL);
+    }
+    assert_non_null(strstr(got, "IOVCtl:\tEnable+"));
+    assert_non_null(strstr(got, "MSE+"));
+    line_of(want, "Initial VFs:", a, sizeof(a));
+    *strstr(a, "Number of VFs:") = 0;
+    line_of(got, "Initial VFs:", b, sizeof(b));
+    assert_non_null(strstr(b, a)); /* Initial and Total as captured */
+    snprintf(a, sizeof(a), "Number of VFs: %u,", (unsigned)p.total_vfs);
+    assert_non_null(strstr(b, a));
+    line_of(want, "Function Dependency Link:", a, sizeof(a));
+    assert_non_null(strstr(b, a)); /* FDL as captured */
+
+    /* The VFs where Linux puts them (pci_iov_virtfn_bus/devfn on the capture's raw bytes). */
+    first = (unsigned)le16_get(p.pf_image + p.sriov_offset + PCI_SRIOV_VF_OFFSET);
+    for (unsigned id = 0; id < p.total_vfs; id++) {
+        unsigned rid = p.pf_rid + first + id * le16_get(p.pf_image + p.sriov_offset + PCI_SRIOV_VF_STRIDE);
+        const struct lspci_dev *vf;
+
+        lspci_addr(p.segment, rid, addr, sizeof(addr));
+        vf = lspci_find(&mine, addr, 0);
+        assert_non_null(vf);
+        assert_null(lspci_find(&mine, addr, 1));
+        assert_false(lspci_has(vf, "SR-IOV"));
+        assert_false(lspci_has(vf, "\tRegion "));
+        assert_false(lspci_has(vf, "Interrupt: pin"));
+        assert_true(lspci_has(vf, "FLReset+"));
+    }
+    lspci_free(&orig);
+    lspci_free(&mine);
+    pv_sriov_destroy(dev);
+}
+
+static void
+test_every_real_dump_through_lspci(void **state)
+{
+    static const char *const files[] = {"cap-pcie-2", "cap-ea-1", "cap-phy32", "cap-dvsec-cxl", "cap-ide"};
+
+    (void)state;
+    for (unsigned i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        check_dump_through_lspci(files[i]);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pf_and_vfs_decoded_by_lspci),
         cmocka_unit_test(test_dump_profile_round_trip_through_lspci),
+        cmocka_unit_test(test_every_real_dump_through_lspci),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

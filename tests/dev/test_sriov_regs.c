@@ -56,6 +56,43 @@ test_capability_reset_values(void **state)
     pv_sriov_destroy(dev);
 }
 
+/*
+ * The read-only and reserved parts of the capability (device-model.md 1.1-1.4):
+ * SR-IOV Capabilities, Function Dependency Link, VF Device ID are RO; the
+ * migration bits of Control are RO 0 when VF Migration is not capable, VF
+ * 10-Bit Tag Requester Enable is RsvdP without the capability bit, reserved
+ * Control bits stay 0, and VF Migration Status (RW1C) does not exist.
+ */
+static void
+test_read_only_and_reserved_fields(void **state)
+{
+    struct pv_sriov_dev *dev = mkdev();
+    uint32_t caps = cfg_rd(dev, PF, S + 4, 4);
+
+    (void)state;
+    assert_int_equal(caps & 0x1, 0);      /* VF Migration Capable 0 */
+    assert_int_equal(caps & 0x4, 0);      /* no VF 10-bit tags in the default */
+    assert_int_equal(caps & 0x2, 0x2);    /* ARI Capable Hierarchy Preserved (PF has no soft-reset risk) */
+    cfg_wr(dev, PF, S + 4, 4, ~caps);
+    assert_int_equal(cfg_rd(dev, PF, S + 4, 4), caps);
+    cfg_wr(dev, PF, S + 0x12, 1, 0x5a); /* Function Dependency Link */
+    assert_int_equal(cfg_rd(dev, PF, S + 0x12, 1), 0);
+    cfg_wr(dev, PF, S + 0x1a, 2, 0x1234); /* VF Device ID */
+    assert_int_equal(cfg_rd(dev, PF, S + 0x1a, 2), 0x10ed);
+    /* Control: Migration Enable, Migration Interrupt Enable, 10-bit tag, bits 15:7 read 0. */
+    assert_int_equal(cfg_wr(dev, PF, S + 0x08, 2, 0xfff6 | PCI_SRIOV_CTRL_ARI), 0);
+    assert_int_equal(cfg_rd(dev, PF, S + 0x08, 2), PCI_SRIOV_CTRL_ARI);
+    /* Status: VF Migration Status is RW1C only with migration; here nothing sticks. */
+    cfg_wr(dev, PF, S + 0x0a, 2, 0xffff);
+    assert_int_equal(cfg_rd(dev, PF, S + 0x0a, 2), 0);
+    /* Reserved 0x18 and 0x13 read 0 and ignore writes. */
+    cfg_wr(dev, PF, S + 0x18, 2, 0xffff);
+    cfg_wr(dev, PF, S + 0x13, 1, 0xff);
+    assert_int_equal(cfg_rd(dev, PF, S + 0x18, 2), 0);
+    assert_int_equal(cfg_rd(dev, PF, S + 0x13, 1), 0);
+    pv_sriov_destroy(dev);
+}
+
 static void
 test_numvfs_and_ari(void **state)
 {
@@ -137,6 +174,38 @@ test_bad_geometry_refused(void **state)
     pv_sriov_destroy(dev);
 }
 
+/*
+ * System Page Size is judged by the value the register would hold after the
+ * write (device-model.md 1.1: exactly one bit, a supported one), whatever bytes
+ * the write covers: a byte write of 0x01 to its second byte must not leave
+ * 0x101 (4 KiB and 1 MiB at once); a write that leaves the value as it is
+ * (zeros to the upper half) is no error.
+ */
+static void
+test_system_page_size_partial_writes(void **state)
+{
+    struct pv_sriov_dev *dev = mkdev();
+
+    (void)state;
+    assert_int_equal(cfg_wr(dev, PF, S + 0x21, 1, 0x01), PCIVIRT_EINVAL);
+    assert_int_equal(cfg_rd(dev, PF, S + 0x20, 4), 0x1);
+    assert_int_equal(cfg_wr(dev, PF, S + 0x22, 2, 0x0000), 0);
+    assert_int_equal(cfg_rd(dev, PF, S + 0x20, 4), 0x1);
+    /* A 2-byte write that moves the one bit is a valid change: 0x1 -> 0x100 (1 MiB). */
+    assert_int_equal(cfg_wr(dev, PF, S + 0x20, 2, 0x0100), 0);
+    assert_int_equal(cfg_rd(dev, PF, S + 0x20, 4), 0x100);
+    cfg_wr(dev, PF, S + 0x24, 4, 0xffffffff);
+    assert_int_equal(cfg_rd(dev, PF, S + 0x24, 4), 0xfff0000c); /* per-VF 1 MiB */
+    /* A byte that adds a bit while bit 8 stays: two bits - refused, supported or not. */
+    assert_int_equal(cfg_wr(dev, PF, S + 0x20, 1, 0x10), PCIVIRT_EINVAL); /* 0x110 */
+    assert_int_equal(cfg_wr(dev, PF, S + 0x22, 1, 0x04), PCIVIRT_EINVAL); /* 0x40100 */
+    assert_int_equal(cfg_rd(dev, PF, S + 0x20, 4), 0x100);
+    /* A whole-register write of an unsupported bit mixed with the current one is refused too. */
+    assert_int_equal(cfg_wr(dev, PF, S + 0x20, 4, 0x104), PCIVIRT_EINVAL);
+    assert_int_equal(cfg_rd(dev, PF, S + 0x20, 4), 0x100);
+    pv_sriov_destroy(dev);
+}
+
 static void
 test_system_page_size_and_vf_bar_sizing(void **state)
 {
@@ -191,6 +260,20 @@ test_vf_config_rules(void **state)
     assert_int_equal(cfg_rd(dev, vf, 0x0e, 1), 0); /* never multi-function */
     cfg_wr(dev, vf, PCI_COMMAND, 2, 0x0547);
     assert_int_equal(cfg_rd(dev, vf, PCI_COMMAND, 2), PCI_COMMAND_MASTER); /* only BME */
+    /* ROZ in a VF (device-model.md 3.1): Cache Line Size, Latency Timer, BIST, Interrupt Line. */
+    cfg_wr(dev, vf, 0x0c, 4, 0xffffffff);
+    assert_int_equal(cfg_rd(dev, vf, 0x0c, 4), 0);
+    cfg_wr(dev, vf, 0x3c, 1, 0x0b);
+    assert_int_equal(cfg_rd(dev, vf, 0x3c, 1), 0);
+    /* Device Control bits 0-14 are VF RsvdP (the PF's apply). */
+    cfg_wr(dev, vf, 0x70 + PCI_EXP_DEVCTL, 2, 0x7fff);
+    assert_int_equal(cfg_rd(dev, vf, 0x70 + PCI_EXP_DEVCTL, 2), 0);
+    /* PM: VF No_Soft_Reset equals the PF's (device-model.md 3.2). */
+    assert_int_equal(cfg_rd(dev, vf, 0x44, 2) & PCI_PM_CTRL_NO_SOFT_RESET,
+                     cfg_rd(dev, PF, 0x44, 2) & PCI_PM_CTRL_NO_SOFT_RESET);
+    /* Status: Capabilities List 1, Interrupt Status 0 (no INTx); software cannot set error bits. */
+    cfg_wr(dev, vf, PCI_STATUS, 2, 0xffff);
+    assert_int_equal(cfg_rd(dev, vf, PCI_STATUS, 2), PCI_STATUS_CAP_LIST);
     assert_int_equal(pv_sriov_config_read(dev, vf, 0, cfg, sizeof(cfg)), 0);
     exp = pci_cap_find(cfg, sizeof(cfg), PCI_CAP_ID_EXP, 0, NULL);
     msix = pci_cap_find(cfg, sizeof(cfg), PCI_CAP_ID_MSIX, 0, NULL);
@@ -261,9 +344,11 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_capability_reset_values),
         cmocka_unit_test(test_numvfs_and_ari),
+        cmocka_unit_test(test_read_only_and_reserved_fields),
         cmocka_unit_test(test_vf_enable_routing),
         cmocka_unit_test(test_bad_geometry_refused),
         cmocka_unit_test(test_system_page_size_and_vf_bar_sizing),
+        cmocka_unit_test(test_system_page_size_partial_writes),
         cmocka_unit_test(test_vf_config_rules),
         cmocka_unit_test(test_geometry_depends_on_numvfs),
         cmocka_unit_test(test_profile_errors),

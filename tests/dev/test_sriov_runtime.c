@@ -151,6 +151,44 @@ test_d3hot_to_d0_without_no_soft_reset(void **state)
     pv_sriov_destroy(dev);
 }
 
+/*
+ * device-model.md 12 item 1 and 7.3: without "ARI Capable Hierarchy Preserved"
+ * (and without No_Soft_Reset) a PF D3hot -> D0 loses the ARI bit; offset and
+ * stride go back to the non-ARI 384 / 2 and the VFs would sit on bus 04, outside
+ * [bus 03-03], so enabling is refused with the arithmetic.  Restoring the ARI
+ * bit first, as Linux pci_restore_iov_state does, brings offset 128 back and
+ * the same enable succeeds.
+ */
+static void
+test_ari_lost_without_preserved_then_restored(void **state)
+{
+    struct pv_profile p;
+    struct pv_sriov_dev *dev;
+    struct pcivirt_error err;
+    uint16_t rid;
+
+    (void)state;
+    pv_profile_default(&p);
+    p.pm_no_soft_reset = false;
+    p.sriov_caps &= ~PCI_SRIOV_CAP_ARI_PRESERVED;
+    assert_int_equal(pv_sriov_create(&p, &dev, NULL), 0);
+    assert_int_equal(cfg_rd(dev, PF, S + 0x14, 2), 128);
+    cfg_wr(dev, PF, PM + 4, 2, PCI_D3HOT);
+    cfg_wr(dev, PF, PM + 4, 2, PCI_D0);
+    assert_int_equal(cfg_rd(dev, PF, S + 8, 2) & PCI_SRIOV_CTRL_ARI, 0);
+    assert_int_equal(cfg_rd(dev, PF, S + 0x14, 2), 384);
+    assert_int_equal(pv_sriov_enable(dev, 8, &err), PCIVIRT_ENOSPC);
+    assert_non_null(strstr(err.message, "ARI Capable Hierarchy off"));
+    assert_non_null(strstr(err.message, "= 0x048e = 04:11.6")); /* 0x0300 + 384 + 7 x 2 */
+    assert_non_null(strstr(err.message, "[bus 03-03]"));
+    cfg_wr(dev, PF, S + 8, 2, PCI_SRIOV_CTRL_ARI);
+    assert_int_equal(cfg_rd(dev, PF, S + 0x14, 2), 128);
+    assert_int_equal(pv_sriov_enable(dev, 8, NULL), 0);
+    assert_int_equal(pv_sriov_vf_rid(dev, 7, &rid), 0);
+    assert_int_equal(rid, 0x0300 + 128 + 7 * 2);
+    pv_sriov_destroy(dev);
+}
+
 static void
 program_dma(struct pv_sriov_dev *dev, uint16_t vf, uint64_t src, uint64_t dst, uint32_t len, uint32_t ctrl)
 {
@@ -421,6 +459,7 @@ main(void)
         cmocka_unit_test(test_vf_flr_only_that_vf),
         cmocka_unit_test(test_pf_flr_takes_vfs_away),
         cmocka_unit_test(test_d3hot_to_d0_without_no_soft_reset),
+        cmocka_unit_test(test_ari_lost_without_preserved_then_restored),
         cmocka_unit_test(test_dma_through_faulting_port),
         cmocka_unit_test(test_msix_masking_and_pending),
         cmocka_unit_test(test_privileged_page_and_pf_settings),
