@@ -142,6 +142,18 @@ run_guest_stop(struct run_vm *v)
     }
 }
 
+uint64_t
+run_guest_invalidations(struct run_vm *v)
+{
+    struct gvpci_stats s;
+
+    if (v->bus == NULL) {
+        return 0;
+    }
+    gvpci_bus_stats(v->bus, &s);
+    return s.invalidates;
+}
+
 void
 run_guest_poll(struct run_vm *v)
 {

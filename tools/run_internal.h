@@ -132,6 +132,8 @@ void run_world_teardown(struct run *r);
 /* run_advance() - let @ns of stack time pass (virtual: instant; real: sleep), then apply deadlines. */
 void run_advance(struct run *r, uint64_t ns);
 struct run_vm *run_vm_by_id(struct run *r, int vm_id);
+/* run_holder() - the VM holding VF @vf of @d now (the stack's VM manager), or NULL. */
+struct run_vm *run_holder(struct run *r, struct run_dev *d, uint32_t vf);
 
 /* run_total() - events of @type so far (VSP_EV_TYPE_COUNT: all), also after the stack is gone. */
 uint64_t run_total(struct run *r, enum vsp_event_type type);
@@ -152,6 +154,8 @@ void run_guest_workload(struct run *r, struct run_vm *v);
 void run_guest_pf_set_mac(struct run *r, struct run_dev *d, uint32_t vf, const uint8_t *mac, bool has_mac);
 struct gvpci_dev *run_guest_find(struct run_vm *v, int pf, uint32_t vf);
 void run_guest_poll(struct run_vm *v);
+/* run_guest_invalidations() - PCI_INVALIDATE_BLOCK messages @v's bus has received so far. */
+uint64_t run_guest_invalidations(struct run_vm *v);
 void run_guests_poll(struct run *r);
 
 /* ---- run_steps.c ---- */

@@ -163,28 +163,6 @@ step_guest(struct run *r, const struct scenario_step *st)
     run_guest_set_misbehave(&r->vms[st->vm], st->misbehave);
 }
 
-static uint64_t
-invalidations(struct run_vm *v)
-{
-    struct gvpci_stats s;
-
-    if (v->bus == NULL) {
-        return 0;
-    }
-    gvpci_bus_stats(v->bus, &s);
-    return s.invalidates;
-}
-
-static struct run_vm *
-holder(struct run *r, struct run_dev *d, uint32_t vf)
-{
-    struct vsp_vf_info info;
-
-    return vsp_vmm_vf_info(r->vmm, d->pf_id, (uint16_t)vf, &info) == 0 && info.state == VSP_VF_ASSIGNED
-               ? run_vm_by_id(r, info.vm)
-               : NULL;
-}
-
 /* The PF rewrites a block; block 0 is derived from registers, so its queue limit changes instead. */
 static NTSTATUS
 pf_rewrite(struct run *r, struct run_dev *d, const struct scenario_step *st, uint8_t *data)
@@ -204,7 +182,7 @@ static void
 step_block_change(struct run *r, const struct scenario_step *st)
 {
     struct run_dev *d = &r->devs[st->device];
-    struct run_vm *h = holder(r, d, st->vf);
+    struct run_vm *h = run_holder(r, d, st->vf);
     struct swvf *f = h != NULL ? swvf_of(run_guest_find(h, d->pf_id, st->vf)) : NULL;
     uint64_t before[SCENARIO_MAX_VMS];
     uint8_t data[128], back[128];
@@ -213,7 +191,7 @@ step_block_change(struct run *r, const struct scenario_step *st)
     NTSTATUS s;
 
     for (size_t i = 0; i < r->n_vms; i++) {
-        before[i] = invalidations(&r->vms[i]);
+        before[i] = run_guest_invalidations(&r->vms[i]);
     }
     s = pf_rewrite(r, d, st, data);
     run_check(r, RUN_INV_STEPS, NT_SUCCESS(s), "%s: the PF rewrites block %u of VF %u (0x%08x)", d->sd->name,
@@ -221,16 +199,16 @@ step_block_change(struct run *r, const struct scenario_step *st)
     if (f != NULL) {
         size_t hi = (size_t)(h - r->vms);
 
-        for (int i = 0; i < STEP_ROUNDS && invalidations(h) == before[hi]; i++) {
+        for (int i = 0; i < STEP_ROUNDS && run_guest_invalidations(h) == before[hi]; i++) {
             gvpci_bus_poll(h->bus, STEP_POLL_NS);
         }
         run_guests_poll(r);
         f = swvf_of(run_guest_find(h, d->pf_id, st->vf));
-        run_check(r, RUN_INV_EXACTLY_ONCE, invalidations(h) - before[hi] == 1 && f != NULL &&
+        run_check(r, RUN_INV_EXACTLY_ONCE, run_guest_invalidations(h) - before[hi] == 1 && f != NULL &&
                                                (f->last_mask & (1ull << st->block)) != 0,
                   "%s: VF %u: %s got PCI_INVALIDATE_BLOCK with bit %u once (%llu deliveries)", d->sd->name, st->vf,
-                  h->sv->name, st->block, (unsigned long long)(invalidations(h) - before[hi]));
-        h->invalidations += invalidations(h) - before[hi];
+                  h->sv->name, st->block, (unsigned long long)(run_guest_invalidations(h) - before[hi]));
+        h->invalidations += run_guest_invalidations(h) - before[hi];
         if (f != NULL && st->block != PF_BLOCK_ID_VF_INFO) {
             int rc = gvpci_read_block(f->dev, back, st->length, st->block, &got);
 
@@ -239,7 +217,7 @@ step_block_change(struct run *r, const struct scenario_step *st)
         }
     }
     for (size_t i = 0; i < r->n_vms; i++) {
-        wrong += &r->vms[i] != h && invalidations(&r->vms[i]) != before[i];
+        wrong += &r->vms[i] != h && run_guest_invalidations(&r->vms[i]) != before[i];
     }
     run_check(r, RUN_INV_EXACTLY_ONCE, wrong == 0, "%s: VF %u: no other VM was told (%u were)", d->sd->name, st->vf,
               wrong);

@@ -378,6 +378,17 @@ run_vm_by_id(struct run *r, int vm_id)
     return NULL;
 }
 
+struct run_vm *
+run_holder(struct run *r, struct run_dev *d, uint32_t vf)
+{
+    struct vsp_vf_info info;
+
+    if (vsp_vmm_vf_info(r->vmm, d->pf_id, (uint16_t)vf, &info) != 0 || info.state != VSP_VF_ASSIGNED) {
+        return NULL;
+    }
+    return run_vm_by_id(r, info.vm);
+}
+
 void
 run_advance(struct run *r, uint64_t ns)
 {

@@ -359,6 +359,12 @@ check_scenario(const char *path)
     snprintf(cmd, sizeof(cmd), "NO_COLOR=1 %s run %s --events %s", PCIVIRT, path != NULL ? path : "", evpath);
     run_shell(&r, cmd);
     /* Exit rule: 0 only when every invariant held; a rebalance without the broker is a failed step. */
+    if (r.status != (has_rebalance(sc) && !RUN_HAVE_BROKER ? 1 : 0)) {
+        for (const char *f = strstr(r.out, "FAIL ["); f != NULL; f = strstr(f + 1, "FAIL [")) {
+            print_error("%.*s\n", (int)strcspn(f, "\n"), f);
+        }
+        print_error("%s", r.err);
+    }
     assert_int_equal(r.status, has_rebalance(sc) && !RUN_HAVE_BROKER ? 1 : 0);
     assert_non_null(strstr(r.out, "Summary of"));
     n = load_events(evpath, ev, MAX_EV);
