@@ -18,8 +18,7 @@ print_guid(const char *name, const GUID *g, bool json, bool last)
     char s[40];
 
     snprintf(s, sizeof(s), "%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X", g->Data1, g->Data2, g->Data3,
-             g->Data4[0], g->Data4[1], g->Data4[2], g->Data4[3], g->Data4[4], g->Data4[5], g->Data4[6],
-             g->Data4[7]);
+             g->Data4[0], g->Data4[1], g->Data4[2], g->Data4[3], g->Data4[4], g->Data4[5], g->Data4[6], g->Data4[7]);
     if (json) {
         printf("    \"%s\": \"{%s}\"%s\n", name, s, last ? "" : ",");
     } else {

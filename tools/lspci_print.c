@@ -192,7 +192,8 @@ print_vf_regions(const struct lspci_view *v, size_t i, const uint8_t *pf, FILE *
         uint64_t per = vf_bar_per_vf(v, pf, b), base = vf_bar_base(v, pf, b);
         char size[24];
 
-        if (p->vf_bar[b].size == 0 || base == 0 || !(le16_get(pf + v->m->sriov + PCI_SRIOV_CTRL) & PCI_SRIOV_CTRL_MSE)) {
+        if (p->vf_bar[b].size == 0 || base == 0 ||
+            !(le16_get(pf + v->m->sriov + PCI_SRIOV_CTRL) & PCI_SRIOV_CTRL_MSE)) {
             continue;
         }
         size_text(per, size, sizeof(size));

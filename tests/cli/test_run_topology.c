@@ -51,7 +51,8 @@ check_device(json_t *doc, const struct scenario *sc, size_t dev, long want_offse
         assert_int_equal(offset, want_offset);
         assert_int_equal(stride, want_stride);
     }
-    json_array_foreach(fns, i, f) {
+    json_array_foreach(fns, i, f)
+    {
         const char *kind = json_string_value(json_object_get(f, "kind"));
         long rid = json_integer_value(json_object_get(f, "rid"));
         json_t *by = json_object_get(f, "held_by");
@@ -213,7 +214,8 @@ scenario_dump(const char *scenario, char *path, char bdf_of[SCENARIO_MAX_DEVICES
             }
             assert_true(found);
             if (vf < 64) {
-                snprintf(bdf_of[pfs][vf], sizeof(bdf_of[pfs][vf]), "%02x:%02x.%x", rid >> 8, (rid >> 3) & 0x1f, rid & 7);
+                snprintf(bdf_of[pfs][vf], sizeof(bdf_of[pfs][vf]), "%02x:%02x.%x", rid >> 8, (rid >> 3) & 0x1f,
+                         rid & 7);
             }
         }
         pfs++;
@@ -390,9 +392,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_default_topology),      cmocka_unit_test(test_igb_topology),
-        cmocka_unit_test(test_misbehaving_topology), cmocka_unit_test(test_listing_marks_holders),
-        cmocka_unit_test(test_scenario_errors),      cmocka_unit_test(test_two_devices_topology),
+        cmocka_unit_test(test_default_topology),        cmocka_unit_test(test_igb_topology),
+        cmocka_unit_test(test_misbehaving_topology),    cmocka_unit_test(test_listing_marks_holders),
+        cmocka_unit_test(test_scenario_errors),         cmocka_unit_test(test_two_devices_topology),
         cmocka_unit_test(test_two_devices_equal_lspci), cmocka_unit_test(test_default_equals_lspci),
         cmocka_unit_test(test_vf_regions_in_verbose),
     };
