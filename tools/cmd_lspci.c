@@ -230,8 +230,9 @@ show_n(struct lspci_model *const *m, size_t n, const struct lspci_opts *o)
         rc = lspci_print_json(&v[i], stdout);
     }
     if (rc == 0 && !o->json) {
-        rc = o->dot ? lspci_print_dot_n(v, n, stdout) : o->tree ? lspci_print_tree_n(v, n, stdout)
-                                                                  : lspci_print_list_n(v, n, stdout);
+        rc = o->dot    ? lspci_print_dot_n(v, n, stdout)
+             : o->tree ? lspci_print_tree_n(v, n, stdout)
+                       : lspci_print_list_n(v, n, stdout);
     }
     pv_free(v);
     if (rc != 0 || fflush(stdout) != 0) {

@@ -119,6 +119,25 @@ rid_sum(const struct lspci_model *m, uint32_t index, char *buf, size_t size)
     snprintf(buf, size, "0x%04x + %u + %u x %u", m->geo.pf_rid, m->geo.offset, index, m->geo.stride);
 }
 
+/* VF BAR @b's base as the PF's SR-IOV capability holds it (0: not assigned; PCIe 9.3.3.14). */
+static uint64_t
+vf_bar_base(const struct lspci_view *v, const uint8_t *pf, unsigned b)
+{
+    const uint8_t *reg = pf + v->m->sriov + PCI_SRIOV_BAR + 4 * b;
+    uint64_t base = le32_get(reg) & ~0xFull;
+
+    if (v->m->prof->vf_bar[b].is64 && b < 5) {
+        base |= (uint64_t)le32_get(reg + 4) << 32;
+    }
+    return base;
+}
+
+static uint64_t
+vf_bar_per_vf(const struct lspci_view *v, const uint8_t *pf, unsigned b)
+{
+    return dev_vf_bar_size(v->m->prof->vf_bar[b].size, le32_get(pf + v->m->sriov + PCI_SRIOV_SYS_PGSIZE));
+}
+
 static void
 print_vf_bars(const struct lspci_view *v, const uint8_t *pf, FILE *out)
 {
@@ -126,14 +145,61 @@ print_vf_bars(const struct lspci_view *v, const uint8_t *pf, FILE *out)
     uint32_t sys = le32_get(pf + v->m->sriov + PCI_SRIOV_SYS_PGSIZE);
 
     for (unsigned b = 0; b < 6; b++) {
-        uint64_t per = dev_vf_bar_size(p->vf_bar[b].size, sys);
+        uint64_t per = vf_bar_per_vf(v, pf, b), base = vf_bar_base(v, pf, b);
 
         if (p->vf_bar[b].size == 0) {
             continue;
         }
-        fprintf(out, "\tVF BAR%u: %s-bit, %sprefetchable, %llu KiB per VF at System Page Size 0x%x%s\n", b,
+        fprintf(out, "\tVF BAR%u: %s-bit, %sprefetchable, %llu KiB per VF at System Page Size 0x%x%s", b,
                 p->vf_bar[b].is64 ? "64" : "32", p->vf_bar[b].prefetch ? "" : "non-", (unsigned long long)(per >> 10),
                 sys, p->pf_image_len != 0 ? " (size assumed: dumps hold no sizes)" : "");
+        if (base != 0) {
+            fprintf(out, ", at 0x%llx (VF i at 0x%llx + i x 0x%llx)\n", (unsigned long long)base,
+                    (unsigned long long)base, (unsigned long long)per);
+        } else {
+            fputs(", not assigned\n", out);
+        }
+    }
+}
+
+/* lspci's [size=16K] spelling. */
+static void
+size_text(uint64_t size, char *buf, size_t n)
+{
+    static const char units[] = "KMGT";
+    unsigned u = 0;
+
+    size >>= 10;
+    while (u + 1 < sizeof(units) - 1 && size >= 1024 && (size & 1023) == 0) {
+        size >>= 10;
+        u++;
+    }
+    snprintf(buf, n, "%llu%c", (unsigned long long)size, units[u]);
+}
+
+/*
+ * A VF's BARs read 0 in its own config space (PCIe 9.3.4.1.11); lspci on a live
+ * host shows them from the kernel's resources: the PF's VF BAR base plus the
+ * VF's index times the per-VF size.  Shown only once the PF's VF BARs have
+ * addresses (a scenario's device, or a dump that captured them).
+ */
+static void
+print_vf_regions(const struct lspci_view *v, size_t i, const uint8_t *pf, FILE *out)
+{
+    const struct pv_profile *p = v->m->prof;
+
+    for (unsigned b = 0; b < 6; b++) {
+        uint64_t per = vf_bar_per_vf(v, pf, b), base = vf_bar_base(v, pf, b);
+        char size[24];
+
+        if (p->vf_bar[b].size == 0 || base == 0 ||
+            !(le16_get(pf + v->m->sriov + PCI_SRIOV_CTRL) & PCI_SRIOV_CTRL_MSE)) {
+            continue;
+        }
+        size_text(per, size, sizeof(size));
+        fprintf(out, "\tRegion %u: Memory at %llx (%s-bit, %sprefetchable) [size=%s]\n", b,
+                (unsigned long long)(base + (uint64_t)v->m->fn[i].vf_index * per), p->vf_bar[b].is64 ? "64" : "32",
+                p->vf_bar[b].prefetch ? "" : "non-", size);
     }
 }
 
@@ -167,7 +233,7 @@ print_pf_details(const struct lspci_view *v, const uint8_t *pf, FILE *out)
 }
 
 static void
-print_vf_details(const struct lspci_view *v, size_t i, FILE *out)
+print_vf_details(const struct lspci_view *v, size_t i, const uint8_t *pf_cfg, FILE *out)
 {
     const struct lspci_model *m = v->m;
     char pf[24], sum[64];
@@ -178,6 +244,7 @@ print_vf_details(const struct lspci_view *v, size_t i, FILE *out)
             sum);
     fprintf(out, "\tIdentity: config reads Vendor/Device ffff:ffff (VF rule); named from the PF's vendor and "
                  "VF Device ID, as Linux reports VFs\n");
+    print_vf_regions(v, i, pf_cfg, out);
 }
 
 /* Function @i of @v: its line, -v details, -x dump. */
@@ -193,7 +260,7 @@ print_function(const struct lspci_view *v, size_t i, FILE *out)
     print_header(v, i, cfg, out);
     if (v->o->verbose) {
         if (v->m->fn[i].is_vf) {
-            print_vf_details(v, i, out);
+            print_vf_details(v, i, pf, out);
         } else {
             print_pf_details(v, pf, out);
         }

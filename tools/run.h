@@ -40,10 +40,10 @@ struct run;
 #define RUN_HAVE_BROKER 1
 
 struct run_options {
-    FILE *out;       /* timeline and summary; NULL: nothing printed */
-    FILE *progress;  /* a terminal for the progress line, or NULL */
-    bool color;      /* colour on @out (pass/fail words) */
-    bool quiet;      /* summary only, no timeline */
+    FILE *out;      /* timeline and summary; NULL: nothing printed */
+    FILE *progress; /* a terminal for the progress line, or NULL */
+    bool color;     /* colour on @out (pass/fail words) */
+    bool quiet;     /* summary only, no timeline */
 };
 
 /* What went wrong before anything ran: ready to print after "pcivirt run: ". */

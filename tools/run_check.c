@@ -33,9 +33,15 @@ static const char *const inv_names[RUN_INV_COUNT] = {
 };
 
 static const char *const inv_ids[RUN_INV_COUNT] = {
-    [RUN_INV_STEPS] = "steps",         [RUN_INV_GUEST_OPS] = "guest-ops", [RUN_INV_DMA] = "dma-isolation",
-    [RUN_INV_MAC] = "mac",             [RUN_INV_IRQ] = "irq-isolation",   [RUN_INV_PREDICTED] = "predicted",
-    [RUN_INV_EXACTLY_ONCE] = "exactly-once", [RUN_INV_HANDOFF] = "clean-handoff", [RUN_INV_TEARDOWN] = "teardown",
+    [RUN_INV_STEPS] = "steps",
+    [RUN_INV_GUEST_OPS] = "guest-ops",
+    [RUN_INV_DMA] = "dma-isolation",
+    [RUN_INV_MAC] = "mac",
+    [RUN_INV_IRQ] = "irq-isolation",
+    [RUN_INV_PREDICTED] = "predicted",
+    [RUN_INV_EXACTLY_ONCE] = "exactly-once",
+    [RUN_INV_HANDOFF] = "clean-handoff",
+    [RUN_INV_TEARDOWN] = "teardown",
 };
 
 const char *

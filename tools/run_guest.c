@@ -60,8 +60,8 @@ windows(const struct run_vm *v, struct gvpci_platform *p)
 
     p->mmio_low_base = top > low ? top : low;
     p->mmio_low_size = 0x08000000ull;
-    p->mmio_high_base = p->mmio_low_base + p->mmio_low_size > 0x100000000ull ? p->mmio_low_base + p->mmio_low_size
-                                                                               : 0x100000000ull;
+    p->mmio_high_base =
+        p->mmio_low_base + p->mmio_low_size > 0x100000000ull ? p->mmio_low_base + p->mmio_low_size : 0x100000000ull;
     p->mmio_high_size = 0x40000000ull;
 }
 
@@ -93,8 +93,11 @@ run_guest_start(struct run *r, struct run_vm *v, char *why, size_t why_len)
 
     memset(&cfg, 0, sizeof(cfg));
     cfg.channel = v->guest_ch;
-    cfg.platform = (struct gvpci_platform){
-        .ctx = v, .mmio_read = p_mmio_read, .mmio_write = p_mmio_write, .mem_read = p_mem_read, .mem_write = p_mem_write};
+    cfg.platform = (struct gvpci_platform){.ctx = v,
+                                           .mmio_read = p_mmio_read,
+                                           .mmio_write = p_mmio_write,
+                                           .mem_read = p_mem_read,
+                                           .mem_write = p_mem_write};
     windows(v, &cfg.platform);
     /* Offer the configured version, then lower ones, like Linux (contract.md 8.3). */
     for (uint32_t ver = v->sv->vpci_version; ver >= PCI_PROTOCOL_VERSION_1_1 && n < GVPCI_MAX_VERSIONS; ver--) {
@@ -140,6 +143,18 @@ run_guest_stop(struct run_vm *v)
         gvpci_bus_destroy(v->bus);
         v->bus = NULL;
     }
+}
+
+uint64_t
+run_guest_invalidations(struct run_vm *v)
+{
+    struct gvpci_stats s;
+
+    if (v->bus == NULL) {
+        return 0;
+    }
+    gvpci_bus_stats(v->bus, &s);
+    return s.invalidates;
 }
 
 void

@@ -40,15 +40,15 @@
 
 /* The invariants a run checks (docs/CLI.md "pcivirt run"). */
 enum run_inv {
-    RUN_INV_STEPS,         /* every step could be executed */
-    RUN_INV_GUEST_OPS,     /* the guest drivers' operations did what the device says */
-    RUN_INV_DMA,           /* DMA landed in its own VM's memory and nowhere else */
-    RUN_INV_MAC,           /* each guest read the MAC the PF set, before and after invalidation */
-    RUN_INV_IRQ,           /* every interrupt reached only its own VM */
-    RUN_INV_PREDICTED,     /* each step's predicted outcome matched what the stack did */
-    RUN_INV_EXACTLY_ONCE,  /* events (PF notifications, invalidations) delivered exactly once */
-    RUN_INV_HANDOFF,       /* every VF leaving a VM was reset and checked clean */
-    RUN_INV_TEARDOWN,      /* nothing leaked at teardown (verifier clean, references released) */
+    RUN_INV_STEPS,        /* every step could be executed */
+    RUN_INV_GUEST_OPS,    /* the guest drivers' operations did what the device says */
+    RUN_INV_DMA,          /* DMA landed in its own VM's memory and nowhere else */
+    RUN_INV_MAC,          /* each guest read the MAC the PF set, before and after invalidation */
+    RUN_INV_IRQ,          /* every interrupt reached only its own VM */
+    RUN_INV_PREDICTED,    /* each step's predicted outcome matched what the stack did */
+    RUN_INV_EXACTLY_ONCE, /* events (PF notifications, invalidations) delivered exactly once */
+    RUN_INV_HANDOFF,      /* every VF leaving a VM was reset and checked clean */
+    RUN_INV_TEARDOWN,     /* nothing leaked at teardown (verifier clean, references released) */
     RUN_INV_COUNT
 };
 
@@ -64,11 +64,11 @@ struct run_dev {
     struct pv_sriov_dev *dev;
     PCIVIRT_BUS_INTERFACE bus;
     struct wdf_node *node;
-    WDFDEVICE pfdev;       /* the reference PF driver's device (pf_admin_*) */
-    int pf_id;             /* the stack's PF id */
+    WDFDEVICE pfdev; /* the reference PF driver's device (pf_admin_*) */
+    int pf_id;       /* the stack's PF id */
     uint16_t num_vfs;
-    uint16_t pf_rid;       /* the PF's routing ID (kept after the device is gone) */
-    bool removed;          /* surprise-removed: no step may use it */
+    uint16_t pf_rid; /* the PF's routing ID (kept after the device is gone) */
+    bool removed;    /* surprise-removed: no step may use it */
     char instance[32];
 };
 
@@ -85,11 +85,11 @@ struct run_vm {
     uint32_t misbehave;
     uint64_t mem_bytes;
     /* what the VM saw */
-    uint64_t irqs;          /* interrupts its controller received */
-    uint64_t irqs_foreign;  /* ... for a vector none of its devices owns */
+    uint64_t irqs;         /* interrupts its controller received */
+    uint64_t irqs_foreign; /* ... for a vector none of its devices owns */
     uint64_t ops, dma_bytes, dma_faults, blocks, macs, invalidations, mmio, malformed_sent;
     uint64_t vfs_gained, vfs_lost;
-    uint32_t version;                  /* negotiated vPCI protocol version */
+    uint32_t version;                   /* negotiated vPCI protocol version */
     uint64_t mmio_direct, mmio_trapped; /* from its vPCI host, kept at teardown */
 };
 
@@ -117,10 +117,10 @@ struct run {
     uint64_t verifier_reports;
     char verifier_first[320];
     struct run_inv_state inv[RUN_INV_COUNT];
-    uint64_t printed_seq; /* last event already shown in the timeline */
-    size_t step;          /* current step (progress) */
-    long long progress_ns; /* when the progress line was last drawn */
-    struct vsp_event *pending;   /* events added since the last print (listener) */
+    uint64_t printed_seq;      /* last event already shown in the timeline */
+    size_t step;               /* current step (progress) */
+    long long progress_ns;     /* when the progress line was last drawn */
+    struct vsp_event *pending; /* events added since the last print (listener) */
     size_t n_pending;
     uint64_t pending_dropped;
     bool torn_down;
@@ -132,6 +132,8 @@ void run_world_teardown(struct run *r);
 /* run_advance() - let @ns of stack time pass (virtual: instant; real: sleep), then apply deadlines. */
 void run_advance(struct run *r, uint64_t ns);
 struct run_vm *run_vm_by_id(struct run *r, int vm_id);
+/* run_holder() - the VM holding VF @vf of @d now (the stack's VM manager), or NULL. */
+struct run_vm *run_holder(struct run *r, struct run_dev *d, uint32_t vf);
 
 /* run_total() - events of @type so far (VSP_EV_TYPE_COUNT: all), also after the stack is gone. */
 uint64_t run_total(struct run *r, enum vsp_event_type type);
@@ -152,6 +154,8 @@ void run_guest_workload(struct run *r, struct run_vm *v);
 void run_guest_pf_set_mac(struct run *r, struct run_dev *d, uint32_t vf, const uint8_t *mac, bool has_mac);
 struct gvpci_dev *run_guest_find(struct run_vm *v, int pf, uint32_t vf);
 void run_guest_poll(struct run_vm *v);
+/* run_guest_invalidations() - PCI_INVALIDATE_BLOCK messages @v's bus has received so far. */
+uint64_t run_guest_invalidations(struct run_vm *v);
 void run_guests_poll(struct run *r);
 
 /* ---- run_steps.c ---- */

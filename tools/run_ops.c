@@ -215,8 +215,8 @@ op_block(struct op_ctx *c, const struct scenario_op *op)
     }
     if (read) {
         rc = gvpci_read_block(c->dev, back, op->length, op->block, &got);
-        run_check(c->r, RUN_INV_GUEST_OPS, rc == 0 && got == op->length, "%s: VF %u: read %u bytes of block %u (got %u)",
-                  c->v->sv->name, c->vf, op->length, op->block, got);
+        run_check(c->r, RUN_INV_GUEST_OPS, rc == 0 && got == op->length,
+                  "%s: VF %u: read %u bytes of block %u (got %u)", c->v->sv->name, c->vf, op->length, op->block, got);
         pf_admin_get_vf_block(c->d->pfdev, (uint16_t)c->vf, op->block, pf, sizeof(pf), &pflen);
         run_check(c->r, RUN_INV_GUEST_OPS, memcmp(back, pf, got < pflen ? got : pflen) == 0,
                   "%s: VF %u: block %u as read equals the PF's copy", c->v->sv->name, c->vf, op->block);
@@ -301,8 +301,8 @@ op_interrupts(struct op_ctx *c, const struct scenario_op *op)
     run_check(c->r, RUN_INV_IRQ, c->f->irqs - own == op->count && c->v->irqs_foreign == foreign,
               "%s: VF %u: %u of %u MSI-X interrupts reached its driver's vector", c->v->sv->name, c->vf,
               c->f->irqs - own, op->count);
-    run_check(c->r, RUN_INV_IRQ, others == 0, "%s: VF %u: no other VM received an interrupt (%u did)",
-              c->v->sv->name, c->vf, others);
+    run_check(c->r, RUN_INV_IRQ, others == 0, "%s: VF %u: no other VM received an interrupt (%u did)", c->v->sv->name,
+              c->vf, others);
 }
 
 static void
@@ -329,29 +329,6 @@ op_mmio(struct op_ctx *c, const struct scenario_op *op)
 
 /* ---- PF-side MAC change: the holder must be told once and re-read ----------------------- */
 
-static uint64_t
-invalidations(struct run_vm *v)
-{
-    struct gvpci_stats s;
-
-    if (v->bus == NULL) {
-        return 0;
-    }
-    gvpci_bus_stats(v->bus, &s);
-    return s.invalidates;
-}
-
-static struct run_vm *
-holder_of(struct run *r, struct run_dev *d, uint32_t vf)
-{
-    struct vsp_vf_info info;
-
-    if (vsp_vmm_vf_info(r->vmm, d->pf_id, (uint16_t)vf, &info) != 0 || info.state != VSP_VF_ASSIGNED) {
-        return NULL;
-    }
-    return run_vm_by_id(r, info.vm);
-}
-
 /* Poll @v until @f has re-read its MAC @want times more than @base (bounded), then once more for duplicates. */
 static void
 await_mac(struct run *r, struct run_vm *v, struct swvf *f, unsigned base)
@@ -369,7 +346,7 @@ await_mac(struct run *r, struct run_vm *v, struct swvf *f, unsigned base)
 void
 run_guest_pf_set_mac(struct run *r, struct run_dev *d, uint32_t vf, const uint8_t *mac_in, bool has_mac)
 {
-    struct run_vm *h = holder_of(r, d, vf);
+    struct run_vm *h = run_holder(r, d, vf);
     struct swvf *f = h != NULL ? swvf_of(run_guest_find(h, d->pf_id, vf)) : NULL;
     uint64_t before[SCENARIO_MAX_VMS];
     uint8_t mac[6], dev_mac[6];
@@ -382,26 +359,28 @@ run_guest_pf_set_mac(struct run *r, struct run_dev *d, uint32_t vf, const uint8_
         run_mac_seeded(r, ((uint64_t)d->pf_id << 32) | vf, mac);
     }
     for (size_t i = 0; i < r->n_vms; i++) {
-        before[i] = invalidations(&r->vms[i]);
+        before[i] = run_guest_invalidations(&r->vms[i]);
     }
     st = pf_admin_set_vf_mac(d->pfdev, (uint16_t)vf, mac);
-    run_check(r, RUN_INV_GUEST_OPS, NT_SUCCESS(st), "%s: the PF assigns VF %u MAC %02x:%02x:%02x:%02x:%02x:%02x (0x%08x)",
-              d->sd->name, vf, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], (unsigned)st);
+    run_check(r, RUN_INV_GUEST_OPS, NT_SUCCESS(st),
+              "%s: the PF assigns VF %u MAC %02x:%02x:%02x:%02x:%02x:%02x (0x%08x)", d->sd->name, vf, mac[0], mac[1],
+              mac[2], mac[3], mac[4], mac[5], (unsigned)st);
     if (f != NULL) {
         await_mac(r, h, f, base);
         run_check(r, RUN_INV_MAC, memcmp(f->mac, mac, 6) == 0,
                   "%s: VF %u: the guest driver in %s re-read the MAC the PF set", d->sd->name, vf, h->sv->name);
-        run_check(r, RUN_INV_EXACTLY_ONCE, f->mac_reads - base == 1 && invalidations(h) - before[h - r->vms] == 1,
+        run_check(r, RUN_INV_EXACTLY_ONCE,
+                  f->mac_reads - base == 1 && run_guest_invalidations(h) - before[h - r->vms] == 1,
                   "%s: VF %u: %s was told once (%u re-reads, %llu invalidations)", d->sd->name, vf, h->sv->name,
-                  f->mac_reads - base, (unsigned long long)(invalidations(h) - before[h - r->vms]));
+                  f->mac_reads - base, (unsigned long long)(run_guest_invalidations(h) - before[h - r->vms]));
         h->macs++;
-        h->invalidations += invalidations(h) - before[h - r->vms];
+        h->invalidations += run_guest_invalidations(h) - before[h - r->vms];
     }
     device_mac(d, vf, dev_mac);
     run_check(r, RUN_INV_MAC, memcmp(dev_mac, mac, 6) == 0, "%s: VF %u: the device's MAC register holds the new MAC",
               d->sd->name, vf);
     for (size_t i = 0; i < r->n_vms; i++) {
-        wrong += &r->vms[i] != h && invalidations(&r->vms[i]) != before[i];
+        wrong += &r->vms[i] != h && run_guest_invalidations(&r->vms[i]) != before[i];
     }
     run_check(r, RUN_INV_EXACTLY_ONCE, wrong == 0, "%s: VF %u: no other VM was told (%u were)", d->sd->name, vf, wrong);
 }

@@ -114,8 +114,8 @@ run_eject(struct run *r, struct run_vm *v, struct run_dev *d, uint32_t vf, bool 
                   event_since(r, VSP_EV_HANDOFF_CLEAN, d->pf_id, (int)vf, VSP_EV_NONE, seq),
               "VF %u of '%s' was reset (FLR) and checked clean after leaving %s", vf, d->sd->name, v->sv->name);
     run_guest_settle(v);
-    run_check(r, RUN_INV_GUEST_OPS, run_guest_find(v, d->pf_id, vf) == NULL,
-              "%s no longer sees VF %u of '%s'", v->sv->name, vf, d->sd->name);
+    run_check(r, RUN_INV_GUEST_OPS, run_guest_find(v, d->pf_id, vf) == NULL, "%s no longer sees VF %u of '%s'",
+              v->sv->name, vf, d->sd->name);
     v->vfs_lost++;
 }
 
@@ -136,12 +136,12 @@ step_assign(struct run *r, const struct scenario_step *st)
 
     await_handoff(r, v, d, st->vf);
     rc = vsp_stack_assign(r->stack, d->pf_id, (uint16_t)st->vf, v->svm, NULL);
-    if (!run_check(r, RUN_INV_STEPS, rc == 0, "assign VF %u of '%s' to %s: the stack refused (%s)", st->vf,
-                   d->sd->name, v->sv->name, pcivirt_strerror(rc))) {
+    if (!run_check(r, RUN_INV_STEPS, rc == 0, "assign VF %u of '%s' to %s: the stack refused (%s)", st->vf, d->sd->name,
+                   v->sv->name, pcivirt_strerror(rc))) {
         return;
     }
-    run_check(r, RUN_INV_HANDOFF, !vsp_event_log_find(r->log, VSP_EV_HANDOFF_DIRTY, d->pf_id, (int)st->vf,
-                                                      VSP_EV_NONE, NULL),
+    run_check(r, RUN_INV_HANDOFF,
+              !vsp_event_log_find(r->log, VSP_EV_HANDOFF_DIRTY, d->pf_id, (int)st->vf, VSP_EV_NONE, NULL),
               "VF %u of '%s' reached %s without a failed clean check", st->vf, d->sd->name, v->sv->name);
     run_guest_settle(v);
     f = swvf_of(run_guest_find(v, d->pf_id, st->vf));
@@ -163,28 +163,6 @@ step_guest(struct run *r, const struct scenario_step *st)
     run_guest_set_misbehave(&r->vms[st->vm], st->misbehave);
 }
 
-static uint64_t
-invalidations(struct run_vm *v)
-{
-    struct gvpci_stats s;
-
-    if (v->bus == NULL) {
-        return 0;
-    }
-    gvpci_bus_stats(v->bus, &s);
-    return s.invalidates;
-}
-
-static struct run_vm *
-holder(struct run *r, struct run_dev *d, uint32_t vf)
-{
-    struct vsp_vf_info info;
-
-    return vsp_vmm_vf_info(r->vmm, d->pf_id, (uint16_t)vf, &info) == 0 && info.state == VSP_VF_ASSIGNED
-               ? run_vm_by_id(r, info.vm)
-               : NULL;
-}
-
 /* The PF rewrites a block; block 0 is derived from registers, so its queue limit changes instead. */
 static NTSTATUS
 pf_rewrite(struct run *r, struct run_dev *d, const struct scenario_step *st, uint8_t *data)
@@ -204,7 +182,7 @@ static void
 step_block_change(struct run *r, const struct scenario_step *st)
 {
     struct run_dev *d = &r->devs[st->device];
-    struct run_vm *h = holder(r, d, st->vf);
+    struct run_vm *h = run_holder(r, d, st->vf);
     struct swvf *f = h != NULL ? swvf_of(run_guest_find(h, d->pf_id, st->vf)) : NULL;
     uint64_t before[SCENARIO_MAX_VMS];
     uint8_t data[128], back[128];
@@ -213,24 +191,25 @@ step_block_change(struct run *r, const struct scenario_step *st)
     NTSTATUS s;
 
     for (size_t i = 0; i < r->n_vms; i++) {
-        before[i] = invalidations(&r->vms[i]);
+        before[i] = run_guest_invalidations(&r->vms[i]);
     }
     s = pf_rewrite(r, d, st, data);
-    run_check(r, RUN_INV_STEPS, NT_SUCCESS(s), "%s: the PF rewrites block %u of VF %u (0x%08x)", d->sd->name,
-              st->block, st->vf, (unsigned)s);
+    run_check(r, RUN_INV_STEPS, NT_SUCCESS(s), "%s: the PF rewrites block %u of VF %u (0x%08x)", d->sd->name, st->block,
+              st->vf, (unsigned)s);
     if (f != NULL) {
         size_t hi = (size_t)(h - r->vms);
 
-        for (int i = 0; i < STEP_ROUNDS && invalidations(h) == before[hi]; i++) {
+        for (int i = 0; i < STEP_ROUNDS && run_guest_invalidations(h) == before[hi]; i++) {
             gvpci_bus_poll(h->bus, STEP_POLL_NS);
         }
         run_guests_poll(r);
         f = swvf_of(run_guest_find(h, d->pf_id, st->vf));
-        run_check(r, RUN_INV_EXACTLY_ONCE, invalidations(h) - before[hi] == 1 && f != NULL &&
-                                               (f->last_mask & (1ull << st->block)) != 0,
+        run_check(r, RUN_INV_EXACTLY_ONCE,
+                  run_guest_invalidations(h) - before[hi] == 1 && f != NULL &&
+                      (f->last_mask & (1ull << st->block)) != 0,
                   "%s: VF %u: %s got PCI_INVALIDATE_BLOCK with bit %u once (%llu deliveries)", d->sd->name, st->vf,
-                  h->sv->name, st->block, (unsigned long long)(invalidations(h) - before[hi]));
-        h->invalidations += invalidations(h) - before[hi];
+                  h->sv->name, st->block, (unsigned long long)(run_guest_invalidations(h) - before[hi]));
+        h->invalidations += run_guest_invalidations(h) - before[hi];
         if (f != NULL && st->block != PF_BLOCK_ID_VF_INFO) {
             int rc = gvpci_read_block(f->dev, back, st->length, st->block, &got);
 
@@ -239,7 +218,7 @@ step_block_change(struct run *r, const struct scenario_step *st)
         }
     }
     for (size_t i = 0; i < r->n_vms; i++) {
-        wrong += &r->vms[i] != h && invalidations(&r->vms[i]) != before[i];
+        wrong += &r->vms[i] != h && run_guest_invalidations(&r->vms[i]) != before[i];
     }
     run_check(r, RUN_INV_EXACTLY_ONCE, wrong == 0, "%s: VF %u: no other VM was told (%u were)", d->sd->name, st->vf,
               wrong);
@@ -319,9 +298,7 @@ run_step(struct run *r, const struct scenario_step *st)
     case SCENARIO_ACT_ASSIGN: step_assign(r, st); break;
     case SCENARIO_ACT_GUEST: step_guest(r, st); break;
     case SCENARIO_ACT_PF_BLOCK_CHANGE: step_block_change(r, st); break;
-    case SCENARIO_ACT_PF_SET_MAC:
-        run_guest_pf_set_mac(r, &r->devs[st->device], st->vf, st->mac, st->has_mac);
-        break;
+    case SCENARIO_ACT_PF_SET_MAC: run_guest_pf_set_mac(r, &r->devs[st->device], st->vf, st->mac, st->has_mac); break;
     case SCENARIO_ACT_WAIT: run_advance(r, (uint64_t)st->wait_ms * VSP_NS_PER_MS); break;
     default: run_check(r, RUN_INV_STEPS, false, "unknown action %d", (int)st->action); break;
     }

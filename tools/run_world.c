@@ -107,7 +107,8 @@ device_profile(struct run *r, size_t i, struct run_error *err)
         uint8_t bus = sd->has_pf ? sd->pf_bus : (sd->has_bus_range ? sd->bus_first : 1);
 
         d->prof->segment = sd->has_pf ? sd->pf_segment : 0;
-        d->prof->pf_rid = sd->has_pf ? (uint16_t)(bus << 8 | sd->pf_device << 3 | sd->pf_function) : (uint16_t)(bus << 8);
+        d->prof->pf_rid =
+            sd->has_pf ? (uint16_t)(bus << 8 | sd->pf_device << 3 | sd->pf_function) : (uint16_t)(bus << 8);
     }
     if (sd->ari && !d->prof->has_ari) {
         device_path(i, "ari", path, sizeof(path));
@@ -265,10 +266,8 @@ irq_sink(void *ctx, uint32_t vector, uint32_t dest)
 static int
 make_vm(struct run *r, struct run_vm *v, struct run_error *err)
 {
-    struct vsp_stack_vm_config vmc = {.name = v->sv->name,
-                                      .memory_bytes = (uint64_t)v->sv->memory_mib << 20,
-                                      .irq_sink = irq_sink,
-                                      .irq_ctx = v};
+    struct vsp_stack_vm_config vmc = {
+        .name = v->sv->name, .memory_bytes = (uint64_t)v->sv->memory_mib << 20, .irq_sink = irq_sink, .irq_ctx = v};
 
     v->run = r;
     v->mem_bytes = vmc.memory_bytes;
@@ -376,6 +375,17 @@ run_vm_by_id(struct run *r, int vm_id)
         }
     }
     return NULL;
+}
+
+struct run_vm *
+run_holder(struct run *r, struct run_dev *d, uint32_t vf)
+{
+    struct vsp_vf_info info;
+
+    if (vsp_vmm_vf_info(r->vmm, d->pf_id, (uint16_t)vf, &info) != 0 || info.state != VSP_VF_ASSIGNED) {
+        return NULL;
+    }
+    return run_vm_by_id(r, info.vm);
 }
 
 void

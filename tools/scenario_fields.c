@@ -628,7 +628,7 @@ sc_get_mac(struct sc_ctx *c, json_t *obj, const char *key, bool *has, uint8_t ma
 }
 
 const char *const sc_misbehave_names[SC_MISBEHAVE_COUNT] = {"ignore-query-stop", "ignore-eject", "malformed-packets",
-                                                                "dma-outside"};
+                                                            "dma-outside"};
 
 int
 sc_get_misbehave(struct sc_ctx *c, json_t *obj, const char *key, bool required, uint32_t *bits)

@@ -47,8 +47,8 @@ struct model {
     struct ms ms[MAX_MS];
     size_t n_ms;
     int group;
-    uint64_t faults;      /* IOMMU faults the dma-outside guests must cause */
-    uint64_t bad_packets; /* malformed packets the stack must refuse (three after each op) */
+    uint64_t faults;                      /* IOMMU faults the dma-outside guests must cause */
+    uint64_t bad_packets;                 /* malformed packets the stack must refuse (three after each op) */
     size_t answers[SCENARIO_MAX_DEVICES]; /* query-stop answers: one per answering holder of that PF's VFs */
     size_t assigns;
 };
@@ -359,6 +359,12 @@ check_scenario(const char *path)
     snprintf(cmd, sizeof(cmd), "NO_COLOR=1 %s run %s --events %s", PCIVIRT, path != NULL ? path : "", evpath);
     run_shell(&r, cmd);
     /* Exit rule: 0 only when every invariant held; a rebalance without the broker is a failed step. */
+    if (r.status != (has_rebalance(sc) && !RUN_HAVE_BROKER ? 1 : 0)) {
+        for (const char *f = strstr(r.out, "FAIL ["); f != NULL; f = strstr(f + 1, "FAIL [")) {
+            print_error("%.*s\n", (int)strcspn(f, "\n"), f);
+        }
+        print_error("%s", r.err);
+    }
     assert_int_equal(r.status, has_rebalance(sc) && !RUN_HAVE_BROKER ? 1 : 0);
     assert_non_null(strstr(r.out, "Summary of"));
     n = load_events(evpath, ev, MAX_EV);
@@ -486,7 +492,7 @@ test_real_clock(void **state)
     assert_true(wall >= (300 + 300 + 50) * ms);
     assert_true(wall < 60 * 1000 * ms);
     qs = event_time(evpath, "query-stop", -1);
-    timeout = event_time(evpath, "timeout", 2);  /* vm2's query-stop answer */
+    timeout = event_time(evpath, "timeout", 2); /* vm2's query-stop answer */
     eject = event_time(evpath, "eject", 3);
     forced = event_time(evpath, "forced-removal", 3);
     assert_true(qs >= 0 && timeout >= 0 && eject >= 0 && forced >= 0);
@@ -503,7 +509,8 @@ vm_named(json_t *vms, const char *name)
     size_t i;
     json_t *v;
 
-    json_array_foreach(vms, i, v) {
+    json_array_foreach(vms, i, v)
+    {
         if (strcmp(json_string_value(json_object_get(v, "name")), name) == 0) {
             return v;
         }
@@ -559,14 +566,16 @@ test_json_summary(void **state)
     assert_int_equal(faults, m.faults);
     assert_int_equal(packets, m.bad_packets);
     assert_int_equal(json_integer_value(json_object_get(vm_named(vms, "good"), "dma_faults")), 0);
-    json_array_foreach(json_object_get(doc, "devices"), i, dev) {
+    json_array_foreach(json_object_get(doc, "devices"), i, dev)
+    {
         assert_true(i < sc->n_devices);
         assert_string_equal(json_string_value(json_object_get(dev, "name")), sc->devices[i].name);
         assert_int_equal(json_integer_value(json_object_get(dev, "num_vfs")), sc->devices[i].num_vfs);
     }
     invs = json_object_get(doc, "invariants");
     assert_int_equal(json_array_size(invs), 9);
-    json_array_foreach(invs, i, inv) {
+    json_array_foreach(invs, i, inv)
+    {
         assert_true(json_is_true(json_object_get(inv, "held")));
         assert_true(json_integer_value(json_object_get(inv, "checked")) > 0);
         assert_int_equal(json_integer_value(json_object_get(inv, "failed")), 0);

@@ -51,7 +51,8 @@ check_device(json_t *doc, const struct scenario *sc, size_t dev, long want_offse
         assert_int_equal(offset, want_offset);
         assert_int_equal(stride, want_stride);
     }
-    json_array_foreach(fns, i, f) {
+    json_array_foreach(fns, i, f)
+    {
         const char *kind = json_string_value(json_object_get(f, "kind"));
         long rid = json_integer_value(json_object_get(f, "rid"));
         json_t *by = json_object_get(f, "held_by");
@@ -213,7 +214,8 @@ scenario_dump(const char *scenario, char *path, char bdf_of[SCENARIO_MAX_DEVICES
             }
             assert_true(found);
             if (vf < 64) {
-                snprintf(bdf_of[pfs][vf], sizeof(bdf_of[pfs][vf]), "%02x:%02x.%x", rid >> 8, (rid >> 3) & 0x1f, rid & 7);
+                snprintf(bdf_of[pfs][vf], sizeof(bdf_of[pfs][vf]), "%02x:%02x.%x", rid >> 8, (rid >> 3) & 0x1f,
+                         rid & 7);
             }
         }
         pfs++;
@@ -296,6 +298,64 @@ test_default_equals_lspci(void **state)
     check_against_lspci(EXAMPLES "/default.json", order);
 }
 
+static uint64_t
+le64_at(const uint8_t *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 7; i >= 0; i--) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+/*
+ * -v shows each VF's BARs where a live lspci shows them: the PF's VF BAR base
+ * (read here from the PF's SR-IOV capability in the -xxxx dump) plus the VF's
+ * index times the per-VF size (16 KiB for both of the 82599's VF BARs, 64-bit
+ * prefetchable, as the hardware reports them).
+ */
+static void
+test_vf_regions_in_verbose(void **state)
+{
+    struct pci_dump *d = NULL;
+    struct run r;
+    int s;
+    uint64_t base0, base3;
+    char want[160];
+
+    run_lspci(&r, "-xxxx");
+    assert_int_equal(r.status, 0);
+    assert_int_equal(pci_dump_parse(r.out, r.out_len, "out", &d, NULL), 0);
+    s = pci_ecap_find(d->funcs[0]->bytes, 4096, PCI_ECAP_ID_SRIOV, 0, NULL);
+    assert_true(s > 0);
+    base0 = le64_at(d->funcs[0]->bytes + s + 0x24) & ~0xFull;
+    base3 = le64_at(d->funcs[0]->bytes + s + 0x30) & ~0xFull;
+    assert_true(base0 != 0 && base3 != 0);
+    run_free(&r);
+    run_lspci(&r, "-v");
+    assert_int_equal(r.status, 0);
+    for (size_t i = 1; i < d->count; i++) {
+        const struct pci_addr *a = &d->funcs[i]->addr;
+        char head[32];
+        const char *block, *end;
+        unsigned vf = (unsigned)(i - 1); /* the dump lists VFs in routing-ID order: index order */
+
+        snprintf(head, sizeof(head), "\n%02x:%02x.%x ", a->bus, a->dev, a->fn);
+        block = strstr(r.out, head);
+        assert_non_null(block);
+        end = strstr(block + 1, "\n\n");
+        snprintf(want, sizeof(want), "\tRegion 0: Memory at %llx (64-bit, prefetchable) [size=16K]\n",
+                 (unsigned long long)(base0 + vf * 0x4000ull));
+        assert_true(strstr(block, want) != NULL && strstr(block, want) < end);
+        snprintf(want, sizeof(want), "\tRegion 3: Memory at %llx (64-bit, prefetchable) [size=16K]\n",
+                 (unsigned long long)(base3 + vf * 0x4000ull));
+        assert_true(strstr(block, want) != NULL && strstr(block, want) < end);
+    }
+    pci_dump_destroy(d);
+    run_free(&r);
+}
+
 /* The listing form appends "[VM name]" to exactly the held VFs. */
 static void
 test_listing_marks_holders(void **state)
@@ -332,10 +392,11 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_default_topology),      cmocka_unit_test(test_igb_topology),
-        cmocka_unit_test(test_misbehaving_topology), cmocka_unit_test(test_listing_marks_holders),
-        cmocka_unit_test(test_scenario_errors),      cmocka_unit_test(test_two_devices_topology),
+        cmocka_unit_test(test_default_topology),        cmocka_unit_test(test_igb_topology),
+        cmocka_unit_test(test_misbehaving_topology),    cmocka_unit_test(test_listing_marks_holders),
+        cmocka_unit_test(test_scenario_errors),         cmocka_unit_test(test_two_devices_topology),
         cmocka_unit_test(test_two_devices_equal_lspci), cmocka_unit_test(test_default_equals_lspci),
+        cmocka_unit_test(test_vf_regions_in_verbose),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
