@@ -19,8 +19,13 @@
  *   device     bus interface config_read of the VF's RID (the device alone)
  *   direct     le32 read of the same bytes from a plain copy (the baseline)
  * Throughput (benchmark 5): the guest path with one thread, then two threads on
- * two VMs (each reading its own VF), and the same for ReadVfConfig and for the
- * direct read, whose own 2-thread factor shows what the machine allowed.
+ * two VMs (each reading its own VF), and the same for ReadVfConfig, the device
+ * and the direct read, whose own 2-thread factor shows what the machine allowed.
+ * On a shared machine the second thread often gets no core of its own, so each
+ * figure also comes as "_cpu_time": 2 x (thread CPU time per read alone / with
+ * a second reader) - what two free cores would give, since cache-line bouncing
+ * shows up as CPU time per read - beside "_overlap", the CPUs the two threads
+ * actually had (2.0: they ran side by side all along).
  *
  * `bench_config_path [read|threads]` runs one group.  JSON lines as everywhere.
  */
@@ -201,46 +206,71 @@ struct thr {
     struct path_ctx *c;
     double (*fn)(struct path_ctx *, uint64_t);
     uint64_t seed;
+    double cpu_ns; /* the thread's own CPU time for its reads */
 };
+
+static double
+thread_cpu_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
 
 static void *
 thr_main(void *p)
 {
     struct thr *a = p;
+    double c0 = thread_cpu_ns();
 
     a->fn(a->c, a->seed);
+    a->cpu_ns = thread_cpu_ns() - c0;
     return NULL;
 }
 
-/* Reads per second of @n threads, thread i on ctx @c[i]. */
-static double
+struct tput {
+    double reads_per_s;  /* wall clock */
+    double cpu_per_read; /* ns of thread CPU time per read */
+    double overlap;      /* thread CPU time / wall time: 2.0 when both threads ran all along */
+};
+
+/* Throughput of @n threads, thread i on ctx @c[i]. */
+static struct tput
 throughput(struct path_ctx *c, double (*fn)(struct path_ctx *, uint64_t), unsigned n)
 {
     pthread_t t[2];
     struct thr a[2];
-    double t0 = bench_now_ns();
+    double t0 = bench_now_ns(), wall, cpu = 0;
 
     for (unsigned i = 0; i < n; i++) {
-        a[i] = (struct thr){&c[i], fn, 0x9e3779b97f4a7c15ull * (i + 1)};
+        a[i] = (struct thr){&c[i], fn, 0x9e3779b97f4a7c15ull * (i + 1), 0};
         BW_CHECK(pthread_create(&t[i], NULL, thr_main, &a[i]) == 0, "reader thread");
     }
     for (unsigned i = 0; i < n; i++) {
         pthread_join(t[i], NULL);
+        cpu += a[i].cpu_ns;
     }
-    return (double)n * c[0].iters / ((bench_now_ns() - t0) / 1e9);
+    wall = bench_now_ns() - t0;
+    return (struct tput){(double)n * c[0].iters / (wall / 1e9), cpu / ((double)n * c[0].iters), cpu / wall};
 }
 
 static void
 scaling(struct path_ctx *c, double (*fn)(struct path_ctx *, uint64_t), const char *what)
 {
-    struct five one, two, s;
+    struct five one, two, s, cpu, ov;
     unsigned reps = bench_reps();
     char name[96];
 
     for (unsigned r = 0; r < reps; r++) {
-        one.v[r] = throughput(c, fn, 1);
-        two.v[r] = throughput(c, fn, 2);
+        struct tput t1 = throughput(c, fn, 1), t2 = throughput(c, fn, 2);
+
+        one.v[r] = t1.reads_per_s;
+        two.v[r] = t2.reads_per_s;
         s.v[r] = two.v[r] / one.v[r];
+        /* What two free cores would give: 2 x (CPU cost of a read alone / with a second reader). */
+        cpu.v[r] = 2.0 * t1.cpu_per_read / t2.cpu_per_read;
+        ov.v[r] = t2.overlap;
     }
     snprintf(name, sizeof(name), "%s_reads_per_sec_1_thread", what);
     emit_median(name, &one, reps, "reads/s");
@@ -248,6 +278,10 @@ scaling(struct path_ctx *c, double (*fn)(struct path_ctx *, uint64_t), const cha
     emit_median(name, &two, reps, "reads/s");
     snprintf(name, sizeof(name), "%s_scaling_2_threads", what);
     emit_median(name, &s, reps, "x");
+    snprintf(name, sizeof(name), "%s_scaling_2_threads_cpu_time", what);
+    emit_median(name, &cpu, reps, "x");
+    snprintf(name, sizeof(name), "%s_2_thread_overlap", what);
+    emit_median(name, &ov, reps, "cpus");
 }
 
 static void

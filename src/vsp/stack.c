@@ -81,6 +81,9 @@ struct vsp_stack {
     bool rb_running, rb_joined;
     atomic_bool rb_done;
     NTSTATUS rb_status;
+    pthread_mutex_t rb_lock; /* rb_done's waiters: vsp_stack_rebalance_end() sleeps on rb_cond */
+    pthread_cond_t rb_cond;
+    bool rb_cond_ready;
     struct wdf_node *rb_node;
     vsp_stack_move_fn *rb_move;
     void *rb_ctx;
@@ -448,6 +451,21 @@ wire(struct vsp_stack *s)
     return vsp_vmm_create(&mc, &s->vmm);
 }
 
+/* rb_cond on the monotonic clock, as vsp_stack_rebalance_end() measures real time. */
+static int
+init_rb_cond(pthread_cond_t *c)
+{
+    pthread_condattr_t a;
+    int rc = pthread_condattr_init(&a);
+
+    if (rc == 0) {
+        rc = pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+        rc = rc != 0 ? rc : pthread_cond_init(c, &a);
+        pthread_condattr_destroy(&a);
+    }
+    return rc != 0 ? PCIVIRT_ENOMEM : 0;
+}
+
 int
 vsp_stack_create(const struct vsp_stack_config *cfg, struct vsp_stack **out)
 {
@@ -475,7 +493,10 @@ vsp_stack_create(const struct vsp_stack_config *cfg, struct vsp_stack **out)
     s->wake.Host = cfg->host;
     atomic_init(&s->service_stop, false);
     atomic_init(&s->rb_done, false);
-    rc = wire(s);
+    pthread_mutex_init(&s->rb_lock, NULL);
+    rc = init_rb_cond(&s->rb_cond);
+    s->rb_cond_ready = rc == 0;
+    rc = rc != 0 ? rc : wire(s);
     if (rc != 0) {
         vsp_stack_destroy(s);
         return rc;
@@ -548,6 +569,10 @@ vsp_stack_destroy(struct vsp_stack *s)
     vsp_pfs_destroy(s->pfs);
     vsp_iommu_destroy(s->iommu);
     vsp_event_log_destroy(s->log);
+    if (s->rb_cond_ready) {
+        pthread_cond_destroy(&s->rb_cond);
+    }
+    pthread_mutex_destroy(&s->rb_lock);
     pthread_mutex_destroy(&s->lock);
     pv_free(s);
 }
@@ -815,7 +840,10 @@ rebalance_main(void *arg)
         st = wdf_pnp_start(s->rb_node);
     }
     s->rb_status = st;
+    pthread_mutex_lock(&s->rb_lock);
     atomic_store(&s->rb_done, true);
+    pthread_cond_broadcast(&s->rb_cond);
+    pthread_mutex_unlock(&s->rb_lock);
     wdf_thread_bind(NULL);
     return NULL;
 }
@@ -838,19 +866,43 @@ vsp_stack_rebalance_begin(struct vsp_stack *s, struct wdf_node *node, vsp_stack_
     return s->rb_running ? 0 : PCIVIRT_ENOMEM;
 }
 
+/*
+ * Sleep until the rebalance thread is done or @real_ms pass.  A condition
+ * variable, not a 1 ms polling sleep: the poll alone was most of a one-VM round
+ * trip (docs/PERFORMANCE.md, benchmark 4).
+ */
+static bool
+wait_rebalance(struct vsp_stack *s, unsigned real_ms)
+{
+    struct timespec until;
+    bool done;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)(real_ms / 1000u);
+    until.tv_nsec += (long)(real_ms % 1000u) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&s->rb_lock);
+    while (!(done = atomic_load(&s->rb_done))) {
+        if (pthread_cond_timedwait(&s->rb_cond, &s->rb_lock, &until) != 0) {
+            done = atomic_load(&s->rb_done);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->rb_lock);
+    return done;
+}
+
 int
 vsp_stack_rebalance_end(struct vsp_stack *s, unsigned real_ms, NTSTATUS *status)
 {
     if (s == NULL || !s->rb_running || s->rb_joined) {
         return PCIVIRT_ESTATE;
     }
-    for (unsigned waited = 0; !atomic_load(&s->rb_done); waited++) {
-        struct timespec ts = {0, 1000000};
-
-        if (waited >= real_ms) {
-            return PCIVIRT_ETIMEDOUT;
-        }
-        nanosleep(&ts, NULL);
+    if (!wait_rebalance(s, real_ms)) {
+        return PCIVIRT_ETIMEDOUT;
     }
     pthread_join(s->rebalance, NULL);
     s->rb_joined = true;

@@ -791,6 +791,7 @@ host_init(struct vsp_vpci_host *h)
     pthread_mutex_init(&h->send_lock, NULL);
     pthread_mutex_init(&h->refresh_lock, NULL);
     pthread_mutex_init(&h->stop_lock, NULL);
+    pthread_cond_init(&h->stop_cond, NULL);
     for (unsigned i = 0; i < VSP_VPCI_SLOTS; i++) {
         h->inval[i] = (struct vpci_inval){.pf = VSP_EV_NONE, .vf = VSP_EV_NONE, .pending = 0};
     }
@@ -866,6 +867,7 @@ vsp_vpci_host_destroy(struct vsp_vpci_host *h)
                 slot_release(&h->slots[i]);
             }
         }
+        pthread_cond_destroy(&h->stop_cond);
         pthread_mutex_destroy(&h->stop_lock);
         pthread_mutex_destroy(&h->refresh_lock);
         pthread_mutex_destroy(&h->send_lock);

@@ -49,11 +49,12 @@ struct vsp_vpci {
     struct list_node hosts;
 };
 
-/* One PCI_QUERY_STOP in flight to one slot (vpci_stop.c). */
+/* The PCI_QUERY_STOP of one slot and the thread that asks it (vpci_stop.c); under stop_lock. */
 struct vpci_stopq {
     pthread_t thread;
-    bool started;     /* a thread exists and must be joined */
-    atomic_bool done; /* it has reported and is about to return */
+    bool started; /* the slot's thread exists and must be joined */
+    bool busy;    /* a query is pending or in flight: not reported yet */
+    bool quit;    /* the thread ends once nothing is pending */
     struct vsp_vpci_host *h;
     uint32_t slot;
     int pf;
@@ -90,6 +91,7 @@ struct vsp_vpci_host {
     pthread_mutex_t refresh_lock; /* one slot-table update (and its BUS_RELATIONS) at a time */
 
     pthread_mutex_t stop_lock; /* stopq[] */
+    pthread_cond_t stop_cond;  /* a slot's query thread waits here for work */
     struct vpci_stopq stopq[VSP_VPCI_SLOTS];
 
     struct {

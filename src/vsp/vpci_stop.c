@@ -2,23 +2,26 @@
  * vsp/vpci_stop.c - the guest leg of a PF rebalance (see vsp/vpci_host.h).
  *
  * PCI_QUERY_STOP wants the guest's answer as a completion, so each asked slot
- * gets its own short-lived thread blocked in vpci_chan_request(): the broker that
- * asks must not wait (it decides on the stack clock, not on the channel's real
- * time), the host's dispatch thread must keep serving the guest meanwhile, and
- * one VM that never answers must not delay the answer of another.  The thread
- * reports once and ends; its wait is bounded by @wait_ns and by the channel's
- * rescind, which vsp_vpci_host_destroy() does before it joins the threads here.
- * At most one query per slot is in flight, so a guest cannot make the stack
- * create threads without bound.
+ * has its own thread blocked in vpci_chan_request(): the broker that asks must
+ * not wait (it decides on the stack clock, not on the channel's real time), the
+ * host's dispatch thread must keep serving the guest meanwhile, and one VM that
+ * never answers must not delay the answer of another.  The thread of a slot is
+ * created at the slot's first query and then kept, waiting for the next one:
+ * creating, tearing down and joining a thread per slot per rebalance was most of
+ * a rebalance with 64 VMs (docs/PERFORMANCE.md, benchmark 4).  A query reports
+ * exactly once; its wait is bounded by @wait_ns and by the channel's rescind,
+ * which vsp_vpci_host_destroy() does before it ends and joins the threads here.
+ * At most one query per slot is in flight and at most one thread exists per slot,
+ * so a guest cannot make the stack create threads without bound.
  */
 #include <string.h>
 
 #include "vsp/vpci_internal.h"
 
-static void *
-stopq_thread(void *arg)
+/* Ask the guest; report once.  No lock held. */
+static void
+ask(const struct vpci_stopq *q)
 {
-    struct vpci_stopq *q = arg;
     struct vpci_msg m = {.type = PCI_QUERY_STOP, .slot = q->slot};
     struct vpci_reply r;
     NTSTATUS st;
@@ -26,11 +29,35 @@ stopq_thread(void *arg)
     memset(&r, 0, sizeof(r));
     st = vpci_chan_request(q->h->ch, &m, &r, NULL, q->wait_ns);
     q->fn(q->ctx, q->cookie, q->h->vm_id, q->slot, q->pf, q->vf, NT_SUCCESS(st), NT_SUCCESS(st) ? r.status : st);
-    atomic_store(&q->done, true);
+}
+
+static void *
+stopq_thread(void *arg)
+{
+    struct vpci_stopq *q = arg;
+    struct vsp_vpci_host *h = q->h;
+
+    pthread_mutex_lock(&h->stop_lock);
+    for (;;) {
+        struct vpci_stopq req;
+
+        while (!q->busy && !q->quit) {
+            pthread_cond_wait(&h->stop_cond, &h->stop_lock);
+        }
+        if (!q->busy) {
+            break; /* quit, nothing pending */
+        }
+        req = *q;
+        pthread_mutex_unlock(&h->stop_lock);
+        ask(&req);
+        pthread_mutex_lock(&h->stop_lock);
+        q->busy = false;
+    }
+    pthread_mutex_unlock(&h->stop_lock);
     return NULL;
 }
 
-/* Start the query of slot @i; false when the previous one still waits. */
+/* Hand the query of slot @i to its thread; false when the previous one has not reported. */
 static bool
 stopq_start(struct vsp_vpci_host *h, unsigned i, const struct vpci_stopq *req)
 {
@@ -38,16 +65,24 @@ stopq_start(struct vsp_vpci_host *h, unsigned i, const struct vpci_stopq *req)
     bool ok = true;
 
     pthread_mutex_lock(&h->stop_lock);
-    if (q->started && !atomic_load(&q->done)) {
+    if (q->busy || q->quit) {
         ok = false;
     } else {
-        if (q->started) {
-            pthread_join(q->thread, NULL); /* it has reported: returns at once */
+        q->h = h;
+        q->slot = req->slot;
+        q->pf = req->pf;
+        q->vf = req->vf;
+        q->cookie = req->cookie;
+        q->wait_ns = req->wait_ns;
+        q->fn = req->fn;
+        q->ctx = req->ctx;
+        q->busy = true;
+        if (!q->started) {
+            q->started = pthread_create(&q->thread, NULL, stopq_thread, q) == 0;
+            q->busy = q->started;
+            ok = q->started;
         }
-        *q = *req;
-        atomic_init(&q->done, false);
-        q->started = pthread_create(&q->thread, NULL, stopq_thread, q) == 0;
-        ok = q->started;
+        pthread_cond_broadcast(&h->stop_cond);
     }
     pthread_mutex_unlock(&h->stop_lock);
     return ok;
@@ -151,9 +186,15 @@ vsp_vpci_stop_done(struct vsp_vpci *vpci, int pf, bool restarted)
 void
 vpci_stop_join(struct vsp_vpci_host *h)
 {
+    pthread_mutex_lock(&h->stop_lock);
+    for (unsigned i = 0; i < VSP_VPCI_SLOTS; i++) {
+        h->stopq[i].quit = true;
+    }
+    pthread_cond_broadcast(&h->stop_cond);
+    pthread_mutex_unlock(&h->stop_lock);
     for (unsigned i = 0; i < VSP_VPCI_SLOTS; i++) {
         if (h->stopq[i].started) {
-            pthread_join(h->stopq[i].thread, NULL);
+            pthread_join(h->stopq[i].thread, NULL); /* a pending query fails at once: the channel is rescinded */
             h->stopq[i].started = false;
         }
     }
