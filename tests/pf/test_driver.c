@@ -29,7 +29,7 @@ setup(void **state)
 {
     struct env *env = test_calloc(1, sizeof(*env));
 
-    if (env_create(env, &options) != 0) {
+    if (env_create(env, &options, NULL) != 0) {
         print_error("world: %s\n", env->error);
         return -1;
     }
