@@ -373,6 +373,13 @@ check_mitigation(struct env *env, struct pf_conform_result *r)
             EXPECT_ST(env->mitigable.ReadWriteMitigatedRegister(env->mitigable.Context, 0, rd, bar, off, 4, data),
                       STATUS_SUCCESS, "trapped access inside a reported range (BAR %u page %llu)", bar,
                       (unsigned long long)ranges[i].BasePageNumber);
+            off += (ULONGLONG)ranges[i].PageCount * 4096;
+            if (i + 1 < count.RangeCount[bar] && ranges[i + 1].BasePageNumber * 4096 == off) {
+                continue; /* contiguous with the next range: the straddle is legitimate */
+            }
+            EXPECT_ST(env->mitigable.ReadWriteMitigatedRegister(env->mitigable.Context, 0, rd, bar, off - 4, 8, data),
+                      STATUS_INVALID_PARAMETER, "an 8-byte access crossing the end of a reported range (BAR %u)",
+                      bar);
         }
     }
     EXPECT_ST(env->mitigable.ReadWriteMitigatedRegister(env->mitigable.Context, 0, TRUE, 6, 0, 4, data),
@@ -413,9 +420,18 @@ check_update_rearm(struct env *env, struct pf_conform_result *r)
     EXPECT(!cio_done(u0), "VF 0's RANGE_UPDATE completed for VF 1's change");
     again = env_ioctl_async(env, IOCTL_SRIOV_MITIGATED_RANGE_UPDATE, &in1, sizeof(in1), 2, &st);
     EXPECT(again != NULL && !cio_wait(again, env->opt->settle_ms), "re-armed RANGE_UPDATE completed without a change");
+    /* The range intercepts reads only: a trapped write there is not the PF's to perform (6.12). */
+    {
+        uint8_t data[4] = {0};
+
+        EXPECT_ST(env->mitigable.ReadWriteMitigatedRegister(env->mitigable.Context, 1, TRUE, 0, 4096, 4, data),
+                  STATUS_SUCCESS, "read inside VF 1's read-intercepted range");
+        EXPECT_ST(env->mitigable.ReadWriteMitigatedRegister(env->mitigable.Context, 1, FALSE, 0, 4096, 4, data),
+                  STATUS_INVALID_PARAMETER, "write to VF 1's range that intercepts reads only");
+    }
     EXPECT_ST(env->admin->set_mitigated_ranges(env->device, 1, NULL, 0), STATUS_SUCCESS, "clear VF 1's ranges");
     EXPECT(cio_wait(again, env->opt->release_ms), "re-armed RANGE_UPDATE not completed after the next change");
-    PASSF("RANGE_UPDATE held per VF, completed only for the VF that changed, re-armed");
+    PASSF("RANGE_UPDATE held per VF, completed only for the VF that changed, re-armed; intercept flags honoured");
 }
 
 const struct check_entry conform_checks_iface[] = {

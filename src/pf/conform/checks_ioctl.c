@@ -92,10 +92,16 @@ check_buffer_sizes(struct env *env, struct pf_conform_result *r)
         {IOCTL_SRIOV_QUERY_MITIGATED_RANGE_COUNT, 2, 23, "RANGE_COUNT output 23 < 24"},
         {IOCTL_SRIOV_QUERY_MITIGATED_RANGES, 3, 16, "RANGES input 3 < 4"},
         {IOCTL_SRIOV_MITIGATED_RANGE_UPDATE, 1, 2, "RANGE_UPDATE input 1 < 2"},
+        {IOCTL_SRIOV_MITIGATED_RANGE_UPDATE, 2, 1, "RANGE_UPDATE output 1 < 2"},
         {IOCTL_SRIOV_PROXY_QUERY_LUID, 0, 7, "PROXY_QUERY_LUID output 7 < 8"},
         {IOCTL_SRIOV_NOTIFICATION, 0, 3, "NOTIFICATION output 3 < 4"},
     };
     uint8_t in[64] = {0}, out[64];
+
+    SRIOV_MITIGATED_RANGE_COUNT_OUTPUT count;
+    SRIOV_MITIGATED_RANGES_INPUT rin = {0, 0};
+    uint8_t ranges[16 * 16];
+    bool ranged = false;
 
     EXPECT_ST(env_ioctl(env, false, IRP_MJ_DEVICE_CONTROL, IOCTL_SRIOV_ATTACH, NULL, 0, NULL, 0, NULL),
               STATUS_SUCCESS, "ATTACH");
@@ -105,7 +111,23 @@ check_buffer_sizes(struct env *env, struct pf_conform_result *r)
                             NULL),
                   STATUS_BUFFER_TOO_SMALL, "%s", cases[i].what);
     }
-    PASSF("every short buffer gets STATUS_BUFFER_TOO_SMALL at once");
+    /* RANGES: an output holding fewer entries than RangeCount (contract.md 4.9). */
+    if (NT_SUCCESS(env_ioctl(env, false, IRP_MJ_DEVICE_CONTROL, IOCTL_SRIOV_QUERY_MITIGATED_RANGE_COUNT, in, 2,
+                             &count, sizeof(count), NULL))) {
+        for (UCHAR bar = 0; bar < 6 && !ranged; bar++) {
+            if (count.RangeCount[bar] == 0 || count.RangeCount[bar] > 16) {
+                continue;
+            }
+            rin.BarNumber = bar;
+            ranged = true;
+            EXPECT_ST(env_ioctl(env, false, IRP_MJ_DEVICE_CONTROL, IOCTL_SRIOV_QUERY_MITIGATED_RANGES, &rin,
+                                sizeof(rin), ranges, 16 * count.RangeCount[bar] - 1, NULL),
+                      STATUS_BUFFER_TOO_SMALL, "RANGES output %u < 16 x %u ranges (BAR %u)",
+                      16 * count.RangeCount[bar] - 1, count.RangeCount[bar], bar);
+        }
+    }
+    PASSF("every short buffer gets STATUS_BUFFER_TOO_SMALL at once%s",
+          ranged ? ", RANGES output too small for its ranges too" : "");
 }
 
 /* One QI of the SR-IOV table at (size, version); returns the status and the table's Size/Version. */
