@@ -166,25 +166,6 @@ pci_ecap_add(struct pci_layout *layout, uint16_t id, uint8_t version, uint16_t o
     return off;
 }
 
-/* Shorthands for the builders: template value, RW mask, RW1C mask at cap + reg. */
-static void
-put(struct pci_layout *l, int cap, uint32_t reg, unsigned len, uint32_t v)
-{
-    pci_layout_set(l, (uint32_t)cap + reg, len, v);
-}
-
-static void
-rw(struct pci_layout *l, int cap, uint32_t reg, unsigned len, uint32_t mask)
-{
-    pci_layout_set_wmask(l, (uint32_t)cap + reg, len, mask);
-}
-
-static void
-w1c(struct pci_layout *l, int cap, uint32_t reg, unsigned len, uint32_t mask)
-{
-    pci_layout_set_w1cmask(l, (uint32_t)cap + reg, len, mask);
-}
-
 int
 pci_cap_add_pm(struct pci_layout *layout, uint16_t offset, const struct pci_pm_params *p, struct pcivirt_error *err)
 {
@@ -202,8 +183,8 @@ pci_cap_add_pm(struct pci_layout *layout, uint16_t offset, const struct pci_pm_p
     if ((pmc & PCI_PM_PMC_VERSION_MASK) == 0) {
         pmc |= 3; /* PCI PM 1.2 */
     }
-    put(layout, cap, PCI_PM_PMC, 2, pmc);
-    put(layout, cap, PCI_PM_CTRL, 2, p->no_soft_reset ? PCI_PM_CTRL_NO_SOFT_RESET : 0);
+    cap_put(layout, cap, PCI_PM_PMC, 2, pmc);
+    cap_put(layout, cap, PCI_PM_CTRL, 2, p->no_soft_reset ? PCI_PM_CTRL_NO_SOFT_RESET : 0);
     pci_open_pm(layout, cap);
     return cap;
 }
@@ -213,9 +194,9 @@ pci_open_pm(struct pci_layout *layout, int cap)
 {
     uint16_t pme = le16_get(layout->tmpl + cap + PCI_PM_PMC) >> PCI_PM_PMC_PME_SHIFT;
 
-    rw(layout, cap, PCI_PM_CTRL, 2, PCI_PM_CTRL_STATE_MASK | (pme != 0 ? PCI_PM_CTRL_PME_ENABLE : 0));
+    cap_rw(layout, cap, PCI_PM_CTRL, 2, PCI_PM_CTRL_STATE_MASK | (pme != 0 ? PCI_PM_CTRL_PME_ENABLE : 0));
     if (pme != 0) {
-        w1c(layout, cap, PCI_PM_CTRL, 2, PCI_PM_CTRL_PME_STATUS);
+        cap_w1c(layout, cap, PCI_PM_CTRL, 2, PCI_PM_CTRL_PME_STATUS);
     }
 }
 
@@ -242,7 +223,7 @@ pci_cap_add_msi(struct pci_layout *layout, uint16_t offset, const struct pci_msi
     flags = (uint16_t)(log2v << 1);
     flags |= p->addr64 ? PCI_MSI_FLAGS_64BIT : 0;
     flags |= p->per_vector_mask ? PCI_MSI_FLAGS_MASKBIT : 0;
-    put(layout, cap, PCI_MSI_FLAGS, 2, flags);
+    cap_put(layout, cap, PCI_MSI_FLAGS, 2, flags);
     pci_open_msi(layout, cap);
     return cap;
 }
@@ -254,14 +235,14 @@ pci_open_msi(struct pci_layout *layout, int cap)
     bool addr64 = (flags & PCI_MSI_FLAGS_64BIT) != 0;
     unsigned vectors = 1u << ((flags & PCI_MSI_FLAGS_QMASK) >> 1);
 
-    rw(layout, cap, PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE);
-    rw(layout, cap, PCI_MSI_ADDRESS_LO, 4, 0xfffffffcu);
+    cap_rw(layout, cap, PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE);
+    cap_rw(layout, cap, PCI_MSI_ADDRESS_LO, 4, 0xfffffffcu);
     if (addr64) {
-        rw(layout, cap, PCI_MSI_ADDRESS_HI, 4, 0xffffffffu);
+        cap_rw(layout, cap, PCI_MSI_ADDRESS_HI, 4, 0xffffffffu);
     }
-    rw(layout, cap, addr64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32, 2, 0xffff);
+    cap_rw(layout, cap, addr64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32, 2, 0xffff);
     if (flags & PCI_MSI_FLAGS_MASKBIT) {
-        rw(layout, cap, addr64 ? PCI_MSI_MASK_64 : PCI_MSI_MASK_32, 4,
+        cap_rw(layout, cap, addr64 ? PCI_MSI_MASK_64 : PCI_MSI_MASK_32, 4,
            vectors >= 32 ? 0xffffffffu : (1u << vectors) - 1);
     }
 }
@@ -278,14 +259,14 @@ pci_cap_add_exp(struct pci_layout *layout, uint16_t offset, const struct pci_exp
     if (cap < 0) {
         return cap;
     }
-    put(layout, cap, PCI_EXP_FLAGS, 2, 2u | ((uint32_t)p->type << PCI_EXP_FLAGS_TYPE_SHIFT));
-    put(layout, cap, PCI_EXP_DEVCAP, 4, p->devcap);
-    put(layout, cap, PCI_EXP_LNKCAP, 4, p->lnkcap);
-    put(layout, cap, PCI_EXP_LNKSTA, 2, p->lnksta);
-    put(layout, cap, PCI_EXP_DEVCAP2, 4, p->devcap2);
-    put(layout, cap, PCI_EXP_LNKCAP2, 4, p->lnkcap2);
+    cap_put(layout, cap, PCI_EXP_FLAGS, 2, 2u | ((uint32_t)p->type << PCI_EXP_FLAGS_TYPE_SHIFT));
+    cap_put(layout, cap, PCI_EXP_DEVCAP, 4, p->devcap);
+    cap_put(layout, cap, PCI_EXP_LNKCAP, 4, p->lnkcap);
+    cap_put(layout, cap, PCI_EXP_LNKSTA, 2, p->lnksta);
+    cap_put(layout, cap, PCI_EXP_DEVCAP2, 4, p->devcap2);
+    cap_put(layout, cap, PCI_EXP_LNKCAP2, 4, p->lnkcap2);
     /* Device Control 2.5.3.4: MPS/MRRS default 128/512 bytes (MRRS field 010b). */
-    put(layout, cap, PCI_EXP_DEVCTL, 2, 0x2000 | PCI_EXP_DEVCTL_RELAX_EN | PCI_EXP_DEVCTL_NOSNOOP_EN);
+    cap_put(layout, cap, PCI_EXP_DEVCTL, 2, 0x2000 | PCI_EXP_DEVCTL_RELAX_EN | PCI_EXP_DEVCTL_NOSNOOP_EN);
     pci_open_exp(layout, cap);
     return cap;
 }
@@ -299,14 +280,14 @@ pci_open_exp(struct pci_layout *layout, int cap)
     if (le32_get(layout->tmpl + cap + PCI_EXP_DEVCAP) & PCI_EXP_DEVCAP_PHANTOM) {
         devctl |= PCI_EXP_DEVCTL_PHANTOM;
     }
-    rw(layout, cap, PCI_EXP_DEVCTL, 2, devctl);
-    w1c(layout, cap, PCI_EXP_DEVSTA, 2, PCI_EXP_DEVSTA_W1C);
-    rw(layout, cap, PCI_EXP_LNKCTL, 2, 0x0fcb); /* ASPM, RCB, CCC, ExtSynch, ClockPM, HAWD, BW irqs */
+    cap_rw(layout, cap, PCI_EXP_DEVCTL, 2, devctl);
+    cap_w1c(layout, cap, PCI_EXP_DEVSTA, 2, PCI_EXP_DEVSTA_W1C);
+    cap_rw(layout, cap, PCI_EXP_LNKCTL, 2, 0x0fcb); /* ASPM, RCB, CCC, ExtSynch, ClockPM, HAWD, BW irqs */
     if (le32_get(layout->tmpl + cap + PCI_EXP_DEVCAP2) & PCI_EXP_DEVCAP2_ARI) {
         devctl2 |= PCI_EXP_DEVCTL2_ARI;
     }
-    rw(layout, cap, PCI_EXP_DEVCTL2, 2, devctl2);
-    rw(layout, cap, PCI_EXP_LNKCTL2, 2, 0x000f); /* Target Link Speed */
+    cap_rw(layout, cap, PCI_EXP_DEVCTL2, 2, devctl2);
+    cap_rw(layout, cap, PCI_EXP_LNKCTL2, 2, 0x000f); /* Target Link Speed */
 }
 
 int
@@ -325,9 +306,9 @@ pci_cap_add_msix(struct pci_layout *layout, uint16_t offset, const struct pci_ms
     if (cap < 0) {
         return cap;
     }
-    put(layout, cap, PCI_MSIX_FLAGS, 2, (uint32_t)(p->table_size - 1));
-    put(layout, cap, PCI_MSIX_TABLE, 4, p->table_offset | p->table_bir);
-    put(layout, cap, PCI_MSIX_PBA, 4, p->pba_offset | p->pba_bir);
+    cap_put(layout, cap, PCI_MSIX_FLAGS, 2, (uint32_t)(p->table_size - 1));
+    cap_put(layout, cap, PCI_MSIX_TABLE, 4, p->table_offset | p->table_bir);
+    cap_put(layout, cap, PCI_MSIX_PBA, 4, p->pba_offset | p->pba_bir);
     pci_open_msix(layout, cap);
     return cap;
 }
@@ -335,7 +316,7 @@ pci_cap_add_msix(struct pci_layout *layout, uint16_t offset, const struct pci_ms
 void
 pci_open_msix(struct pci_layout *layout, int cap)
 {
-    rw(layout, cap, PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+    cap_rw(layout, cap, PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
 }
 
 int
@@ -350,7 +331,7 @@ pci_cap_add_vndr(struct pci_layout *layout, uint16_t offset, const struct pci_vn
     if (cap < 0) {
         return cap;
     }
-    put(layout, cap, PCI_VNDR_LEN, 1, p->length);
+    cap_put(layout, cap, PCI_VNDR_LEN, 1, p->length);
     if (p->data_len) {
         pci_layout_set_bytes(layout, (uint32_t)cap + 3, p->data, p->data_len);
     }

@@ -14,24 +14,6 @@
 #include "pci/layout_internal.h"
 #include "util/le.h"
 
-static void
-put(struct pci_layout *l, int cap, uint32_t reg, unsigned len, uint32_t v)
-{
-    pci_layout_set(l, (uint32_t)cap + reg, len, v);
-}
-
-static void
-rw(struct pci_layout *l, int cap, uint32_t reg, unsigned len, uint32_t mask)
-{
-    pci_layout_set_wmask(l, (uint32_t)cap + reg, len, mask);
-}
-
-static void
-w1c(struct pci_layout *l, int cap, uint32_t reg, unsigned len, uint32_t mask)
-{
-    pci_layout_set_w1cmask(l, (uint32_t)cap + reg, len, mask);
-}
-
 int
 pci_ecap_add_aer(struct pci_layout *layout, uint16_t offset, const struct pci_aer_params *p, struct pcivirt_error *err)
 {
@@ -47,14 +29,14 @@ pci_ecap_add_aer(struct pci_layout *layout, uint16_t offset, const struct pci_ae
     }
     unc = p->uncor_supported ? p->uncor_supported : PCI_ERR_UNC_SUPPORTED;
     cor = p->cor_supported ? p->cor_supported : PCI_ERR_COR_SUPPORTED;
-    put(layout, cap, PCI_ERR_UNCOR_SEVER, 4, p->uncor_severity & unc);
+    cap_put(layout, cap, PCI_ERR_UNCOR_SEVER, 4, p->uncor_severity & unc);
     if (p->ecrc_gen_capable) {
         capctl |= PCI_ERR_CAP_ECRC_GENC;
     }
     if (p->ecrc_check_capable) {
         capctl |= PCI_ERR_CAP_ECRC_CHKC;
     }
-    put(layout, cap, PCI_ERR_CAP, 4, capctl);
+    cap_put(layout, cap, PCI_ERR_CAP, 4, capctl);
     pci_open_aer(layout, cap, unc, cor);
     return cap;
 }
@@ -64,14 +46,14 @@ pci_open_aer(struct pci_layout *layout, int cap, uint32_t unc, uint32_t cor)
 {
     uint32_t capctl = le32_get(layout->tmpl + cap + PCI_ERR_CAP), capmask = 0;
 
-    w1c(layout, cap, PCI_ERR_UNCOR_STATUS, 4, unc);
-    rw(layout, cap, PCI_ERR_UNCOR_MASK, 4, unc);
-    rw(layout, cap, PCI_ERR_UNCOR_SEVER, 4, unc);
-    w1c(layout, cap, PCI_ERR_COR_STATUS, 4, cor);
-    rw(layout, cap, PCI_ERR_COR_MASK, 4, cor);
+    cap_w1c(layout, cap, PCI_ERR_UNCOR_STATUS, 4, unc);
+    cap_rw(layout, cap, PCI_ERR_UNCOR_MASK, 4, unc);
+    cap_rw(layout, cap, PCI_ERR_UNCOR_SEVER, 4, unc);
+    cap_w1c(layout, cap, PCI_ERR_COR_STATUS, 4, cor);
+    cap_rw(layout, cap, PCI_ERR_COR_MASK, 4, cor);
     capmask |= (capctl & PCI_ERR_CAP_ECRC_GENC) ? PCI_ERR_CAP_ECRC_GENE : 0;
     capmask |= (capctl & PCI_ERR_CAP_ECRC_CHKC) ? PCI_ERR_CAP_ECRC_CHKE : 0;
-    rw(layout, cap, PCI_ERR_CAP, 4, capmask);
+    cap_rw(layout, cap, PCI_ERR_CAP, 4, capmask);
 }
 
 int
@@ -80,8 +62,8 @@ pci_ecap_add_dsn(struct pci_layout *layout, uint16_t offset, uint64_t serial, st
     int cap = pci_ecap_add(layout, PCI_ECAP_ID_DSN, 1, offset, PCI_DSN_SIZEOF, err);
 
     if (cap >= 0) {
-        put(layout, cap, PCI_DSN_LOW, 4, (uint32_t)serial);
-        put(layout, cap, PCI_DSN_HIGH, 4, (uint32_t)(serial >> 32));
+        cap_put(layout, cap, PCI_DSN_LOW, 4, (uint32_t)serial);
+        cap_put(layout, cap, PCI_DSN_HIGH, 4, (uint32_t)(serial >> 32));
     }
     return cap;
 }
@@ -111,7 +93,7 @@ pci_ecap_add_acs(struct pci_layout *layout, uint16_t offset, uint16_t acs_cap, s
     if (cap < 0) {
         return cap;
     }
-    put(layout, cap, PCI_ACS_CAP, 2, acs_cap);
+    cap_put(layout, cap, PCI_ACS_CAP, 2, acs_cap);
     pci_open_acs(layout, cap);
     return cap;
 }
@@ -122,11 +104,11 @@ pci_open_acs(struct pci_layout *layout, int cap)
     uint16_t acs_cap = le16_get(layout->tmpl + cap + PCI_ACS_CAP);
     unsigned bits = acs_vector_bits(acs_cap);
 
-    rw(layout, cap, PCI_ACS_CTRL, 2, acs_cap & PCI_ACS_FLAGS);
+    cap_rw(layout, cap, PCI_ACS_CTRL, 2, acs_cap & PCI_ACS_FLAGS);
     for (unsigned i = 0; 32 * i < bits; i++) {
         unsigned left = bits - 32 * i;
 
-        rw(layout, cap, PCI_ACS_EGRESS_VECTOR + 4 * i, 4, left >= 32 ? 0xffffffffu : (1u << left) - 1);
+        cap_rw(layout, cap, PCI_ACS_EGRESS_VECTOR + 4 * i, 4, left >= 32 ? 0xffffffffu : (1u << left) - 1);
     }
 }
 
@@ -142,7 +124,7 @@ pci_ecap_add_ari(struct pci_layout *layout, uint16_t offset, const struct pci_ar
     if (cap < 0) {
         return cap;
     }
-    put(layout, cap, PCI_ARI_CAP, 2, p->cap_flags | ((uint32_t)p->next_function << PCI_ARI_CAP_NFN_SHIFT));
+    cap_put(layout, cap, PCI_ARI_CAP, 2, p->cap_flags | ((uint32_t)p->next_function << PCI_ARI_CAP_NFN_SHIFT));
     pci_open_ari(layout, cap);
     return cap;
 }
@@ -154,7 +136,7 @@ pci_open_ari(struct pci_layout *layout, int cap)
      * either function-group feature is (PCIe Base 7.8.7.3). */
     uint16_t ctl = le16_get(layout->tmpl + cap + PCI_ARI_CAP) & (PCI_ARI_CAP_MFVC | PCI_ARI_CAP_ACS);
 
-    rw(layout, cap, PCI_ARI_CTRL, 2, ctl ? ctl | PCI_ARI_CTRL_FG : 0);
+    cap_rw(layout, cap, PCI_ARI_CTRL, 2, ctl ? ctl | PCI_ARI_CTRL_FG : 0);
 }
 
 int
@@ -173,7 +155,7 @@ pci_ecap_add_ats(struct pci_layout *layout, uint16_t offset, const struct pci_at
     v = p->queue_depth;
     v |= p->page_aligned ? PCI_ATS_CAP_PAGE_ALIGNED : 0;
     v |= p->global_invalidate ? PCI_ATS_CAP_GLOBAL_INV : 0;
-    put(layout, cap, PCI_ATS_CAP, 2, v);
+    cap_put(layout, cap, PCI_ATS_CAP, 2, v);
     pci_open_ats(layout, cap);
     return cap;
 }
@@ -181,7 +163,7 @@ pci_ecap_add_ats(struct pci_layout *layout, uint16_t offset, const struct pci_at
 void
 pci_open_ats(struct pci_layout *layout, int cap)
 {
-    rw(layout, cap, PCI_ATS_CTRL, 2, PCI_ATS_CTRL_STU_MASK | PCI_ATS_CTRL_ENABLE);
+    cap_rw(layout, cap, PCI_ATS_CTRL, 2, PCI_ATS_CTRL_STU_MASK | PCI_ATS_CTRL_ENABLE);
 }
 
 /* Check one VF BAR slot; 64-bit BARs take the next slot too. */
@@ -259,20 +241,20 @@ pci_ecap_add_sriov(struct pci_layout *layout, uint16_t offset, const struct pci_
     if (cap < 0) {
         return cap;
     }
-    put(layout, cap, PCI_SRIOV_CAP, 4, p->caps);
-    put(layout, cap, PCI_SRIOV_INITIAL_VF, 2, p->initial_vfs);
-    put(layout, cap, PCI_SRIOV_TOTAL_VF, 2, p->total_vfs);
-    put(layout, cap, PCI_SRIOV_NUM_VF, 2, p->num_vfs);
-    put(layout, cap, PCI_SRIOV_FUNC_LINK, 1, p->func_link);
-    put(layout, cap, PCI_SRIOV_VF_OFFSET, 2, p->vf_offset);
-    put(layout, cap, PCI_SRIOV_VF_STRIDE, 2, p->vf_stride);
-    put(layout, cap, PCI_SRIOV_VF_DID, 2, p->vf_device_id);
-    put(layout, cap, PCI_SRIOV_SUP_PGSIZE, 4, sup);
-    put(layout, cap, PCI_SRIOV_SYS_PGSIZE, 4, sys);
+    cap_put(layout, cap, PCI_SRIOV_CAP, 4, p->caps);
+    cap_put(layout, cap, PCI_SRIOV_INITIAL_VF, 2, p->initial_vfs);
+    cap_put(layout, cap, PCI_SRIOV_TOTAL_VF, 2, p->total_vfs);
+    cap_put(layout, cap, PCI_SRIOV_NUM_VF, 2, p->num_vfs);
+    cap_put(layout, cap, PCI_SRIOV_FUNC_LINK, 1, p->func_link);
+    cap_put(layout, cap, PCI_SRIOV_VF_OFFSET, 2, p->vf_offset);
+    cap_put(layout, cap, PCI_SRIOV_VF_STRIDE, 2, p->vf_stride);
+    cap_put(layout, cap, PCI_SRIOV_VF_DID, 2, p->vf_device_id);
+    cap_put(layout, cap, PCI_SRIOV_SUP_PGSIZE, 4, sup);
+    cap_put(layout, cap, PCI_SRIOV_SYS_PGSIZE, 4, sys);
     pci_open_sriov(layout, cap, p->ari_hierarchy_writable);
     for (unsigned i = 0; i < PCI_SRIOV_NUM_BARS; i++) {
         if (p->vf_bar[i].size != 0) {
-            put(layout, cap, PCI_SRIOV_BAR + 4 * i, 4, p->vf_bar[i].flags & (PCI_BAR_MEM64 | PCI_BAR_PREFETCH));
+            cap_put(layout, cap, PCI_SRIOV_BAR + 4 * i, 4, p->vf_bar[i].flags & (PCI_BAR_MEM64 | PCI_BAR_PREFETCH));
             pci_ecap_sriov_set_bar_size(layout, (uint16_t)cap, i, p->vf_bar[i].size < 4096 ? 4096 : p->vf_bar[i].size,
                                         NULL);
         }
@@ -290,11 +272,11 @@ pci_open_sriov(struct pci_layout *layout, int cap, bool ari_hierarchy_writable)
     ctl |= (caps & PCI_SRIOV_CAP_VF_10BIT_TAG) ? PCI_SRIOV_CTRL_VF_10BIT_TAG : 0;
     if (caps & PCI_SRIOV_CAP_VFM) {
         ctl |= PCI_SRIOV_CTRL_VFM | PCI_SRIOV_CTRL_INTR;
-        w1c(layout, cap, PCI_SRIOV_STATUS, 2, PCI_SRIOV_STATUS_VFM);
+        cap_w1c(layout, cap, PCI_SRIOV_STATUS, 2, PCI_SRIOV_STATUS_VFM);
     }
-    rw(layout, cap, PCI_SRIOV_CTRL, 2, ctl);
-    rw(layout, cap, PCI_SRIOV_NUM_VF, 2, 0xffff);
-    rw(layout, cap, PCI_SRIOV_SYS_PGSIZE, 4, le32_get(layout->tmpl + cap + PCI_SRIOV_SUP_PGSIZE));
+    cap_rw(layout, cap, PCI_SRIOV_CTRL, 2, ctl);
+    cap_rw(layout, cap, PCI_SRIOV_NUM_VF, 2, 0xffff);
+    cap_rw(layout, cap, PCI_SRIOV_SYS_PGSIZE, 4, le32_get(layout->tmpl + cap + PCI_SRIOV_SUP_PGSIZE));
 }
 
 int

@@ -96,4 +96,26 @@ void pci_open_sriov(struct pci_layout *layout, int cap, bool ari_hierarchy_writa
 int pci_cap_claim(struct pci_layout *layout, uint16_t id, uint32_t off, uint32_t size, bool extended,
                   struct pcivirt_error *err);
 
+/*
+ * Shorthands for the capability builders (caps.c, ecaps.c): template value, RW
+ * mask, RW1C mask at @cap + @reg.  Inline here so both builder files share one copy.
+ */
+static inline void
+cap_put(struct pci_layout *l, int cap, uint32_t reg, unsigned len, uint32_t v)
+{
+    pci_layout_set(l, (uint32_t)cap + reg, len, v);
+}
+
+static inline void
+cap_rw(struct pci_layout *l, int cap, uint32_t reg, unsigned len, uint32_t mask)
+{
+    pci_layout_set_wmask(l, (uint32_t)cap + reg, len, mask);
+}
+
+static inline void
+cap_w1c(struct pci_layout *l, int cap, uint32_t reg, unsigned len, uint32_t mask)
+{
+    pci_layout_set_w1cmask(l, (uint32_t)cap + reg, len, mask);
+}
+
 #endif /* PCIVIRT_PCI_LAYOUT_INTERNAL_H */

@@ -19,6 +19,7 @@
 
 #include "dev/regs.h"
 #include "pf/conform/env.h"
+#include "pf/driver.h"
 #include "pf/pf.h"
 #include "util/le.h"
 
@@ -29,7 +30,7 @@ setup(void **state)
 {
     struct env *env = test_calloc(1, sizeof(*env));
 
-    if (env_create(env, &options) != 0) {
+    if (env_create(env, &options, NULL) != 0) {
         print_error("world: %s\n", env->error);
         return -1;
     }
@@ -305,10 +306,68 @@ test_callbacks_race_rebalance(void **state)
     assert_true(h.ok > 0);
 }
 
+/*
+ * pcivirt/bus.h is append-only: a bus driver that exports only the version-1
+ * table (no last_error) must still be usable; the PF driver checks Size before
+ * touching a member past the version-1 end, it does not refuse the table.
+ */
+static void
+test_version1_bus_table(void **state)
+{
+    struct wdf_host_config hc;
+    struct wdf_host *host;
+    struct pv_platform *plat;
+    struct pv_sriov_dev *dev;
+    struct pv_profile prof;
+    PCIVIRT_BUS_INTERFACE bus;
+    struct pcivirt_bus_resources res;
+    struct wdf_pdo_interface iface = {&GUID_PCIVIRT_BUS_INTERFACE, (const INTERFACE *)&bus};
+    struct wdf_pdo_config cfg;
+    struct wdf_node *node;
+    struct wdf_driver_module *drv;
+    struct pf_admin_status st;
+
+    (void)state;
+    memset(&hc, 0, sizeof(hc));
+    hc.clock = WDF_CLOCK_VIRTUAL;
+    assert_true(NT_SUCCESS(wdf_host_create(&hc, &host)));
+    wdf_thread_bind(host);
+    pv_profile_default(&prof);
+    prof.initial_vfs = 4;
+    assert_int_equal(pv_platform_create(NULL, &plat), 0);
+    assert_int_equal(pv_sriov_create(&prof, &dev, NULL), 0);
+    assert_int_equal(pv_sriov_assign_resources(dev, plat, NULL), 0);
+    pv_sriov_bus_interface(dev, &bus);
+    bus.Size = (USHORT)PCIVIRT_BUS_INTERFACE_V1_SIZE;
+    bus.Version = 1;
+    bus.last_error = NULL;
+    pv_sriov_query_resources(dev, &res);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.hardware_id = "PCI\\VEN_8086&DEV_10FB";
+    cfg.instance_id = "0000:03:00.0";
+    cfg.raw = res.bar;
+    cfg.translated = res.bar;
+    cfg.resource_count = 1;
+    cfg.interfaces = &iface;
+    cfg.interface_count = 1;
+    assert_true(NT_SUCCESS(wdf_pdo_create(host, &cfg, &node)));
+    assert_true(NT_SUCCESS(wdf_driver_load(host, "pcivirt_pf", PfDriverEntry, &drv)));
+    assert_true(NT_SUCCESS(wdf_node_add_driver(node, drv, WDF_ROLE_FUNCTION)));
+    assert_int_equal(wdf_pnp_start(node), STATUS_SUCCESS);
+    assert_int_equal(pf_admin_status(wdf_node_device(node, WDF_ROLE_FUNCTION), &st), STATUS_SUCCESS);
+    assert_true(st.started);
+    assert_int_equal(st.num_vfs, 4);
+    wdf_host_destroy(host);
+    wdf_thread_bind(NULL);
+    pv_sriov_destroy(dev);
+    pv_platform_destroy(plat);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_version1_bus_table),
         cmocka_unit_test_setup_teardown(test_mac_assignment_invalidates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_default_macs_distinct, setup, teardown),
         cmocka_unit_test_setup_teardown(test_trapped_privileged_registers, setup, teardown),

@@ -18,6 +18,7 @@ typedef void check_fn(struct env *env, struct pf_conform_result *r);
 struct check_entry {
     struct pf_conform_check info;
     check_fn *fn;
+    env_profile_fn *world; /* NULL: the default device; else how this check's device differs */
 };
 
 /* The three groups, each a table terminated by a NULL fn. */

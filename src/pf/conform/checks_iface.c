@@ -131,19 +131,20 @@ check_ids_location(struct env *env, struct pf_conform_result *r)
     PASSF("locations equal the device's VF routing IDs; IDs are the PF vendor's; bad VF answered safely");
 }
 
+/* Every VF's window against aperture / NumVFs (contract.md 6.9), from the device's own resources. */
 static void
-check_resource_for_bar(struct env *env, struct pf_conform_result *r)
+resource_windows(struct env *env, struct pf_conform_result *r, bool *saw_large)
 {
     struct pcivirt_bus_resources res;
     CM_PARTIAL_RESOURCE_DESCRIPTOR d;
 
-    NEED_TABLE();
     pv_sriov_query_resources(env->dev, &res);
     for (USHORT bar = 0; bar < 6; bar++) {
         ULONGLONG ap_start = 0, ap_len = RtlCmDecodeMemIoResource(&res.vf_bar[bar], &ap_start);
 
+        *saw_large |= res.vf_bar[bar].Type == CmResourceTypeMemoryLarge;
         for (USHORT i = 0; i < env->num_vfs; i++) {
-            ULONGLONG start = 0, len;
+            ULONGLONG start = 0, len, want = ap_len / env->num_vfs;
 
             EXPECT_ST(T->GetResourceForBar(C, i, bar, &d), STATUS_SUCCESS, "GetResourceForBar(%u, %u)", i, bar);
             len = RtlCmDecodeMemIoResource(&d, &start);
@@ -151,18 +152,59 @@ check_resource_for_bar(struct env *env, struct pf_conform_result *r)
                 EXPECT(d.Type == CmResourceTypeNull || len == 0, "BAR %u is unimplemented but got a window", bar);
                 continue;
             }
-            /* Independent arithmetic: aperture / NumVFs, VF i at i windows (contract.md 6.9). */
-            EXPECT(len == ap_len / env->num_vfs && start == ap_start + i * (ap_len / env->num_vfs),
-                   "VF %u BAR %u: [0x%llx +0x%llx], want [0x%llx +0x%llx]", i, bar, (unsigned long long)start,
-                   (unsigned long long)len, (unsigned long long)(ap_start + i * (ap_len / env->num_vfs)),
-                   (unsigned long long)(ap_len / env->num_vfs));
+            EXPECT(d.Type == CmResourceTypeMemory || d.Type == CmResourceTypeMemoryLarge,
+                   "VF %u BAR %u: descriptor Type %u, want Memory or MemoryLarge", i, bar, d.Type);
+            /* Independent arithmetic on decoded 64-bit values: VF i at i windows. */
+            EXPECT(len == want && start == ap_start + i * want,
+                   "VF %u BAR %u: [0x%llx +0x%llx], want [0x%llx +0x%llx] (aperture %s)", i, bar,
+                   (unsigned long long)start, (unsigned long long)len, (unsigned long long)(ap_start + i * want),
+                   (unsigned long long)want, res.vf_bar[bar].Type == CmResourceTypeMemoryLarge ? "MemoryLarge" : "Memory");
         }
+    }
+}
+
+static void
+check_resource_for_bar(struct env *env, struct pf_conform_result *r)
+{
+    CM_PARTIAL_RESOURCE_DESCRIPTOR d;
+    bool large = false;
+
+    NEED_TABLE();
+    resource_windows(env, r, &large);
+    if (r->verdict == PF_CONFORM_FAIL) {
+        return;
     }
     EXPECT_ST(T->GetResourceForBar(C, env->num_vfs, 0, &d), STATUS_INVALID_DEVICE_REQUEST,
               "GetResourceForBar(VfIndex = NumVFs)");
     EXPECT_ST(T->GetResourceForBar(C, 0, 6, &d), STATUS_INVALID_PARAMETER, "GetResourceForBar(BarIndex 6)");
     EXPECT_ST(T->GetResourceForBar(C, 0, 0, NULL), STATUS_INVALID_PARAMETER, "GetResourceForBar(NULL)");
     PASSF("every VF's window is aperture/NumVFs at VfIndex windows; bad VF and BarIndex refused");
+}
+
+/* A device whose VF BAR0 is 1 GiB per VF: 8 enabled VFs make an 8 GiB (MemoryLarge) aperture. */
+static void
+large_vf_bar(struct pv_profile *prof)
+{
+    prof->vf_bar[0].size = 1ull << 30;
+}
+
+static void
+check_resource_for_bar_large(struct env *env, struct pf_conform_result *r)
+{
+    ULONG bars[6];
+    bool large = false;
+
+    NEED_TABLE();
+    resource_windows(env, r, &large);
+    if (r->verdict == PF_CONFORM_FAIL) {
+        return;
+    }
+    EXPECT(large, "harness: the device reported no MemoryLarge VF aperture");
+    /* The probed value of a 64-bit BAR spans two slots: the upper one carries the high mask bits. */
+    EXPECT_ST(T->QueryProbedBars(C, bars), STATUS_SUCCESS, "QueryProbedBars");
+    EXPECT((bars[0] & 0xFFFFFFF0u) == 0xC0000000u && bars[1] == 0xFFFFFFFFu,
+           "probed VF BAR0/1 = 0x%08x 0x%08x for 1 GiB per VF, want 0xc000000c 0xffffffff", bars[0], bars[1]);
+    PASSF("with an 8 GiB MemoryLarge aperture every VF gets its own 1 GiB window (decoded, divided, re-encoded)");
 }
 
 static void
@@ -331,6 +373,13 @@ check_mitigation(struct env *env, struct pf_conform_result *r)
             EXPECT_ST(env->mitigable.ReadWriteMitigatedRegister(env->mitigable.Context, 0, rd, bar, off, 4, data),
                       STATUS_SUCCESS, "trapped access inside a reported range (BAR %u page %llu)", bar,
                       (unsigned long long)ranges[i].BasePageNumber);
+            off += (ULONGLONG)ranges[i].PageCount * 4096;
+            if (i + 1 < count.RangeCount[bar] && ranges[i + 1].BasePageNumber * 4096 == off) {
+                continue; /* contiguous with the next range: the straddle is legitimate */
+            }
+            EXPECT_ST(env->mitigable.ReadWriteMitigatedRegister(env->mitigable.Context, 0, rd, bar, off - 4, 8, data),
+                      STATUS_INVALID_PARAMETER, "an 8-byte access crossing the end of a reported range (BAR %u)",
+                      bar);
         }
     }
     EXPECT_ST(env->mitigable.ReadWriteMitigatedRegister(env->mitigable.Context, 0, TRUE, 6, 0, 4, data),
@@ -371,39 +420,53 @@ check_update_rearm(struct env *env, struct pf_conform_result *r)
     EXPECT(!cio_done(u0), "VF 0's RANGE_UPDATE completed for VF 1's change");
     again = env_ioctl_async(env, IOCTL_SRIOV_MITIGATED_RANGE_UPDATE, &in1, sizeof(in1), 2, &st);
     EXPECT(again != NULL && !cio_wait(again, env->opt->settle_ms), "re-armed RANGE_UPDATE completed without a change");
+    /* The range intercepts reads only: a trapped write there is not the PF's to perform (6.12). */
+    {
+        uint8_t data[4] = {0};
+
+        EXPECT_ST(env->mitigable.ReadWriteMitigatedRegister(env->mitigable.Context, 1, TRUE, 0, 4096, 4, data),
+                  STATUS_SUCCESS, "read inside VF 1's read-intercepted range");
+        EXPECT_ST(env->mitigable.ReadWriteMitigatedRegister(env->mitigable.Context, 1, FALSE, 0, 4096, 4, data),
+                  STATUS_INVALID_PARAMETER, "write to VF 1's range that intercepts reads only");
+    }
     EXPECT_ST(env->admin->set_mitigated_ranges(env->device, 1, NULL, 0), STATUS_SUCCESS, "clear VF 1's ranges");
     EXPECT(cio_wait(again, env->opt->release_ms), "re-armed RANGE_UPDATE not completed after the next change");
-    PASSF("RANGE_UPDATE held per VF, completed only for the VF that changed, re-armed");
+    PASSF("RANGE_UPDATE held per VF, completed only for the VF that changed, re-armed; intercept flags honoured");
 }
 
 const struct check_entry conform_checks_iface[] = {
     {{"callback.config.bad-input", "ReadVfConfig/WriteVfConfig refuse bad VfIndex, range, NULL", "6.1, 6.2"},
-     check_config_bad_input},
+     check_config_bad_input, NULL},
     {{"callback.block.bad-input", "block callbacks accept Length 1..128 only; bad VF, id, NULL refused",
       "6.3, 10.4"},
-     check_block_bad_input},
+     check_block_bad_input, NULL},
     {{"callback.block.roundtrip", "a VF reads back the block it wrote; blocks are per VF", "6.3, 7.4"},
-     check_block_roundtrip},
+     check_block_roundtrip, NULL},
     {{"callback.location-ids", "GetDeviceLocation is the VF's real routing ID; IDs are the PF's; VOID outputs",
       "6.5, 6.6"},
-     check_ids_location},
-    {{"callback.resource-for-bar", "a VF's BAR window is aperture / NumVFs, MemoryLarge-correct; bounds checked",
+     check_ids_location, NULL},
+    {{"callback.resource-for-bar", "a VF's BAR window is aperture / NumVFs at VfIndex windows; bounds checked",
       "6.9, 10.17"},
-     check_resource_for_bar},
+     check_resource_for_bar, NULL},
+    {{"callback.resource-for-bar.large",
+      "a VF BAR aperture above 4 GiB (MemoryLarge) is decoded before dividing; the docs' example divides the scaled "
+      "Length",
+      "1.6, 6.9, 10.17"},
+     check_resource_for_bar_large, large_vf_bar},
     {{"callback.power-reset-probe.bad-input", "SetVfPowerState, ResetVf, QueryProbedBars(_2), LUID callbacks refuse bad input",
       "6.4, 6.7, 6.8, 6.10"},
-     check_power_reset_probe},
-    {{"callback.probed-bars", "probed BAR values encode the per-VF BAR sizes", "6.4"}, check_probed_bars},
+     check_power_reset_probe, NULL},
+    {{"callback.probed-bars", "probed BAR values encode the per-VF BAR sizes", "6.4"}, check_probed_bars, NULL},
     {{"config.guest-view", "VF IDs virtualized, SR-IOV capability hidden, forbidden writes dropped silently",
       "6.1, 6.2"},
-     check_config_view},
+     check_config_view, NULL},
     {{"invalidate.coalescing", "invalidations OR per VF (and ALL_VFS) until an INVALIDATE_BLOCK is held",
       "4.7"},
-     check_invalidate},
+     check_invalidate, NULL},
     {{"mitigation.consistency", "counts, ranges and trapped accesses agree; bounds enforced", "4.8, 4.9, 6.12"},
-     check_mitigation},
+     check_mitigation, NULL},
     {{"mitigation.update-rearm", "MITIGATED_RANGE_UPDATE is held per VF and completed when that VF changes",
       "4.10, 7.3"},
-     check_update_rearm},
-    {{NULL, NULL, NULL}, NULL},
+     check_update_rearm, NULL},
+    {{NULL, NULL, NULL}, NULL, NULL},
 };

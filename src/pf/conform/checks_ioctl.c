@@ -92,10 +92,16 @@ check_buffer_sizes(struct env *env, struct pf_conform_result *r)
         {IOCTL_SRIOV_QUERY_MITIGATED_RANGE_COUNT, 2, 23, "RANGE_COUNT output 23 < 24"},
         {IOCTL_SRIOV_QUERY_MITIGATED_RANGES, 3, 16, "RANGES input 3 < 4"},
         {IOCTL_SRIOV_MITIGATED_RANGE_UPDATE, 1, 2, "RANGE_UPDATE input 1 < 2"},
+        {IOCTL_SRIOV_MITIGATED_RANGE_UPDATE, 2, 1, "RANGE_UPDATE output 1 < 2"},
         {IOCTL_SRIOV_PROXY_QUERY_LUID, 0, 7, "PROXY_QUERY_LUID output 7 < 8"},
         {IOCTL_SRIOV_NOTIFICATION, 0, 3, "NOTIFICATION output 3 < 4"},
     };
     uint8_t in[64] = {0}, out[64];
+
+    SRIOV_MITIGATED_RANGE_COUNT_OUTPUT count;
+    SRIOV_MITIGATED_RANGES_INPUT rin = {0, 0};
+    uint8_t ranges[16 * 16];
+    bool ranged = false;
 
     EXPECT_ST(env_ioctl(env, false, IRP_MJ_DEVICE_CONTROL, IOCTL_SRIOV_ATTACH, NULL, 0, NULL, 0, NULL),
               STATUS_SUCCESS, "ATTACH");
@@ -105,7 +111,23 @@ check_buffer_sizes(struct env *env, struct pf_conform_result *r)
                             NULL),
                   STATUS_BUFFER_TOO_SMALL, "%s", cases[i].what);
     }
-    PASSF("every short buffer gets STATUS_BUFFER_TOO_SMALL at once");
+    /* RANGES: an output holding fewer entries than RangeCount (contract.md 4.9). */
+    if (NT_SUCCESS(env_ioctl(env, false, IRP_MJ_DEVICE_CONTROL, IOCTL_SRIOV_QUERY_MITIGATED_RANGE_COUNT, in, 2,
+                             &count, sizeof(count), NULL))) {
+        for (UCHAR bar = 0; bar < 6 && !ranged; bar++) {
+            if (count.RangeCount[bar] == 0 || count.RangeCount[bar] > 16) {
+                continue;
+            }
+            rin.BarNumber = bar;
+            ranged = true;
+            EXPECT_ST(env_ioctl(env, false, IRP_MJ_DEVICE_CONTROL, IOCTL_SRIOV_QUERY_MITIGATED_RANGES, &rin,
+                                sizeof(rin), ranges, 16 * count.RangeCount[bar] - 1, NULL),
+                      STATUS_BUFFER_TOO_SMALL, "RANGES output %u < 16 x %u ranges (BAR %u)",
+                      16 * count.RangeCount[bar] - 1, count.RangeCount[bar], bar);
+        }
+    }
+    PASSF("every short buffer gets STATUS_BUFFER_TOO_SMALL at once%s",
+          ranged ? ", RANGES output too small for its ranges too" : "");
 }
 
 /* One QI of the SR-IOV table at (size, version); returns the status and the table's Size/Version. */
@@ -201,20 +223,20 @@ check_luids(struct env *env, struct pf_conform_result *r)
 
 const struct check_entry conform_checks_ioctl[] = {
     {{"ioctl.codes", "the nine IOCTLs use the effective METHOD_BUFFERED codes 0x00226044 + 4(i-1)", "4.1"},
-     check_ioctl_codes},
+     check_ioctl_codes, NULL},
     {{"ioctl.user-mode", "from user mode only PROXY_QUERY_LUID is honoured, the rest get INVALID_DEVICE_REQUEST",
       "4.2, 4.11"},
-     check_user_mode},
+     check_user_mode, NULL},
     {{"ioctl.both-majors", "IRP_MJ_DEVICE_CONTROL and IRP_MJ_INTERNAL_DEVICE_CONTROL are both accepted", "4.2, 10.1"},
-     check_both_majors},
+     check_both_majors, NULL},
     {{"ioctl.buffer-sizes", "a buffer shorter than its structure fails at once with STATUS_BUFFER_TOO_SMALL",
       "1.3, 4.3-4.11"},
-     check_buffer_sizes},
+     check_buffer_sizes, NULL},
     {{"qi.size-version-matrix", "SR-IOV v1 for 120 bytes, v2 for 144 (same GUID); KMDF's size/version rule",
       "1.5, 3.2"},
-     check_qi_matrix},
+     check_qi_matrix, NULL},
     {{"luid.consistency", "QueryLuid == PROXY_QUERY_LUID; VF LUIDs distinct; QueryLuidVf inverts QueryVfLuid",
       "4.11, 6.10, 7.5"},
-     check_luids},
-    {{NULL, NULL, NULL}, NULL},
+     check_luids, NULL},
+    {{NULL, NULL, NULL}, NULL, NULL},
 };

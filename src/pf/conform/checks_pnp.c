@@ -211,7 +211,23 @@ check_attach_gate(struct env *env, struct pf_conform_result *r)
     EXPECT(env_pnp_wait(a, env->opt->release_ms), "ATTACH still blocked after CANCEL_STOP");
     EXPECT(a->status == STATUS_SUCCESS, "ATTACH after CANCEL_STOP: %s", st_name(a->status));
     EXPECT(env_pnp_wait(cancel, env->opt->release_ms), "CANCEL_STOP did not return");
-    PASSF("ATTACH held from QUERY_STOP until CANCEL_STOP, then attached");
+    EXPECT_ST(detach(env), STATUS_SUCCESS, "DETACH");
+    /* The other path: QUERY_STOP -> STOP -> START; the gate stays closed until START has completed. */
+    stop = env_pnp_start(env, wdf_pnp_query_stop);
+    EXPECT(stop != NULL && env_pnp_wait(stop, env->opt->release_ms), "second QUERY_STOP held");
+    stop = env_pnp_start(env, wdf_pnp_stop);
+    EXPECT(stop != NULL && env_pnp_wait(stop, env->opt->release_ms) && stop->status == STATUS_SUCCESS,
+           "STOP failed");
+    a = env_run(env, attach);
+    EXPECT(a != NULL, "no thread for ATTACH");
+    EXPECT(!env_pnp_wait(a, env->opt->settle_ms), "ATTACH completed (%s) while stopped for rebalance",
+           st_name(a->status));
+    cancel = env_pnp_start(env, wdf_pnp_start);
+    EXPECT(cancel != NULL && env_pnp_wait(cancel, env->opt->release_ms) && cancel->status == STATUS_SUCCESS,
+           "restart START failed");
+    EXPECT(env_pnp_wait(a, env->opt->release_ms), "ATTACH still blocked after the restart");
+    EXPECT(a->status == STATUS_SUCCESS, "ATTACH after the restart: %s", st_name(a->status));
+    PASSF("ATTACH held from QUERY_STOP until CANCEL_STOP, and across STOP until START completed");
 }
 
 static void
@@ -344,47 +360,77 @@ check_surprise_removal(struct env *env, struct pf_conform_result *r)
 static void
 check_no_leak(struct env *env, struct pf_conform_result *r)
 {
-    struct cio *inv;
+    SRIOV_MITIGATED_RANGE_UPDATE_INPUT in = {0};
+    struct cio *n, *inv, *upd;
     struct pnp_job *job;
     NTSTATUS st;
 
     EXPECT_ST(attach(env), STATUS_SUCCESS, "ATTACH");
+    n = notification(env);
+    EXPECT_HELD(n, "NOTIFICATION with no event");
     inv = env_ioctl_async(env, IOCTL_SRIOV_INVALIDATE_BLOCK, NULL, 0, sizeof(SRIOV_INVALIDATE_BLOCK), &st);
     EXPECT(inv != NULL, "INVALIDATE_BLOCK completed at once (%s) with nothing to report", st_name(st));
+    upd = env_ioctl_async(env, IOCTL_SRIOV_MITIGATED_RANGE_UPDATE, &in, sizeof(in),
+                          sizeof(SRIOV_MITIGATED_RANGE_UPDATE_OUTPUT), &st);
     job = env_pnp_start(env, wdf_pnp_remove_device);
     EXPECT(env_pnp_wait(job, env->opt->release_ms), "orderly removal did not finish");
+    EXPECT(cio_wait(n, env->opt->release_ms) && !NT_SUCCESS(n->status),
+           "held NOTIFICATION not completed with a failure at removal");
     EXPECT(cio_wait(inv, env->opt->release_ms), "INVALIDATE_BLOCK never completed after removal");
+    EXPECT(upd == NULL || cio_wait(upd, env->opt->release_ms), "MITIGATED_RANGE_UPDATE never completed after removal");
     EXPECT(env->verifier_reports == 0, "%s", env->verifier_first);
     /* The importer's references are released by the teardown; underflow would be reported there. */
     PASSF("orderly removal completed every held request; nothing left to the verifier");
 }
 
+/* An ATTACH blocked by the gate must not outlive the device (contract.md 4.5 [I], 7.6). */
+static void
+check_removal_blocked_attach(struct env *env, struct pf_conform_result *r)
+{
+    struct pnp_job *stop, *a, *gone;
+
+    stop = env_pnp_start(env, wdf_pnp_query_stop);
+    EXPECT(stop != NULL && env_pnp_wait(stop, env->opt->release_ms) && stop->status == STATUS_SUCCESS,
+           "QUERY_STOP with no VSP attached");
+    a = env_run(env, attach);
+    EXPECT(a != NULL && !env_pnp_wait(a, env->opt->settle_ms), "ATTACH was not held by the gate");
+    gone = env_pnp_start(env, wdf_pnp_surprise_remove);
+    EXPECT(gone != NULL && env_pnp_wait(gone, env->opt->release_ms), "surprise removal did not finish");
+    EXPECT(env_pnp_wait(a, env->opt->release_ms), "ATTACH still blocked after the device was removed");
+    EXPECT(!NT_SUCCESS(a->status), "ATTACH to a removed device succeeded");
+    PASSF("a gated ATTACH failed (%s) when the device was surprise-removed", st_name(a->status));
+}
+
 const struct check_entry conform_checks_pnp[] = {
     {{"notify.exactly-once.before-event", "a NOTIFICATION queued before the event gets it once; later ones wait",
       "4.3, 7.2"},
-     check_before_event},
+     check_before_event, NULL},
     {{"notify.exactly-once.after-event", "an event raised first goes to the next NOTIFICATION, once", "4.3, 7.2"},
-     check_after_event},
+     check_after_event, NULL},
     {{"notify.resent-before-complete", "NOTIFICATIONs re-sent before EVENT_COMPLETE stay queued", "4.3, 7.2"},
-     check_resent},
+     check_resent, NULL},
     {{"notify.short-buffer", "a NOTIFICATION shorter than 4 bytes fails at once and never consumes an event",
       "4.3, 10.18"},
-     check_short_buffer},
+     check_short_buffer, NULL},
     {{"event-complete.spurious", "EVENT_COMPLETE without an outstanding event is harmless", "4.4, 7.2"},
-     check_spurious_complete},
-    {{"attach.gate", "ATTACH blocks from QUERY_STOP until CANCEL_STOP or the restart", "4.5, 7.2"},
-     check_attach_gate},
-    {{"attach.sharing-violation", "a second ATTACH fails with STATUS_SHARING_VIOLATION", "4.5"}, check_sharing},
+     check_spurious_complete, NULL},
+    {{"attach.gate", "ATTACH blocks from QUERY_STOP until CANCEL_STOP, or across STOP until START completed",
+      "4.5, 7.2"},
+     check_attach_gate, NULL},
+    {{"attach.sharing-violation", "a second ATTACH fails with STATUS_SHARING_VIOLATION", "4.5"}, check_sharing, NULL},
     {{"detach.mid-event", "DETACH during an event releases QUERY_STOP with success and closes the gate",
       "4.6, 7.2"},
-     check_detach_mid_event},
+     check_detach_mid_event, NULL},
     {{"pnp.veto", "EVENT_COMPLETE(failure) vetoes QUERY_STOP with that status; CANCEL_STOP raises Restart",
       "4.4, 7.2"},
-     check_veto},
+     check_veto, NULL},
     {{"pnp.rebalance", "stop, new resources, start: Restart delivered, resources re-read", "7.2, 10.21"},
-     check_rebalance},
-    {{"removal.surprise", "surprise removal fails every held request", "7.6"}, check_surprise_removal},
-    {{"removal.no-leak", "orderly removal completes held requests; the runtime verifier stays clean", "7.6"},
-     check_no_leak},
-    {{NULL, NULL, NULL}, NULL},
+     check_rebalance, NULL},
+    {{"removal.surprise", "surprise removal fails every held request", "7.6"}, check_surprise_removal, NULL},
+    {{"removal.no-leak", "orderly removal completes held NOTIFICATION, INVALIDATE_BLOCK, RANGE_UPDATE; verifier clean",
+      "7.6"},
+     check_no_leak, NULL},
+    {{"removal.blocked-attach", "an ATTACH held by the rebalance gate fails when the device goes away", "4.5, 7.6"},
+     check_removal_blocked_attach, NULL},
+    {{NULL, NULL, NULL}, NULL, NULL},
 };

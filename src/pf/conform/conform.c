@@ -28,13 +28,13 @@ build_table(void)
     }
 }
 
-static check_fn *
-fn_of(const char *id)
+static const struct check_entry *
+entry_of(const char *id)
 {
     for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
         for (const struct check_entry *e = groups[g]; e->fn != NULL; e++) {
             if (strcmp(e->info.id, id) == 0) {
-                return e->fn;
+                return e;
             }
         }
     }
@@ -88,7 +88,8 @@ selected(const char *id, const char *only)
 static void
 run_one(const struct pf_conform_options *opt, const struct pf_conform_check *c, struct pf_conform_result *r)
 {
-    struct env *env = pv_calloc(1, sizeof(*env));
+    const struct check_entry *e = entry_of(c->id);
+    struct env *env = e != NULL ? pv_calloc(1, sizeof(*env)) : NULL;
 
     r->check = c;
     r->verdict = PF_CONFORM_HARNESS_ERROR;
@@ -96,10 +97,10 @@ run_one(const struct pf_conform_options *opt, const struct pf_conform_check *c, 
         snprintf(r->reason, sizeof(r->reason), "out of memory");
         return;
     }
-    if (env_create(env, opt) != 0) {
+    if (env_create(env, opt, e->world) != 0) {
         snprintf(r->reason, sizeof(r->reason), "could not build the world: %s", env->error);
     } else {
-        fn_of(c->id)(env, r);
+        e->fn(env, r);
         env_release_stuck(env);
         if (r->verdict == PF_CONFORM_PASS && env->verifier_reports != 0) {
             r->verdict = PF_CONFORM_FAIL;

@@ -50,13 +50,16 @@ fail(struct env *env, const char *what, long code)
 }
 
 static int
-make_device(struct env *env)
+make_device(struct env *env, env_profile_fn *tune)
 {
     struct pv_profile prof;
     struct pcivirt_error err;
 
     pv_profile_default(&prof);
     prof.initial_vfs = 8; /* enough VFs to tell them apart, few enough to be quick */
+    if (tune != NULL) {
+        tune(&prof);
+    }
     if (pv_platform_create(NULL, &env->plat) != 0) {
         return fail(env, "platform", 0);
     }
@@ -183,7 +186,7 @@ open_targets(struct env *env)
 }
 
 int
-env_create(struct env *env, const struct pf_conform_options *opt)
+env_create(struct env *env, const struct pf_conform_options *opt, env_profile_fn *tune)
 {
     struct wdf_host_config hc;
     struct dev_vf_geometry geo;
@@ -199,7 +202,7 @@ env_create(struct env *env, const struct pf_conform_options *opt)
         return fail(env, "wdf_host_create", 0);
     }
     wdf_thread_bind(env->host);
-    if (make_device(env) != 0 || make_node(env) != 0 || load_driver(env) != 0 || open_targets(env) != 0) {
+    if (make_device(env, tune) != 0 || make_node(env) != 0 || load_driver(env) != 0 || open_targets(env) != 0) {
         return -1;
     }
     pv_sriov_geometry(env->dev, &geo);

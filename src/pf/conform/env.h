@@ -73,8 +73,14 @@ struct env {
     char error[256];
 };
 
-/* env_create() - build the world; on failure env->error says why.  Return 0 or -1. */
-int env_create(struct env *env, const struct pf_conform_options *opt);
+/* Changes a check makes to the default device profile before the world is built. */
+typedef void env_profile_fn(struct pv_profile *prof);
+
+/*
+ * env_create() - build the world; on failure env->error says why.  Return 0 or -1.
+ * @tune: NULL, or changes to the default profile (e.g. a VF BAR above 4 GiB).
+ */
+int env_create(struct env *env, const struct pf_conform_options *opt, env_profile_fn *tune);
 
 /* env_destroy() - close, remove the device, unload, free (unless env->leak). */
 void env_destroy(struct env *env);

@@ -38,7 +38,8 @@ pf_hw_bind(struct pf_hw *hw, void *wdf_device)
         return st;
     }
     hw->bound = true;
-    if (hw->bus.Size < sizeof(hw->bus) || hw->bus.config_read == NULL || hw->bus.config_write == NULL ||
+    /* Append-only table (pcivirt/bus.h): version 1 is enough; later members are checked by Size. */
+    if (hw->bus.Size < PCIVIRT_BUS_INTERFACE_V1_SIZE || hw->bus.config_read == NULL || hw->bus.config_write == NULL ||
         hw->bus.mmio_read == NULL || hw->bus.mmio_write == NULL || hw->bus.query_resources == NULL) {
         pf_hw_unbind(hw);
         return STATUS_REVISION_MISMATCH;
