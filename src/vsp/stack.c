@@ -102,6 +102,32 @@ wake(void *ctx)
 
 /* ---- PF records ------------------------------------------------------------------------ */
 
+/*
+ * The stack lets go of a PF that is still present (shutdown, not removal): every
+ * VF still in a VM, or quarantined, leaves through the clean handoff (reset and
+ * check, vsp/vmm.h), so the next VSP to attach never finds a previous VM's blocks,
+ * registers or virtual config in a VF it hands out.  vsp_vmm_remove_pf() alone
+ * does not reset: it is written for a device that is gone.
+ */
+static void
+release_vfs(struct stack_pf *p)
+{
+    uint16_t n = vsp_pf_num_vfs(p->binding);
+
+    for (uint16_t vf = 0; vf < n; vf++) {
+        struct vsp_vf_info info;
+
+        if (vsp_vmm_vf_info(p->s->vmm, p->id, vf, &info) != 0) {
+            continue;
+        }
+        if (info.state == VSP_VF_ASSIGNED || info.state == VSP_VF_EJECTING) {
+            vsp_vmm_surprise_remove(p->s->vmm, p->id, vf, "stack shutdown: VF reset before the PF is released");
+        } else if (info.state == VSP_VF_QUARANTINED) {
+            vsp_vmm_retry_handoff(p->s->vmm, p->id, vf);
+        }
+    }
+}
+
 static void
 pf_free(struct stack_pf *p)
 {
@@ -110,6 +136,9 @@ pf_free(struct stack_pf *p)
     }
     if (p->broker != NULL) {
         vsp_broker_stop(p->broker, p->gone, p->gone ? "PF removed" : "stack shutdown");
+    }
+    if (p->in_vmm && !p->gone && p->binding != NULL) {
+        release_vfs(p);
     }
     if (p->in_vmm) {
         vsp_vmm_remove_pf(p->s->vmm, p->id, p->gone ? "PF removed" : "stack shutdown");
