@@ -211,6 +211,65 @@ query_stop_seen(struct world *w, unsigned unused)
     return total(w, VSP_EV_QUERY_STOP) > w->m.cycles;
 }
 
+/* VF @vf still carries a guest's mailbox block or scratch value (the PF and the device say). */
+static bool
+vf_dirty(struct world *w, unsigned vf)
+{
+    uint8_t buf[128];
+    uint32_t len = 0, scratch = 0;
+
+    CHECK(w,
+          pf_admin_get_vf_block(w->device, (uint16_t)vf, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len) == STATUS_SUCCESS,
+          "mailbox of VF %u", vf);
+    CHECK(w,
+          pv_platform_read(w->plat, vf_aperture(w) + vf * w->prof.vf_bar[0].size + SWVF_REG_SCRATCH, &scratch, 4) == 0,
+          "scratch of VF %u", vf);
+    return len != 0 || scratch != 0;
+}
+
+/* ResetVf through the PF's own table, as a client (what the next stack should have found done). */
+static void
+reset_vf_as_client(struct world *w, unsigned vf)
+{
+    SRIOV_DEVICE_INTERFACE_STANDARD tbl;
+    struct wdf_target *t = NULL;
+    char **links = NULL;
+
+    if (!NT_SUCCESS(wdf_interface_list(w->host, &GUID_DEVINTERFACE_VIRTUALIZABLE_DEVICE, &links)) || links[0] == NULL ||
+        !NT_SUCCESS(wdf_target_open(w->host, links[0], KernelMode, NULL, NULL, &t))) {
+        wdf_interface_list_free(links);
+        stress_fail(w, __LINE__, "cannot open the PF to reset VF %u", vf);
+        return;
+    }
+    wdf_interface_list_free(links);
+    if (NT_SUCCESS(wdf_target_query_interface(t, &GUID_SRIOV_DEVICE_INTERFACE_STANDARD, (INTERFACE *)&tbl, sizeof(tbl),
+                                              SRIOV_DEVICE_INTERFACE_STANDARD_VERSION_1, NULL))) {
+        CHECK(w, tbl.ResetVf(tbl.Context, (USHORT)vf) == STATUS_SUCCESS, "ResetVf(%u)", vf);
+        tbl.InterfaceDereference(tbl.Context);
+    }
+    wdf_target_close(t);
+}
+
+/*
+ * After the stack let go of the PF, the VFs its VMs held must be clean (the
+ * handoff fix, tests/regress/test_regress_stack.c).  When the DETACH came in
+ * the middle of a rebalance the PF was stopped while the stack released it, so
+ * ResetVf could not run: a known open finding (docs/HARDENING.md), counted, and
+ * the VFs reset here so the next incarnation starts clean.
+ */
+static void
+check_released(struct world *w, const bool held[NUM_VFS], bool mid)
+{
+    for (unsigned vf = 0; vf < NUM_VFS; vf++) {
+        if (!held[vf] || !vf_dirty(w, vf)) {
+            continue;
+        }
+        CHECK(w, mid, "VF %u left its VM at stack shutdown without a reset", vf);
+        w->st.unreset_mid++;
+        reset_vf_as_client(w, vf);
+    }
+}
+
 /*
  * The stack goes away (DETACH; with @mid, while a rebalance's query-stop is
  * open: the PF's wait ends with the DETACH and the stop proceeds, contract.md
@@ -222,7 +281,11 @@ ev_reattach(struct world *w, struct wd_thread *me, bool mid)
     struct pf_admin_status ps;
     NTSTATUS st = STATUS_PENDING;
     uint32_t cycles = w->m.cycles;
+    bool held[NUM_VFS];
 
+    for (unsigned vf = 0; vf < NUM_VFS; vf++) {
+        held[vf] = w->m.holder[vf] >= 0;
+    }
     if (mid) {
         mark_guests(w); /* no guest may still answer with the last cycle's veto */
         settle(w, me, guests_passed_mark, 0, "reattach: waiting for the guests to take their answers");
@@ -245,6 +308,7 @@ ev_reattach(struct world *w, struct wd_thread *me, bool mid)
     }
     wd_phase(me, "reattach: stack teardown");
     stack_down(w);
+    check_released(w, held, mid);
     ps = pf_status(w);
     CHECK(w, !ps.attached && ps.interface_refs == 0 && ps.events_raised == ps.events_delivered,
           "after DETACH: attached %d, interface refs %d, events raised %u delivered %u", ps.attached, ps.interface_refs,
