@@ -24,7 +24,7 @@ build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
 run: build
-	./$(BUILD)/pcivirt contract
+	./$(BUILD)/pcivirt run
 
 check: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)

@@ -87,10 +87,17 @@ holders(struct run *r, struct run_dev *d, struct holder *out, size_t max)
     return n;
 }
 
-/* Every holder's bus has seen PCI_QUERY_STOP for each of its VFs; true when one stayed silent. */
+/*
+ * Every holder's bus has seen PCI_QUERY_STOP for each of its VFs, and the stack has
+ * logged an answer for every VF whose VM does answer; *silent is true when a VM
+ * stays silent.  Only then may a virtual-clock run jump past the answer deadline:
+ * a guest that answers must not lose a race against the clock on a loaded machine.
+ */
 static bool
-all_asked(struct holder *h, size_t n, bool *silent)
+all_asked(struct run *r, struct holder *h, size_t n, uint64_t answers0, bool *silent)
 {
+    uint64_t talkers = 0;
+
     *silent = false;
     for (size_t i = 0; i < n; i++) {
         struct gvpci_stats s;
@@ -103,13 +110,17 @@ all_asked(struct holder *h, size_t n, bool *silent)
         if (s.query_stops - h[i].asked0 < need) {
             return false;
         }
-        *silent = *silent || (h[i].v->misbehave & SCENARIO_GUEST_IGNORE_QUERY_STOP) != 0;
+        if ((h[i].v->misbehave & SCENARIO_GUEST_IGNORE_QUERY_STOP) != 0) {
+            *silent = true;
+        } else {
+            talkers++;
+        }
     }
-    return true;
+    return vsp_event_log_total(vsp_stack_log(r->stack), VSP_EV_VM_ANSWER) - answers0 >= talkers;
 }
 
 static bool
-drive(struct run *r, struct holder *h, size_t n, NTSTATUS *status)
+drive(struct run *r, struct holder *h, size_t n, uint64_t answers0, NTSTATUS *status)
 {
     uint64_t limit_ms = 10000 + (r->sc->options.clock == SCENARIO_CLOCK_REAL ? r->sc->timing.query_stop_timeout_ms : 0);
     bool advanced = false, silent;
@@ -120,7 +131,7 @@ drive(struct run *r, struct holder *h, size_t n, NTSTATUS *status)
         }
         run_guests_poll(r);
         run_progress(r, "rebalance");
-        if (!advanced && r->sc->options.clock == SCENARIO_CLOCK_VIRTUAL && all_asked(h, n, &silent) && silent) {
+        if (!advanced && r->sc->options.clock == SCENARIO_CLOCK_VIRTUAL && all_asked(r, h, n, answers0, &silent) && silent) {
             /* The PF's PnP thread and the stack's service thread sleep on the host clock now. */
             wdf_host_wait_sleepers(r->host, 2, 2000);
             run_advance(r, (uint64_t)r->sc->timing.query_stop_timeout_ms * VSP_NS_PER_MS);
@@ -199,11 +210,12 @@ run_rebalance(struct run *r, const struct scenario_step *st)
     uint64_t base = vf_bar_base(d);
     NTSTATUS status = STATUS_PENDING;
     bool timed_out, vetoed, restarted;
+    uint64_t answers0 = vsp_event_log_total(vsp_stack_log(r->stack), VSP_EV_VM_ANSWER);
     int rc = vsp_stack_rebalance_begin(r->stack, d->node, move_resources, &mc);
 
     if (!run_check(r, RUN_INV_STEPS, rc == 0, "rebalance of '%s': the stack refused to start it (%s)", d->sd->name,
                    pcivirt_strerror(rc)) ||
-        !run_check(r, RUN_INV_STEPS, drive(r, h, n, &status), "rebalance of '%s' did not finish", d->sd->name)) {
+        !run_check(r, RUN_INV_STEPS, drive(r, h, n, answers0, &status), "rebalance of '%s' did not finish", d->sd->name)) {
         return;
     }
     run_guests_poll(r);
