@@ -893,6 +893,7 @@ vsp_vpci_host_stats(struct vsp_vpci_host *h, struct vsp_vpci_stats *out)
     out->mmio_trapped = atomic_load(&h->st.mmio_trapped);
     out->mmio_unclaimed = atomic_load(&h->st.mmio_unclaimed);
     out->sends_lost = atomic_load(&h->st.sends_lost);
+    out->late_stops = atomic_load(&h->st.late_stops);
 }
 
 unsigned

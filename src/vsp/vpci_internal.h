@@ -54,8 +54,11 @@ struct vpci_stopq {
     pthread_t thread;
     bool started;     /* a thread exists and must be joined */
     atomic_bool done; /* it has reported and is about to return */
+    bool over;        /* under stop_lock: the stop-over of this query's round was sent to the slot */
+    bool restarted;   /* under stop_lock, with @over: it was PCI_REENABLE */
     struct vsp_vpci_host *h;
     uint32_t slot;
+    uint32_t serial; /* the exposure asked */
     int pf;
     uint16_t vf;
     uint64_t cookie;
@@ -94,7 +97,7 @@ struct vsp_vpci_host {
 
     struct {
         atomic_uint_fast64_t requests, refused, config_reads, config_writes;
-        atomic_uint_fast64_t mmio_direct, mmio_trapped, mmio_unclaimed, sends_lost;
+        atomic_uint_fast64_t mmio_direct, mmio_trapped, mmio_unclaimed, sends_lost, late_stops;
     } st;
 };
 

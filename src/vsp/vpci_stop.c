@@ -10,10 +10,51 @@
  * rescind, which vsp_vpci_host_destroy() does before it joins the threads here.
  * At most one query per slot is in flight, so a guest cannot make the stack
  * create threads without bound.
+ *
+ * Order.  A round can be decided (another slot's veto, the deadline) and its
+ * stop-over - PCI_REENABLE or PCI_QUERY_STOP_FAILED, sent by the broker - go out
+ * before a slow query thread has sent its PCI_QUERY_STOP.  The guest would then
+ * see the query last and keep its driver stopped for good.  The channel cannot
+ * tell when a request's packet left, so the order is kept per slot instead:
+ * vsp_vpci_stop_done() marks the slot's query "over" (under stop_lock) before it
+ * sends; a query thread that finds its round over does not send at all, and one
+ * whose query the guest accepted after the mark sends the stop-over again, after
+ * the answer - so every accepted query is followed by a stop-over in the
+ * guest's ring.  A duplicate stop-over is harmless (the driver resumes twice).
  */
 #include <string.h>
 
 #include "vsp/vpci_internal.h"
+
+/*
+ * The guest accepted @q's query (its driver stopped): if the round's stop-over was
+ * already sent, or the slot no longer holds the exposure asked, it may have reached
+ * the guest before the query did - send it (again) now, after the answer.
+ */
+static void
+resume_if_late(struct vpci_stopq *q)
+{
+    struct vsp_vpci_host *h = q->h;
+    const struct vpci_slot *s = &h->slots[vpci_slot_device(q->slot)];
+    struct vpci_msg m = {.type = PCI_QUERY_STOP_FAILED, .slot = q->slot};
+    bool over, restarted, same;
+
+    pthread_mutex_lock(&h->stop_lock);
+    over = q->over;
+    restarted = q->restarted;
+    pthread_mutex_unlock(&h->stop_lock);
+    pthread_rwlock_rdlock(&h->lock);
+    same = s->present && s->serial == q->serial;
+    pthread_rwlock_unlock(&h->lock);
+    if (!over && same) {
+        return; /* the stop-over, when it comes, comes after this answer */
+    }
+    if (over && same && restarted) {
+        m.type = PCI_REENABLE;
+    }
+    atomic_fetch_add(&h->st.late_stops, 1);
+    vpci_send(h, &m);
+}
 
 static void *
 stopq_thread(void *arg)
@@ -21,10 +62,19 @@ stopq_thread(void *arg)
     struct vpci_stopq *q = arg;
     struct vpci_msg m = {.type = PCI_QUERY_STOP, .slot = q->slot};
     struct vpci_reply r;
-    NTSTATUS st;
+    NTSTATUS st = STATUS_CANCELLED;
+    bool over;
 
     memset(&r, 0, sizeof(r));
-    st = vpci_chan_request(q->h->ch, &m, &r, NULL, q->wait_ns);
+    pthread_mutex_lock(&q->h->stop_lock);
+    over = q->over;
+    pthread_mutex_unlock(&q->h->stop_lock);
+    if (!over) { /* else the round ended before the query left: never send it */
+        st = vpci_chan_request(q->h->ch, &m, &r, NULL, q->wait_ns);
+    }
+    if (NT_SUCCESS(st) && NT_SUCCESS(r.status)) {
+        resume_if_late(q);
+    }
     q->fn(q->ctx, q->cookie, q->h->vm_id, q->slot, q->pf, q->vf, NT_SUCCESS(st), NT_SUCCESS(st) ? r.status : st);
     atomic_store(&q->done, true);
     return NULL;
@@ -55,7 +105,7 @@ stopq_start(struct vsp_vpci_host *h, unsigned i, const struct vpci_stopq *req)
 
 /* The slots of @h holding a VF of @pf: (slot, vf) pairs. */
 static unsigned
-slots_of_pf(struct vsp_vpci_host *h, int pf, uint32_t *slots, uint16_t *vfs)
+slots_of_pf(struct vsp_vpci_host *h, int pf, uint32_t *slots, uint16_t *vfs, uint32_t *serials)
 {
     unsigned n = 0;
 
@@ -65,6 +115,7 @@ slots_of_pf(struct vsp_vpci_host *h, int pf, uint32_t *slots, uint16_t *vfs)
 
         if (s->present && vsp_pf_id(s->pf) == pf) {
             slots[n] = s->desc.slot;
+            serials[n] = s->serial;
             vfs[n++] = s->vf;
         }
     }
@@ -85,17 +136,18 @@ vsp_vpci_query_stop(struct vsp_vpci *vpci, int pf, uint64_t cookie, int64_t wait
     list_for_each(n, &vpci->hosts)
     {
         struct vsp_vpci_host *h = list_entry(n, struct vsp_vpci_host, node);
-        uint32_t slots[VSP_VPCI_SLOTS];
+        uint32_t slots[VSP_VPCI_SLOTS], serials[VSP_VPCI_SLOTS];
         uint16_t vfs[VSP_VPCI_SLOTS];
         unsigned count;
 
         if (atomic_load(&h->version) == 0) {
             continue; /* no guest bus yet: nobody to ask (the broker's deadline decides) */
         }
-        count = slots_of_pf(h, pf, slots, vfs);
+        count = slots_of_pf(h, pf, slots, vfs, serials);
         for (unsigned i = 0; i < count; i++) {
             struct vpci_stopq req = {.h = h,
                                      .slot = slots[i],
+                                     .serial = serials[i],
                                      .pf = pf,
                                      .vf = vfs[i],
                                      .cookie = cookie,
@@ -126,17 +178,22 @@ vsp_vpci_stop_done(struct vsp_vpci *vpci, int pf, bool restarted)
     list_for_each(n, &vpci->hosts)
     {
         struct vsp_vpci_host *h = list_entry(n, struct vsp_vpci_host, node);
-        uint32_t slots[VSP_VPCI_SLOTS];
+        uint32_t slots[VSP_VPCI_SLOTS], serials[VSP_VPCI_SLOTS];
         uint16_t vfs[VSP_VPCI_SLOTS];
         unsigned count;
 
         if (atomic_load(&h->version) == 0) {
             continue;
         }
-        count = slots_of_pf(h, pf, slots, vfs);
+        count = slots_of_pf(h, pf, slots, vfs, serials);
         for (unsigned i = 0; i < count; i++) {
+            struct vpci_stopq *q = &h->stopq[vpci_slot_device(slots[i])];
             struct vpci_msg m = {.type = restarted ? PCI_REENABLE : PCI_QUERY_STOP_FAILED, .slot = slots[i]};
 
+            pthread_mutex_lock(&h->stop_lock); /* before the send: see "Order" above */
+            q->over = true;
+            q->restarted = restarted;
+            pthread_mutex_unlock(&h->stop_lock);
             vpci_send(h, &m);
         }
         if (count != 0 && restarted) {

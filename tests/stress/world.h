@@ -122,7 +122,7 @@ struct model {
 struct world_stats {
     uint64_t events[EV_KINDS];
     uint64_t acked, guest_vetoes, timeout_vetoes, policy_removals, moved, quarantined;
-    uint64_t checkpoints, incarnations, detach_mid_event, unreset_mid, stuck_stopped;
+    uint64_t checkpoints, incarnations, detach_mid_event, unreset_mid;
 };
 
 struct world {
