@@ -54,11 +54,14 @@ struct vpci_stopq {
     pthread_t thread;
     bool started;     /* a thread exists and must be joined */
     atomic_bool done; /* it has reported and is about to return */
-    bool over;        /* under stop_lock: the stop-over of this query's round was sent to the slot */
-    bool restarted;   /* under stop_lock, with @over: it was PCI_REENABLE */
+    /* Under stop_lock (vpci_stop.c, "Order"): */
+    bool over;       /* the stop-over of this query's round is due */
+    bool restarted;  /* with @over: it is PCI_REENABLE, else PCI_QUERY_STOP_FAILED */
+    bool in_request; /* the thread is (about to be) inside vpci_chan_request() */
+    bool handed;     /* the stop-over was handed to the thread, which sends it after the request */
+    bool returned;   /* the request is over: only the report is left */
     struct vsp_vpci_host *h;
     uint32_t slot;
-    uint32_t serial; /* the exposure asked */
     int pf;
     uint16_t vf;
     uint64_t cookie;

@@ -12,47 +12,26 @@
  * create threads without bound.
  *
  * Order.  A round can be decided (another slot's veto, the deadline) and its
- * stop-over - PCI_REENABLE or PCI_QUERY_STOP_FAILED, sent by the broker - go out
- * before a slow query thread has sent its PCI_QUERY_STOP.  The guest would then
- * see the query last and keep its driver stopped for good.  The channel cannot
- * tell when a request's packet left, so the order is kept per slot instead:
- * vsp_vpci_stop_done() marks the slot's query "over" (under stop_lock) before it
- * sends; a query thread that finds its round over does not send at all, and one
- * whose query the guest accepted after the mark sends the stop-over again, after
- * the answer - so every accepted query is followed by a stop-over in the
- * guest's ring.  A duplicate stop-over is harmless (the driver resumes twice).
+ * stop-over - PCI_REENABLE or PCI_QUERY_STOP_FAILED, sent by the broker - be due
+ * before a slow query thread has sent its PCI_QUERY_STOP.  Had the guest seen the
+ * query last, it would keep its driver stopped for good.  The channel cannot tell
+ * when a request's packet left, so each slot's query and stop-over are ordered
+ * under stop_lock: a thread that finds its round over before it asks never
+ * asks; a stop-over due while the slot's query is in flight is handed to that
+ * thread, which sends it after the request returned (after the guest's answer,
+ * or after the wait); otherwise vsp_vpci_stop_done() sends it at once.  So a
+ * guest never sees a query after the stop-over of its round, and sees exactly
+ * one stop-over per slot and round.
  */
 #include <string.h>
 
 #include "vsp/vpci_internal.h"
 
-/*
- * The guest accepted @q's query (its driver stopped): if the round's stop-over was
- * already sent, or the slot no longer holds the exposure asked, it may have reached
- * the guest before the query did - send it (again) now, after the answer.
- */
 static void
-resume_if_late(struct vpci_stopq *q)
+send_stop_over(struct vsp_vpci_host *h, uint32_t slot, bool restarted)
 {
-    struct vsp_vpci_host *h = q->h;
-    const struct vpci_slot *s = &h->slots[vpci_slot_device(q->slot)];
-    struct vpci_msg m = {.type = PCI_QUERY_STOP_FAILED, .slot = q->slot};
-    bool over, restarted, same;
+    struct vpci_msg m = {.type = restarted ? PCI_REENABLE : PCI_QUERY_STOP_FAILED, .slot = slot};
 
-    pthread_mutex_lock(&h->stop_lock);
-    over = q->over;
-    restarted = q->restarted;
-    pthread_mutex_unlock(&h->stop_lock);
-    pthread_rwlock_rdlock(&h->lock);
-    same = s->present && s->serial == q->serial;
-    pthread_rwlock_unlock(&h->lock);
-    if (!over && same) {
-        return; /* the stop-over, when it comes, comes after this answer */
-    }
-    if (over && same && restarted) {
-        m.type = PCI_REENABLE;
-    }
-    atomic_fetch_add(&h->st.late_stops, 1);
     vpci_send(h, &m);
 }
 
@@ -60,52 +39,74 @@ static void *
 stopq_thread(void *arg)
 {
     struct vpci_stopq *q = arg;
+    struct vsp_vpci_host *h = q->h;
     struct vpci_msg m = {.type = PCI_QUERY_STOP, .slot = q->slot};
     struct vpci_reply r;
     NTSTATUS st = STATUS_CANCELLED;
-    bool over;
+    bool ask, handed, restarted;
 
     memset(&r, 0, sizeof(r));
-    pthread_mutex_lock(&q->h->stop_lock);
-    over = q->over;
-    pthread_mutex_unlock(&q->h->stop_lock);
-    if (!over) { /* else the round ended before the query left: never send it */
-        st = vpci_chan_request(q->h->ch, &m, &r, NULL, q->wait_ns);
+    pthread_mutex_lock(&h->stop_lock);
+    ask = !q->over; /* the round ended before the query left: never send it */
+    q->in_request = ask;
+    pthread_mutex_unlock(&h->stop_lock);
+    if (ask) {
+        st = vpci_chan_request(h->ch, &m, &r, NULL, q->wait_ns);
     }
-    if (NT_SUCCESS(st) && NT_SUCCESS(r.status)) {
-        resume_if_late(q);
+    pthread_mutex_lock(&h->stop_lock);
+    q->in_request = false;
+    q->returned = true;
+    handed = q->handed;
+    restarted = q->restarted;
+    pthread_mutex_unlock(&h->stop_lock);
+    if (handed) {
+        atomic_fetch_add(&h->st.late_stops, 1);
+        send_stop_over(h, q->slot, restarted);
     }
-    q->fn(q->ctx, q->cookie, q->h->vm_id, q->slot, q->pf, q->vf, NT_SUCCESS(st), NT_SUCCESS(st) ? r.status : st);
+    q->fn(q->ctx, q->cookie, h->vm_id, q->slot, q->pf, q->vf, NT_SUCCESS(st), NT_SUCCESS(st) ? r.status : st);
     atomic_store(&q->done, true);
     return NULL;
 }
 
-/* Start the query of slot @i; false when the previous one still waits. */
+/*
+ * Start the query of slot @i; false when the previous one still waits for the
+ * guest.  A previous thread whose request returned only has its report left to
+ * make: it is joined (outside stop_lock, which it takes) and the slot reused.
+ */
 static bool
 stopq_start(struct vsp_vpci_host *h, unsigned i, const struct vpci_stopq *req)
 {
     struct vpci_stopq *q = &h->stopq[i];
-    bool ok = true;
+    pthread_t old;
+    bool join = false, ok = true;
 
     pthread_mutex_lock(&h->stop_lock);
-    if (q->started && !atomic_load(&q->done)) {
+    if (q->started && !q->returned) {
         ok = false;
-    } else {
-        if (q->started) {
-            pthread_join(q->thread, NULL); /* it has reported: returns at once */
-        }
-        *q = *req;
-        atomic_init(&q->done, false);
-        q->started = pthread_create(&q->thread, NULL, stopq_thread, q) == 0;
-        ok = q->started;
+    } else if (q->started) {
+        old = q->thread;
+        q->started = false;
+        join = true;
     }
+    pthread_mutex_unlock(&h->stop_lock);
+    if (!ok) {
+        return false;
+    }
+    if (join) {
+        pthread_join(old, NULL); /* bounded: the report, then the thread returns */
+    }
+    pthread_mutex_lock(&h->stop_lock);
+    *q = *req;
+    atomic_init(&q->done, false);
+    q->started = pthread_create(&q->thread, NULL, stopq_thread, q) == 0;
+    ok = q->started;
     pthread_mutex_unlock(&h->stop_lock);
     return ok;
 }
 
 /* The slots of @h holding a VF of @pf: (slot, vf) pairs. */
 static unsigned
-slots_of_pf(struct vsp_vpci_host *h, int pf, uint32_t *slots, uint16_t *vfs, uint32_t *serials)
+slots_of_pf(struct vsp_vpci_host *h, int pf, uint32_t *slots, uint16_t *vfs)
 {
     unsigned n = 0;
 
@@ -115,7 +116,6 @@ slots_of_pf(struct vsp_vpci_host *h, int pf, uint32_t *slots, uint16_t *vfs, uin
 
         if (s->present && vsp_pf_id(s->pf) == pf) {
             slots[n] = s->desc.slot;
-            serials[n] = s->serial;
             vfs[n++] = s->vf;
         }
     }
@@ -136,18 +136,17 @@ vsp_vpci_query_stop(struct vsp_vpci *vpci, int pf, uint64_t cookie, int64_t wait
     list_for_each(n, &vpci->hosts)
     {
         struct vsp_vpci_host *h = list_entry(n, struct vsp_vpci_host, node);
-        uint32_t slots[VSP_VPCI_SLOTS], serials[VSP_VPCI_SLOTS];
+        uint32_t slots[VSP_VPCI_SLOTS];
         uint16_t vfs[VSP_VPCI_SLOTS];
         unsigned count;
 
         if (atomic_load(&h->version) == 0) {
             continue; /* no guest bus yet: nobody to ask (the broker's deadline decides) */
         }
-        count = slots_of_pf(h, pf, slots, vfs, serials);
+        count = slots_of_pf(h, pf, slots, vfs);
         for (unsigned i = 0; i < count; i++) {
             struct vpci_stopq req = {.h = h,
                                      .slot = slots[i],
-                                     .serial = serials[i],
                                      .pf = pf,
                                      .vf = vfs[i],
                                      .cookie = cookie,
@@ -178,23 +177,27 @@ vsp_vpci_stop_done(struct vsp_vpci *vpci, int pf, bool restarted)
     list_for_each(n, &vpci->hosts)
     {
         struct vsp_vpci_host *h = list_entry(n, struct vsp_vpci_host, node);
-        uint32_t slots[VSP_VPCI_SLOTS], serials[VSP_VPCI_SLOTS];
+        uint32_t slots[VSP_VPCI_SLOTS];
         uint16_t vfs[VSP_VPCI_SLOTS];
         unsigned count;
 
         if (atomic_load(&h->version) == 0) {
             continue;
         }
-        count = slots_of_pf(h, pf, slots, vfs, serials);
+        count = slots_of_pf(h, pf, slots, vfs);
         for (unsigned i = 0; i < count; i++) {
             struct vpci_stopq *q = &h->stopq[vpci_slot_device(slots[i])];
-            struct vpci_msg m = {.type = restarted ? PCI_REENABLE : PCI_QUERY_STOP_FAILED, .slot = slots[i]};
+            bool hand;
 
-            pthread_mutex_lock(&h->stop_lock); /* before the send: see "Order" above */
+            pthread_mutex_lock(&h->stop_lock); /* see "Order" above */
             q->over = true;
             q->restarted = restarted;
+            hand = q->started && q->in_request;
+            q->handed = hand;
             pthread_mutex_unlock(&h->stop_lock);
-            vpci_send(h, &m);
+            if (!hand) {
+                send_stop_over(h, slots[i], restarted);
+            }
         }
         if (count != 0 && restarted) {
             vpci_send_relations(h);

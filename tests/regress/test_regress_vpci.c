@@ -2,18 +2,18 @@
  * tests/regress/test_regress_vpci.c - named regressions found by the stress
  * test (tests/stress) in the vPCI host (src/vsp/vpci_*.c).
  *
- * late_query_stop_is_followed_by_stop_over: PCI_QUERY_STOP goes out from a
+ * stop_over_is_never_overtaken_by_its_query: PCI_QUERY_STOP goes out from a
  * per-slot thread, the round's stop-over (PCI_REENABLE / PCI_QUERY_STOP_FAILED)
  * from the broker's Restart handler.  When the round was decided before that
  * thread had sent its query (another slot's veto, the deadline), the stop-over
  * could reach the guest first; the guest then stopped its driver on the late
  * query and nobody resumed it (the stress guests found drivers still stopped at
- * checkpoints).  The rule now: every PCI_QUERY_STOP the guest accepts is
- * followed, in the guest's ring, by a stop-over.  The test asks and ends the
- * round back to back - the worst case: the stop-over is sent while the query
- * thread is still being created - and plays a guest that accepts every query,
- * many times, checking after each round that its driver is not left stopped.
- * Before the fix nearly every round left it stopped.
+ * checkpoints).  The rule now: per slot and round, the guest never gets the
+ * query after the stop-over, and gets exactly one stop-over.  The test asks and
+ * ends the round back to back - the worst case: the stop-over is due while the
+ * query thread is still being created - and plays a guest that accepts every
+ * query, many times, checking the order after each round.  Before the fix
+ * nearly every round left the driver stopped.
  */
 #include <setjmp.h>
 #include <stdatomic.h>
@@ -49,13 +49,19 @@ on_answer(void *ctx, uint64_t cookie, int vm, uint32_t slot, int pf, uint16_t vf
     atomic_fetch_add(&a->calls, 1);
 }
 
+/* What the guest saw of one round. */
+struct seen {
+    unsigned queries, stop_overs;
+    bool query_after_stop_over;
+    bool stopped;
+};
+
 /*
  * Play the guest until the host is quiet for QUIET_NS: accept every
- * PCI_QUERY_STOP (the driver stops), resume on every stop-over.  Returns
- * whether the driver is stopped at the end; counts the queries seen.
+ * PCI_QUERY_STOP (the driver stops), resume on every stop-over.
  */
-static bool
-guest_drain(struct fx *f, uint32_t slot, bool stopped, unsigned *queries)
+static void
+guest_drain(struct fx *f, uint32_t slot, struct seen *v)
 {
     struct vpci_msg m;
 
@@ -65,25 +71,26 @@ guest_drain(struct fx *f, uint32_t slot, bool stopped, unsigned *queries)
             assert_true(f->rx->wants_reply);
             assert_int_equal(vpci_chan_reply_status(f->guest, f->rx->trans_id, STATUS_SUCCESS, FX_WAIT_NS),
                              STATUS_SUCCESS);
-            stopped = true;
-            (*queries)++;
+            v->query_after_stop_over = v->query_after_stop_over || v->stop_overs != 0;
+            v->stopped = true;
+            v->queries++;
         } else if (m.type == PCI_REENABLE || m.type == PCI_QUERY_STOP_FAILED) {
             assert_int_equal(m.slot, slot);
-            stopped = false;
+            v->stopped = false;
+            v->stop_overs++;
         }
     }
-    return stopped;
 }
 
 static void
-late_query_stop_is_followed_by_stop_over(void **state)
+stop_over_is_never_overtaken_by_its_query(void **state)
 {
     struct fx *f = pv_calloc(1, sizeof(*f));
     struct answers a;
     struct vpci_msg m;
+    struct seen v;
     uint32_t slot = 0;
     unsigned queries = 0;
-    bool stopped = false;
 
     (void)state;
     assert_non_null(f);
@@ -93,26 +100,28 @@ late_query_stop_is_followed_by_stop_over(void **state)
     assert_int_equal(fx_negotiate(f, PCI_PROTOCOL_VERSION_1_4), STATUS_SUCCESS);
     m = (struct vpci_msg){.type = PCI_QUERY_BUS_RELATIONS};
     assert_int_equal(vpci_chan_send(f->guest, &m, FX_WAIT_NS), STATUS_SUCCESS);
-    stopped = guest_drain(f, slot, stopped, &queries);
-    assert_false(stopped);
+    memset(&v, 0, sizeof(v));
+    guest_drain(f, slot, &v);
 
     for (unsigned round = 0; round < ROUNDS; round++) {
+        memset(&v, 0, sizeof(v));
         assert_int_equal(vsp_vpci_query_stop(f->vpci, 0, round, FX_WAIT_NS, on_answer, &a), 1);
         /* The round is decided elsewhere at once: its stop-over races the query thread. */
         assert_int_equal(vsp_vpci_stop_done(f->vpci, 0, (round & 1) != 0), 1);
-        stopped = guest_drain(f, slot, stopped, &queries);
+        guest_drain(f, slot, &v);
         for (int i = 0; i < 2000 && atomic_load(&a.calls) != round + 1; i++) {
             struct timespec ts = {0, 1000000};
 
             nanosleep(&ts, NULL);
         }
         assert_int_equal(atomic_load(&a.calls), round + 1); /* the query thread reported */
-        stopped = guest_drain(f, slot, stopped, &queries);
-        if (stopped) {
-            fail_msg("round %u: the guest accepted a PCI_QUERY_STOP after the round's stop-over and was never "
-                     "resumed (%u queries seen)",
-                     round, queries);
+        guest_drain(f, slot, &v);
+        if (v.query_after_stop_over || v.stopped) {
+            fail_msg("round %u: the guest got PCI_QUERY_STOP after the round's stop-over (driver left %s)", round,
+                     v.stopped ? "stopped" : "running");
         }
+        assert_int_equal(v.stop_overs, 1); /* exactly one per slot and round */
+        queries += v.queries;
     }
     print_message("late_query_stop: %u of %u queries reached the guest\n", queries, ROUNDS);
     fx_fini(f);
@@ -123,7 +132,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(late_query_stop_is_followed_by_stop_over),
+        cmocka_unit_test(stop_over_is_never_overtaken_by_its_query),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
