@@ -423,14 +423,12 @@ ev_ranges(struct world *w, struct wd_thread *me)
     NTSTATUS st;
 
     wd_phase(me, "chaos: PF-side mitigated-range change");
-    atomic_fetch_add(&w->ranges_started[vf], 1);
     st = pf_admin_set_mitigated_ranges(w->device, (uint16_t)vf, r, n);
     CHECK(w, st == STATUS_SUCCESS, "set ranges of VF %u: 0x%08x", vf, (unsigned)st);
     w->ranges[vf] = mode;
     if (w->m.watched[vf]) { /* the broker holds a RANGE_UPDATE for it: the map must be rebuilt */
         settle(w, me, intercept_grew, (unsigned)before, "chaos: waiting for MITIGATED_RANGE_UPDATE to rebuild the map");
     }
-    atomic_store(&w->ranges_done[vf], atomic_load(&w->ranges_started[vf]));
 }
 
 #endif /* PCIVIRT_TESTS_STRESS_CHAOS_H */

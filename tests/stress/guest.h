@@ -14,7 +14,10 @@
  * Failure rules.  An operation that fails or returns something else is
  * acceptable only when the VF left this VM meanwhile: the stack no longer
  * lists this serial in this slot after the operation (the guest has not
- * processed the bus relations yet).  While the driver agreed to a stop, the
+ * processed the bus relations yet).  In particular a trapped access is never
+ * refused, also while a mitigated-range change is on its way to the stack: the
+ * PF serves ranges it had before the change until the stack re-read them (the
+ * grace rule, docs/CONTRACT-DECISIONS.md 6.12).  While the driver agreed to a stop, the
  * guest does not use the device, but now and then probes it read-only: such a
  * read must either fail with an error code or return the right value (an
  * unclaimed MMIO read returns all-ones, PCI's master abort) - never a wrong one.
@@ -41,21 +44,6 @@ gone(struct guest *g, unsigned slot, const struct gslot *sl)
     return vsp_vm_slot_lookup(vsp_stack_vm_vm(g->vm), slot, &info) != 0 || info.serial != sl->serial;
 }
 
-/*
- * Whether a trapped access refused by the PF (PCIVIRT_EACCES) overlapped a
- * mitigated-range change of @vf: between the PF's change and the stack's map
- * rebuild the stack still traps pages the PF no longer reports, and the PF
- * refuses them (contract.md 6.12 [I]; docs/HARDENING.md, open findings).
- */
-static bool
-in_range_change(struct guest *g, uint32_t vf)
-{
-    struct world *w = g->w;
-
-    vf %= NUM_VFS;
-    return g->rg_started != g->rg_done || atomic_load(&w->ranges_started[vf]) != g->rg_started;
-}
-
 /* An operation's result @ok (@rc its return code): fine, tolerated, or the test's failure. */
 static bool
 judge(struct guest *g, unsigned slot, struct gslot *sl, bool ok, int rc, const char *what, uint64_t got, uint64_t want)
@@ -65,10 +53,6 @@ judge(struct guest *g, unsigned slot, struct gslot *sl, bool ok, int rc, const c
     }
     if (gone(g, slot, sl)) {
         g->st.ops_removed++;
-        return false;
-    }
-    if (rc == PCIVIRT_EACCES && in_range_change(g, sl->vf)) {
-        g->st.ops_range_change++;
         return false;
     }
     stress_fail(g->w, __LINE__, "guest %u slot %u (VF %u, serial %u): %s: got 0x%llx, expected 0x%llx (rc %d)", g->idx,
@@ -389,9 +373,6 @@ guest_step(struct guest *g)
         return false;
     }
     unsigned op = rnd_below(&g->rng, sizeof(guest_ops) / sizeof(guest_ops[0]));
-
-    g->rg_started = atomic_load(&g->w->ranges_started[g->slot[s].vf % NUM_VFS]);
-    g->rg_done = atomic_load(&g->w->ranges_done[g->slot[s].vf % NUM_VFS]);
 
     wd_phase(g->wd, guest_op_phase[op]);
     guest_ops[op](g, s, &g->slot[s], dev);

@@ -49,7 +49,7 @@ env_uint(const char *name, unsigned def)
 static void
 print_summary(struct world *w, double secs)
 {
-    uint64_t total_events = 0, ops = 0, removed = 0, rchange = 0, dma = 0, probes = 0, probe_err = 0, macs = 0;
+    uint64_t total_events = 0, ops = 0, removed = 0, dma = 0, probes = 0, probe_err = 0, macs = 0;
 
     for (unsigned k = 0; k < EV_KINDS; k++) {
         total_events += w->st.events[k];
@@ -57,7 +57,6 @@ print_summary(struct world *w, double secs)
     for (unsigned i = 0; i < NVMS; i++) {
         ops += w->g[i].st.ops;
         removed += w->g[i].st.ops_removed;
-        rchange += w->g[i].st.ops_range_change;
         dma += w->g[i].st.dma;
         probes += w->g[i].st.stop_probes;
         probe_err += w->g[i].st.stop_probe_errors;
@@ -78,9 +77,9 @@ print_summary(struct world *w, double secs)
                   (unsigned long long)w->st.unreset_mid);
     print_message(
         "stress: guest operations %llu (DMA %llu, MAC reads %llu), failed because the VF had left %llu, "
-        "trapped accesses refused during a range change %llu, stop-window probes %llu (%llu refused cleanly)\n",
+        "stop-window probes %llu (%llu refused cleanly)\n",
         (unsigned long long)ops, (unsigned long long)dma, (unsigned long long)macs, (unsigned long long)removed,
-        (unsigned long long)rchange, (unsigned long long)probes, (unsigned long long)probe_err);
+        (unsigned long long)probes, (unsigned long long)probe_err);
 }
 
 static void

@@ -86,7 +86,7 @@ struct gslot {
 };
 
 struct guest_stats {
-    uint64_t ops, ops_removed, ops_range_change, dma, irqs, mac_reads, stop_probes, stop_probe_errors, stopped_iters;
+    uint64_t ops, ops_removed, dma, irqs, mac_reads, stop_probes, stop_probe_errors, stopped_iters;
 };
 
 struct world;
@@ -104,7 +104,6 @@ struct guest {
     uint64_t rng;
     atomic_bool veto; /* refuse the next query-stops (set by the chaos thread) */
     struct gslot slot[GVPCI_SLOTS];
-    uint32_t rg_started, rg_done; /* the VF's range-change generations when the operation began */
     struct guest_stats st;
 };
 
@@ -153,9 +152,6 @@ struct world {
     atomic_uint mac_started[NUM_VFS];
     atomic_uint mac_committed[NUM_VFS];
     unsigned ranges[NUM_VFS]; /* the trapped-range set the PF has per VF (chaos.h RANGES_*) */
-    /* Range changes: started before the PF call, done once the stack rebuilt its map. */
-    atomic_uint ranges_started[NUM_VFS];
-    atomic_uint ranges_done[NUM_VFS];
 
     /* the park barrier */
     pthread_mutex_t park_mx;
