@@ -815,6 +815,8 @@ vsp_stack_assign(struct vsp_stack *s, int pf, uint16_t vf, struct vsp_stack_vm *
         rc = PCIVIRT_EIO;
     }
     vsp_broker_put(b);
+    /* Clean on the way in too: a previous VSP may have left the VF dirty (docs/STACK.md, clean handoff). */
+    rc = rc != 0 ? rc : vsp_vmm_vouch(s->vmm, pf, vf);
     return rc != 0 ? rc : vsp_vmm_assign(s->vmm, pf, vf, vm->vm, slot);
 }
 

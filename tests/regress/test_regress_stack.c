@@ -12,6 +12,16 @@
  * dirties an assigned VF the way its guest would (mailbox block through the
  * SR-IOV table, scratch register through BAR0), shuts the stack down, and asks
  * the PF driver and the device - not the stack - whether the VF is clean.
+ *
+ * first_assignment_resets_vf_left_dirty: a DETACH that arrives in the middle
+ * of a rebalance releases the PF's wait, the PF stops, and the shutdown's
+ * ResetVf then fails (device not ready): the VFs keep the old VMs' state, and
+ * the next stack handed them to new VMs as they were (the stress test counted
+ * these after each detach in mid-event and reset them by hand).  A stack now
+ * vouches for a VF itself before its first assignment: reset and check on the
+ * way in.  The test leaves a VF dirty behind the stack's back (as a previous
+ * VSP would have), assigns it, and asks the PF and the device whether the VM
+ * got a clean VF.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -151,11 +161,46 @@ stack_shutdown_resets_assigned_vfs(void **state)
     world_down(&w);
 }
 
+static void
+first_assignment_resets_vf_left_dirty(void **state)
+{
+    struct world w;
+    struct vsp_stack_vm *vm = NULL;
+    struct vsp_stack_vm_config vc = {.name = "vm-b", .memory_bytes = 16u << 20};
+    struct vsp_vf_info info;
+    int pf;
+    uint8_t buf[128];
+    uint32_t len = 99, scratch = 1;
+
+    (void)state;
+    memset(&w, 0, sizeof(w));
+    world_up(&w);
+    pf = vsp_stack_pf_find(w.s, "0000:03:00.0");
+    assert_true(pf >= 0);
+    dirty_vf(&w); /* what a previous VSP could not reset: the VF is free in this stack */
+    assert_int_equal(pf_admin_get_vf_block(w.device, VF, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len), STATUS_SUCCESS);
+    assert_int_equal(len, 8);
+    assert_int_equal(vsp_stack_vm_create(w.s, &vc, &vm), 0);
+
+    assert_int_equal(vsp_stack_assign(w.s, pf, VF, vm, NULL), 0);
+
+    assert_int_equal(vsp_vmm_vf_info(vsp_stack_vmm(w.s), pf, VF, &info), 0);
+    assert_int_equal(info.state, VSP_VF_ASSIGNED);
+    assert_int_equal(pf_admin_get_vf_block(w.device, VF, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len), STATUS_SUCCESS);
+    assert_int_equal(len, 0); /* reset before the VM got it */
+    assert_int_equal(pv_platform_read(w.plat, vf_bar0(&w, VF) + SWVF_REG_SCRATCH, &scratch, 4), 0);
+    assert_int_equal(scratch, 0);
+    assert_true(vsp_event_log_find(vsp_stack_log(w.s), VSP_EV_RESET, pf, VF, VSP_EV_NONE, NULL));
+    assert_true(vsp_event_log_find(vsp_stack_log(w.s), VSP_EV_HANDOFF_CLEAN, pf, VF, VSP_EV_NONE, NULL));
+    world_down(&w);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stack_shutdown_resets_assigned_vfs),
+        cmocka_unit_test(first_assignment_resets_vf_left_dirty),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -119,9 +119,18 @@ check_events(struct world *w)
     CHECK(w, total(w, VSP_EV_EVENT_COMPLETE) + total(w, VSP_EV_VETO) == w->m.cycles,
           "log: %llu EVENT_COMPLETE + %llu vetoes for %u query-stops (one decision each)",
           (unsigned long long)total(w, VSP_EV_EVENT_COMPLETE), (unsigned long long)total(w, VSP_EV_VETO), w->m.cycles);
-    CHECK(w, total(w, VSP_EV_PF_ERROR) == 0 && total(w, VSP_EV_HANDOFF_DIRTY) == 0,
-          "log: %llu PF errors, %llu dirty handoffs", (unsigned long long)total(w, VSP_EV_PF_ERROR),
-          (unsigned long long)total(w, VSP_EV_HANDOFF_DIRTY));
+    if (total(w, VSP_EV_PF_ERROR) != 0 || total(w, VSP_EV_HANDOFF_DIRTY) != 0) {
+        struct vsp_event ev;
+        char line[256] = "";
+
+        if (vsp_event_log_find(vsp_stack_log(w->s), VSP_EV_PF_ERROR, VSP_EV_NONE, VSP_EV_NONE, VSP_EV_NONE, &ev) ||
+            vsp_event_log_find(vsp_stack_log(w->s), VSP_EV_HANDOFF_DIRTY, VSP_EV_NONE, VSP_EV_NONE, VSP_EV_NONE, &ev)) {
+            vsp_event_format(&ev, line, sizeof(line));
+        }
+        stress_fail(w, __LINE__, "log: %llu PF errors, %llu dirty handoffs; first: %s",
+                    (unsigned long long)total(w, VSP_EV_PF_ERROR), (unsigned long long)total(w, VSP_EV_HANDOFF_DIRTY),
+                    line);
+    }
     /* A DMA racing its VF's removal faults in the IOMMU (that is the IOMMU doing its job); nothing else may. */
     if (total(w, VSP_EV_IOMMU_FAULT) > atomic_load(&w->dma_gone) - w->m.dma_gone0) {
         struct vsp_event ev;
@@ -231,46 +240,32 @@ vf_dirty(struct world *w, unsigned vf)
     return len != 0 || scratch != 0;
 }
 
-/* ResetVf through the PF's own table, as a client (what the next stack should have found done). */
-static void
-reset_vf_as_client(struct world *w, unsigned vf)
-{
-    SRIOV_DEVICE_INTERFACE_STANDARD tbl;
-    struct wdf_target *t = NULL;
-    char **links = NULL;
-
-    if (!NT_SUCCESS(wdf_interface_list(w->host, &GUID_DEVINTERFACE_VIRTUALIZABLE_DEVICE, &links)) || links[0] == NULL ||
-        !NT_SUCCESS(wdf_target_open(w->host, links[0], KernelMode, NULL, NULL, &t))) {
-        wdf_interface_list_free(links);
-        stress_fail(w, __LINE__, "cannot open the PF to reset VF %u", vf);
-        return;
-    }
-    wdf_interface_list_free(links);
-    if (NT_SUCCESS(wdf_target_query_interface(t, &GUID_SRIOV_DEVICE_INTERFACE_STANDARD, (INTERFACE *)&tbl, sizeof(tbl),
-                                              SRIOV_DEVICE_INTERFACE_STANDARD_VERSION_1, NULL))) {
-        CHECK(w, tbl.ResetVf(tbl.Context, (USHORT)vf) == STATUS_SUCCESS, "ResetVf(%u)", vf);
-        tbl.InterfaceDereference(tbl.Context);
-    }
-    wdf_target_close(t);
-}
-
 /*
  * After the stack let go of the PF, the VFs its VMs held must be clean (the
- * handoff fix, tests/regress/test_regress_stack.c).  When the DETACH came in
- * the middle of a rebalance the PF was stopped while the stack released it, so
- * ResetVf could not run: a known open finding (docs/HARDENING.md), counted, and
- * the VFs reset here so the next incarnation starts clean.
+ * handoff at shutdown, tests/regress/test_regress_stack.c).  When the DETACH
+ * came in the middle of a rebalance the PF was stopped while the stack released
+ * it, so ResetVf could not run then: those VFs may stay dirty until a stack
+ * hands them out - which check_vouched() covers.
  */
 static void
 check_released(struct world *w, const bool held[NUM_VFS], bool mid)
 {
+    for (unsigned vf = 0; vf < NUM_VFS && !mid; vf++) {
+        CHECK(w, !held[vf] || !vf_dirty(w, vf), "VF %u left its VM at stack shutdown without a reset", vf);
+    }
+}
+
+/*
+ * Every VF the new incarnation assigned is clean before its guest ran: a stack
+ * resets a VF on its way into a VM when it has not vouched for it itself
+ * (vsp_vmm_vouch; the guests are still parked, so nothing wrote to it yet).
+ */
+static void
+check_vouched(struct world *w)
+{
     for (unsigned vf = 0; vf < NUM_VFS; vf++) {
-        if (!held[vf] || !vf_dirty(w, vf)) {
-            continue;
-        }
-        CHECK(w, mid, "VF %u left its VM at stack shutdown without a reset", vf);
-        w->st.unreset_mid++;
-        reset_vf_as_client(w, vf);
+        CHECK(w, w->m.holder[vf] < 0 || !vf_dirty(w, vf), "VF %u reached guest %d with a previous VM's state", vf,
+              w->m.holder[vf]);
     }
 }
 
@@ -324,6 +319,7 @@ ev_reattach(struct world *w, struct wd_thread *me, bool mid)
     wd_phase(me, "reattach: new stack, VMs and guests");
     CHECK(w, stack_up(w, rnd_below(&w->rng, 2) ? VSP_STOP_SURPRISE_REMOVE : VSP_STOP_VETO) && guests_up(w),
           "re-attach failed");
+    check_vouched(w);
     unpark_all(w);
 }
 

@@ -69,12 +69,10 @@ print_summary(struct world *w, double secs)
         print_message("stress:   %-24s %llu\n", ev_names[k], (unsigned long long)w->st.events[k]);
     }
     print_message("stress: stops acknowledged %llu, vetoed by a guest %llu, vetoed at the deadline %llu, "
-                  "VFs removed by the no-answer policy %llu, BAR moves %llu, DETACH mid-event %llu "
-                  "(VFs left unreset by it: %llu, open finding)\n",
+                  "VFs removed by the no-answer policy %llu, BAR moves %llu, DETACH mid-event %llu\n",
                   (unsigned long long)w->st.acked, (unsigned long long)w->st.guest_vetoes,
                   (unsigned long long)w->st.timeout_vetoes, (unsigned long long)w->st.policy_removals,
-                  (unsigned long long)w->st.moved, (unsigned long long)w->st.detach_mid_event,
-                  (unsigned long long)w->st.unreset_mid);
+                  (unsigned long long)w->st.moved, (unsigned long long)w->st.detach_mid_event);
     print_message(
         "stress: guest operations %llu (DMA %llu, MAC reads %llu), failed because the VF had left %llu, "
         "stop-window probes %llu (%llu refused cleanly)\n",

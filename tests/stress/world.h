@@ -121,7 +121,7 @@ struct model {
 struct world_stats {
     uint64_t events[EV_KINDS];
     uint64_t acked, guest_vetoes, timeout_vetoes, policy_removals, moved, quarantined;
-    uint64_t checkpoints, incarnations, detach_mid_event, unreset_mid;
+    uint64_t checkpoints, incarnations, detach_mid_event;
 };
 
 struct world {
