@@ -167,7 +167,7 @@ vpci_config_write(struct vsp_vpci_host *h, struct vpci_slot *s, uint32_t off, co
 
 /* ---- the config window ---------------------------------------------------------------- */
 
-/* The slot the select register names, or NULL (empty, reserved bits, function != 0). */
+/* The slot the select register names, or NULL (empty, not yet enumerated, reserved bits, function != 0). */
 static struct vpci_slot *
 selected(struct vsp_vpci_host *h)
 {
@@ -178,7 +178,7 @@ selected(struct vsp_vpci_host *h)
         return NULL;
     }
     s = &h->slots[vpci_slot_device(sel)];
-    return s->present ? s : NULL;
+    return s->present && s->reqs_queried ? s : NULL; /* enumerated exposures only (vpci_host.c) */
 }
 
 /* An access inside the window (host lock held; exclusive for writes). */

@@ -14,6 +14,17 @@
  * query thread is still being created - and plays a guest that accepts every
  * query, many times, checking the order after each round.  Before the fix
  * nearly every round left the driver stopped.
+ *
+ * new_exposure_refuses_requests_until_enumerated: a VF leaving a VM cannot be
+ * reached by that guest once it is reset (the host's slot table changes under
+ * its exclusive lock before ResetVf), but the stack reuses the lowest free slot:
+ * when another VF was put into the same slot of the same VM, a request the
+ * guest made for the exposure that had left - it had not read the new bus
+ * relations yet - landed on the new VF, so a previous exposure's mailbox
+ * write or config write survived into the next one (the stress guests found a
+ * fresh VF's mailbox not empty).  A new exposure now takes device requests
+ * (blocks, config window, power, interrupts) only after the guest enumerated it
+ * with QUERY_RESOURCE_REQUIREMENTS, its first step with a new child.
  */
 #include <setjmp.h>
 #include <stdatomic.h>
@@ -128,11 +139,68 @@ stop_over_is_never_overtaken_by_its_query(void **state)
     pv_free(f);
 }
 
+static NTSTATUS
+write_mailbox(struct fx *f, uint32_t slot, uint8_t fill)
+{
+    struct vpci_msg m = {.type = PCI_WRITE_BLOCK, .slot = slot};
+    struct vpci_reply r;
+
+    m.u.block.block_id = TPF_BLOCK_VF;
+    m.u.block.byte_count = 16;
+    memset(m.u.block.data, fill, 16);
+    return fx_request(f, &m, &r);
+}
+
+static void
+new_exposure_refuses_requests_until_enumerated(void **state)
+{
+    struct fx *f = pv_calloc(1, sizeof(*f));
+    struct vpci_msg m;
+    struct vpci_reply r;
+    uint32_t slot = 0, slot2 = 99, writes;
+
+    (void)state;
+    assert_non_null(f);
+    assert_int_equal(fx_init(f, false), 0);
+    assert_int_equal(vsp_vmm_assign(f->vmm, 0, 1, f->vm, &slot), 0);
+    assert_int_equal(fx_negotiate(f, PCI_PROTOCOL_VERSION_1_4), STATUS_SUCCESS);
+    assert_int_equal(fx_slot_msg(f, PCI_QUERY_RESOURCE_REQUIREMENTS, slot, &r), STATUS_SUCCESS);
+    assert_int_equal(fx_d0(f, FX_WINDOW), STATUS_SUCCESS);
+    assert_int_equal(write_mailbox(f, slot, 0xA1), STATUS_SUCCESS); /* VF 1's own exposure */
+    assert_int_equal(f->pf.blk_len[1][TPF_BLOCK_VF], 16);
+
+    /* VF 1 leaves (reset, free); VF 2 takes the same slot.  The guest has read nothing yet. */
+    assert_int_equal(vsp_vmm_surprise_remove(f->vmm, 0, 1, "regress"), 0);
+    assert_true(fx_wait_vf_state(f, 1, VSP_VF_FREE));
+    assert_int_equal(vsp_vmm_assign(f->vmm, 0, 2, f->vm, &slot2), 0);
+    assert_int_equal(slot2, slot);
+
+    /* What the guest still does for the exposure it knows: none of it may reach VF 2. */
+    writes = f->pf.config_writes;
+    assert_int_not_equal(write_mailbox(f, slot, 0xB2), STATUS_SUCCESS);
+    fx_cfg_write(f, slot, 0x48, 0x1234, 2);
+    assert_int_equal(fx_cfg_read(f, slot, 0x00, 4), 0xFFFFFFFFu); /* no function there for it yet */
+    assert_int_equal(f->pf.blk_len[2][TPF_BLOCK_VF], 0);
+    assert_int_equal(f->pf.config_writes, writes);
+
+    /* The guest reads the relations and enumerates the new child: now it is VF 2's. */
+    while (fx_recv(f, &m, 100 * (int64_t)VSP_NS_PER_MS) == STATUS_SUCCESS) {
+    }
+    assert_int_equal(fx_slot_msg(f, PCI_QUERY_RESOURCE_REQUIREMENTS, slot, &r), STATUS_SUCCESS);
+    assert_int_equal(write_mailbox(f, slot, 0xC3), STATUS_SUCCESS);
+    assert_int_equal(f->pf.blk_len[2][TPF_BLOCK_VF], 16);
+    assert_int_equal(f->pf.blk[2][TPF_BLOCK_VF][0], 0xC3);
+    assert_int_not_equal(fx_cfg_read(f, slot, 0x00, 4), 0xFFFFFFFFu);
+    fx_fini(f);
+    pv_free(f);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stop_over_is_never_overtaken_by_its_query),
+        cmocka_unit_test(new_exposure_refuses_requests_until_enumerated),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
