@@ -430,18 +430,28 @@ service_main(void *arg)
 
     wdf_thread_bind(s->cfg.host);
     while (!atomic_load(&s->service_stop)) {
-        uint64_t next, t;
+        uint64_t next;
         LARGE_INTEGER timeout;
 
         release_gone(s, false);
         next = vsp_stack_tick(s);
-        t = vsp_clock_now(s->clock);
         if (next == UINT64_MAX) {
             KeWaitForSingleObject(&s->wake, Executive, KernelMode, FALSE, NULL);
             continue;
         }
-        /* Relative NT time in 100 ns units, at least one unit. */
-        timeout.QuadPart = -(LONGLONG)(next > t ? (next - t + 99) / 100 : 1);
+        /*
+         * On the host clock, absolute time (positive NT time, 100 ns units): a relative timeout
+         * would start from whenever the wait reads the clock, so a clock that moved
+         * past @next in between (a virtual clock jumping) would postpone the deadline
+         * by the jump - the service thread slept through the query-stop deadline.
+         */
+        if (s->clock == &s->host_clock) {
+            timeout.QuadPart = (LONGLONG)((next + 99) / 100);
+        } else { /* a clock of the caller's: relative, at least one unit */
+            uint64_t t = vsp_clock_now(s->clock);
+
+            timeout.QuadPart = -(LONGLONG)(next > t ? (next - t + 99) / 100 : 1);
+        }
         KeWaitForSingleObject(&s->wake, Executive, KernelMode, FALSE, &timeout);
     }
     wdf_thread_bind(NULL);
