@@ -26,8 +26,11 @@
 
 /*
  * Drive parked guest @g's bus until it lists exactly what the VM manager exposes,
- * settled: every driver bound, its MAC fresh, none stopped (a stop-over still on
- * its way is a message not yet drained; check_guest() then asserts the result).
+ * settled: every driver bound, none stopped, its MAC fresh and the last one the
+ * PF was given (a stop-over or an INVALIDATE_BLOCK still on its way - the PF
+ * delivers invalidations through the held IOCTL, asynchronously - is a message
+ * not yet drained; a lost one ends the bounded wait as a failure, and
+ * check_guest() then asserts the result).
  */
 static bool
 guest_settled(struct world *w, unsigned i)
@@ -41,9 +44,11 @@ guest_settled(struct world *w, unsigned i)
     guest_sync(g);
     for (size_t k = 0; k < n && k < GVPCI_SLOTS; k++) {
         struct swvf *sw = swvf_of(gvpci_bus_dev(g->bus, info[k].slot));
+        uint8_t mac[6];
 
+        mac_of(info[k].vf_index, atomic_load(&w->mac_committed[info[k].vf_index % NUM_VFS]), mac);
         if (info[k].state != VSP_VF_ASSIGNED || g->slot[info[k].slot].serial != info[k].serial || sw == NULL ||
-            sw->mac_stale || sw->stopped) {
+            sw->mac_stale || sw->stopped || memcmp(sw->mac, mac, 6) != 0) {
             return false;
         }
     }
@@ -65,10 +70,13 @@ diag_guest(struct world *w, unsigned i)
         struct swvf *sw = swvf_of(gvpci_bus_dev(g->bus, info[k].slot));
 
         fprintf(stderr,
-                "stress: guest %u: stack exposes VF %u in slot %u (%s, serial %u); bus serial %u, driver %s%s%s\n", i,
-                info[k].vf_index, info[k].slot, vsp_vf_state_name(info[k].state), info[k].serial,
+                "stress: guest %u: stack exposes VF %u in slot %u (%s, serial %u); bus serial %u, driver %s%s%s, MAC "
+                "sequence %u (last given %u)\n",
+                i, info[k].vf_index, info[k].slot, vsp_vf_state_name(info[k].state), info[k].serial,
                 g->slot[info[k].slot].serial, sw != NULL ? "bound" : "none",
-                sw != NULL && sw->stopped ? ", stopped" : "", sw != NULL && sw->mac_stale ? ", MAC stale" : "");
+                sw != NULL && sw->stopped ? ", stopped" : "", sw != NULL && sw->mac_stale ? ", MAC stale" : "",
+                sw != NULL ? (unsigned)sw->mac[3] << 16 | (unsigned)sw->mac[4] << 8 | sw->mac[5] : 0u,
+                atomic_load(&w->mac_committed[info[k].vf_index % NUM_VFS]));
     }
     for (unsigned s = 0; s < GVPCI_SLOTS; s++) {
         if (g->slot[s].serial != 0) {

@@ -15,7 +15,7 @@
  * Run length: PCIVIRT_STRESS_EVENTS (default 500, the CI run) and
  * PCIVIRT_STRESS_SECONDS (a cap on the chaos loop; default 0 = none);
  * PCIVIRT_STRESS_SEED reproduces a run (the seed is printed);
- * PCIVIRT_STRESS_WATCHDOG is the stall limit in seconds (default 60).
+ * PCIVIRT_STRESS_WATCHDOG is the stall limit in seconds (default 30).
  * docs/HARDENING.md has the runs made.
  */
 #include <setjmp.h>
@@ -109,7 +109,7 @@ test_stress(void **state)
     assert_non_null(w);
     w->events_target = env_uint("PCIVIRT_STRESS_EVENTS", 500);
     w->seconds = env_uint("PCIVIRT_STRESS_SECONDS", 0);
-    w->watchdog_ms = 1000u * env_uint("PCIVIRT_STRESS_WATCHDOG", 60);
+    w->watchdog_ms = 1000u * env_uint("PCIVIRT_STRESS_WATCHDOG", 30);
     w->seed = env_uint("PCIVIRT_STRESS_SEED", (unsigned)time(NULL));
     w->verbose = env_uint("PCIVIRT_STRESS_VERBOSE", 0);
     print_message("stress: seed %llu (PCIVIRT_STRESS_SEED to repeat), %u events\n", (unsigned long long)w->seed,
