@@ -4,6 +4,12 @@
  * A range list is an array sorted by (bar, base_page), built once per change
  * and shared by pointer: the default list, or a per-VF override.  Readers take
  * the read side of a rwlock; a change swaps the list under the write side.
+ *
+ * The grace list of a VF (docs/CONTRACT-DECISIONS.md, 6.12) is the
+ * concatenation of the lists it had since the stack last caught up with it,
+ * newest last; it is only searched, never reported, so it need not be sorted
+ * and its entries may overlap.  It is capped at PF_MITIG_GRACE_MAX entries
+ * (the oldest go first) so a VF nobody watches cannot make it grow.
  */
 #include "pf/mitig.h"
 
@@ -22,8 +28,9 @@ struct pf_mitig {
     pthread_rwlock_t lock;
     uint16_t num_vfs;
     struct range_list *dflt;
-    struct range_list **own; /* per VF, NULL = default */
-    uint64_t *dirty;         /* bitmap */
+    struct range_list **own;   /* per VF, NULL = default */
+    struct range_list **grace; /* per VF, NULL = no grace: lists in force before a change */
+    uint64_t *dirty;           /* bitmap */
 };
 
 struct pf_mitig *
@@ -37,9 +44,11 @@ pf_mitig_create(uint16_t num_vfs)
     }
     m->num_vfs = num_vfs;
     m->own = pv_calloc(n, sizeof(*m->own));
+    m->grace = pv_calloc(n, sizeof(*m->grace));
     m->dirty = pv_calloc((n + 63) / 64, sizeof(*m->dirty));
-    if (m->own == NULL || m->dirty == NULL) {
+    if (m->own == NULL || m->grace == NULL || m->dirty == NULL) {
         pv_free(m->own);
+        pv_free(m->grace);
         pv_free(m->dirty);
         pv_free(m);
         return NULL;
@@ -56,8 +65,10 @@ pf_mitig_destroy(struct pf_mitig *m)
     }
     for (unsigned i = 0; i < m->num_vfs; i++) {
         pv_free(m->own[i]);
+        pv_free(m->grace[i]);
     }
     pv_free(m->own);
+    pv_free(m->grace);
     pv_free(m->dirty);
     pv_free(m->dflt);
     pthread_rwlock_destroy(&m->lock);
@@ -125,10 +136,58 @@ build_list(const struct pf_mitig_range *in, unsigned n, struct range_list **out)
     return STATUS_SUCCESS;
 }
 
+static const struct range_list *
+list_of(const struct pf_mitig *m, uint16_t vf)
+{
+    return m->own[vf] != NULL ? m->own[vf] : m->dflt;
+}
+
+/* @old grace followed by @cur, the newest PF_MITIG_GRACE_MAX entries; NULL when both are empty (*@ok). */
+static struct range_list *
+grace_grow(const struct range_list *old, const struct range_list *cur, bool *ok)
+{
+    unsigned a = old != NULL ? old->n : 0, b = cur != NULL ? cur->n : 0, skip = 0;
+    struct range_list *l;
+
+    *ok = true;
+    if (a + b == 0) {
+        return NULL;
+    }
+    if (a + b > PF_MITIG_GRACE_MAX) {
+        skip = a + b - PF_MITIG_GRACE_MAX;
+    }
+    l = pv_malloc(sizeof(*l) + (a + b - skip) * sizeof(l->r[0]));
+    if (l == NULL) {
+        *ok = false;
+        return NULL;
+    }
+    l->n = 0;
+    for (unsigned i = skip; i < a + b; i++) {
+        l->r[l->n++] = i < a ? old->r[i] : cur->r[i - a];
+    }
+    return l;
+}
+
+/* The new grace list of every VF the change touches (lock held); false on no memory (nothing kept). */
+static bool
+grace_build(struct pf_mitig *m, bool all, uint16_t vf, struct range_list **out)
+{
+    unsigned lo = all ? 0 : vf, hi = all ? m->num_vfs : (unsigned)vf + 1u;
+    bool ok = true;
+
+    for (unsigned i = lo; i < hi && ok; i++) {
+        out[i - lo] = grace_grow(m->grace[i], list_of(m, (uint16_t)i), &ok);
+    }
+    for (unsigned i = lo; i < hi && !ok; i++) {
+        pv_free(out[i - lo]);
+    }
+    return ok;
+}
+
 NTSTATUS
 pf_mitig_set(struct pf_mitig *m, uint16_t vf, const struct pf_mitig_range *ranges, unsigned n)
 {
-    struct range_list *l = NULL;
+    struct range_list *l = NULL, **grace;
     bool all = vf == SRIOV_INVALIDATE_BLOCK_ALL_VFS;
     NTSTATUS st;
 
@@ -139,28 +198,34 @@ pf_mitig_set(struct pf_mitig *m, uint16_t vf, const struct pf_mitig_range *range
     if (!NT_SUCCESS(st)) {
         return st;
     }
+    grace = pv_calloc(all ? (m->num_vfs ? m->num_vfs : 1u) : 1u, sizeof(*grace));
     pthread_rwlock_wrlock(&m->lock);
+    if (grace == NULL || !grace_build(m, all, vf, grace)) {
+        pthread_rwlock_unlock(&m->lock);
+        pv_free(grace);
+        pv_free(l);
+        return STATUS_INSUFFICIENT_RESOURCES;
+    }
     if (all) {
         pv_free(m->dflt);
         m->dflt = l;
         for (unsigned i = 0; i < m->num_vfs; i++) {
             pv_free(m->own[i]);
             m->own[i] = NULL;
+            pv_free(m->grace[i]);
+            m->grace[i] = grace[i];
             m->dirty[i / 64] |= 1ull << (i % 64);
         }
     } else {
         pv_free(m->own[vf]);
         m->own[vf] = l;
+        pv_free(m->grace[vf]);
+        m->grace[vf] = grace[0];
         m->dirty[vf / 64] |= 1ull << (vf % 64);
     }
     pthread_rwlock_unlock(&m->lock);
+    pv_free(grace);
     return STATUS_SUCCESS;
-}
-
-static const struct range_list *
-list_of(const struct pf_mitig *m, uint16_t vf)
-{
-    return m->own[vf] != NULL ? m->own[vf] : m->dflt;
 }
 
 NTSTATUS
@@ -216,27 +281,47 @@ pf_mitig_ranges(struct pf_mitig *m, uint16_t vf, uint8_t bar, SRIOV_MITIGATED_RA
     return STATUS_SUCCESS;
 }
 
+/* Whether one range of @l holds the whole access with the right intercept flag. */
+static bool
+list_covers(const struct range_list *l, uint8_t bar, uint64_t offset, uint32_t length, bool read)
+{
+    for (unsigned i = 0; l != NULL && i < l->n; i++) {
+        const struct pf_mitig_range *r = &l->r[i];
+        uint64_t lo = r->base_page * PF_MITIG_PAGE_SIZE;
+        uint64_t hi = lo + r->page_count * PF_MITIG_PAGE_SIZE;
+
+        if (r->bar == bar && offset >= lo && offset + length <= hi &&
+            (read ? r->intercept_reads : r->intercept_writes)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 bool
 pf_mitig_covers(struct pf_mitig *m, uint16_t vf, uint8_t bar, uint64_t offset, uint32_t length, bool read)
 {
-    const struct range_list *l;
-    bool ok = false;
+    bool ok;
 
     if (vf >= m->num_vfs || bar >= PCI_TYPE0_ADDRESSES || length == 0 || offset + length < offset) {
         return false;
     }
     pthread_rwlock_rdlock(&m->lock);
-    l = list_of(m, vf);
-    for (unsigned i = 0; l != NULL && i < l->n && !ok; i++) {
-        const struct pf_mitig_range *r = &l->r[i];
-        uint64_t lo = r->base_page * PF_MITIG_PAGE_SIZE;
-        uint64_t hi = lo + r->page_count * PF_MITIG_PAGE_SIZE;
-
-        ok = r->bar == bar && offset >= lo && offset + length <= hi &&
-             (read ? r->intercept_reads : r->intercept_writes);
-    }
+    ok = list_covers(list_of(m, vf), bar, offset, length, read) || list_covers(m->grace[vf], bar, offset, length, read);
     pthread_rwlock_unlock(&m->lock);
     return ok;
+}
+
+void
+pf_mitig_end_grace(struct pf_mitig *m, uint16_t vf)
+{
+    if (vf >= m->num_vfs) {
+        return;
+    }
+    pthread_rwlock_wrlock(&m->lock);
+    pv_free(m->grace[vf]);
+    m->grace[vf] = NULL;
+    pthread_rwlock_unlock(&m->lock);
 }
 
 bool

@@ -9,7 +9,9 @@
  *
  * Changing a VF's list marks it dirty; the driver completes that VF's held
  * IOCTL_SRIOV_MITIGATED_RANGE_UPDATE, or, if none is held, the next one that
- * arrives (pf_mitig_take_dirty()).  The store is internally locked (a
+ * arrives (pf_mitig_take_dirty()).  Until the stack has re-read the ranges, a
+ * trapped access inside a range the VF had before the change is still served
+ * (the grace rule, pf_mitig_covers()).  The store is internally locked (a
  * reader-writer lock: the trapped-access check is a hot path).
  */
 #ifndef PCIVIRT_PF_MITIG_H
@@ -23,6 +25,7 @@
 #define PF_MITIG_PAGE_SIZE 4096u
 #define PF_MITIG_MAX_PAGES_PER_RANGE (0x80000000u / PF_MITIG_PAGE_SIZE) /* 2 GiB */
 #define PF_MITIG_MAX_RANGES 64 /* per VF, after splitting */
+#define PF_MITIG_GRACE_MAX (4 * PF_MITIG_MAX_RANGES) /* grace entries kept per VF, newest */
 
 struct pf_mitig_range {
     uint8_t bar;                /* 0..5 */
@@ -68,10 +71,20 @@ NTSTATUS pf_mitig_ranges(struct pf_mitig *m, uint16_t vf, uint8_t bar, SRIOV_MIT
 
 /**
  * pf_mitig_covers() - whether [@offset, @offset + @length) of BAR @bar of VF
- * @vf lies inside one reported range that intercepts this kind of access
- * (contract.md 6.12).
+ * @vf lies inside one range that intercepts this kind of access (contract.md
+ * 6.12): one of its current ranges, or - the grace rule of
+ * docs/CONTRACT-DECISIONS.md - one it had before a change the stack has not
+ * caught up with yet (see pf_mitig_end_grace()).
  */
 bool pf_mitig_covers(struct pf_mitig *m, uint16_t vf, uint8_t bar, uint64_t offset, uint32_t length, bool read);
+
+/**
+ * pf_mitig_end_grace() - the stack caught up with VF @vf's ranges (it re-armed
+ * MITIGATED_RANGE_UPDATE with no change pending, so it re-read them and rebuilt
+ * its map): from now on only the current ranges count.  Every pf_mitig_set()
+ * until then adds the list it replaces to the VF's grace list.
+ */
+void pf_mitig_end_grace(struct pf_mitig *m, uint16_t vf);
 
 /* pf_mitig_take_dirty() - whether VF @vf's list changed since the last take; clears it. */
 bool pf_mitig_take_dirty(struct pf_mitig *m, uint16_t vf);

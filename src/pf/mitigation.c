@@ -200,6 +200,20 @@ PfEvtUpdateCancel(WDFREQUEST Request)
     WdfRequestComplete(Request, STATUS_CANCELLED);
 }
 
+/* Hold @Request for VF @Vf in @h (IoLock held): STATUS_PENDING, or STATUS_CANCELLED (@h freed). */
+static NTSTATUS
+hold_update(PPF_DEVICE_CONTEXT Ctx, WDFREQUEST Request, struct pf_held_update *h, USHORT Vf)
+{
+    if (!NT_SUCCESS(WdfRequestMarkCancelableEx(Request, PfEvtUpdateCancel))) {
+        pv_free(h);
+        return STATUS_CANCELLED;
+    }
+    h->request = Request;
+    h->vf = Vf;
+    list_add_tail(&Ctx->HeldUpdates, &h->node);
+    return STATUS_PENDING;
+}
+
 VOID
 PfIoctlMitigatedRangeUpdate(PPF_DEVICE_CONTEXT Ctx, WDFREQUEST Request)
 {
@@ -229,16 +243,11 @@ PfIoctlMitigatedRangeUpdate(PPF_DEVICE_CONTEXT Ctx, WDFREQUEST Request)
     WdfWaitLockAcquire(Ctx->IoLock, NULL);
     if (pf_mitig_take_dirty(Ctx->Mitig, vf)) {
         st = STATUS_SUCCESS; /* changed while none was held: complete at once (4.10 [I]) */
-    } else if ((h = pv_calloc(1, sizeof(*h))) == NULL) {
-        st = STATUS_INSUFFICIENT_RESOURCES;
-    } else if (!NT_SUCCESS(WdfRequestMarkCancelableEx(Request, PfEvtUpdateCancel))) {
-        pv_free(h);
-        st = STATUS_CANCELLED;
     } else {
-        h->request = Request;
-        h->vf = vf;
-        list_add_tail(&Ctx->HeldUpdates, &h->node);
-        st = STATUS_PENDING;
+        /* Nothing pending: the stack re-read the ranges and rebuilt its map (7.3 step 4); the grace ends. */
+        pf_mitig_end_grace(Ctx->Mitig, vf);
+        h = pv_calloc(1, sizeof(*h));
+        st = h == NULL ? STATUS_INSUFFICIENT_RESOURCES : hold_update(Ctx, Request, h, vf);
     }
     WdfWaitLockRelease(Ctx->IoLock);
     PfHwLeave(Ctx);

@@ -24,6 +24,8 @@
 /* Real time granted to outstanding completions on stop, and to a guest's query thread. */
 #define BROKER_DRAIN_REAL_MS 10000u
 #define BROKER_QUERY_REAL_MAX_NS (60 * (int64_t)VSP_NS_PER_S)
+/* Attempts at reading a VF's ranges while the PF keeps changing them. */
+#define BROKER_RANGE_READS 8u
 
 struct held {
     struct vsp_broker *b;
@@ -567,14 +569,38 @@ read_bar_ranges(struct vsp_broker *b, uint16_t vf, UCHAR bar, ULONG count, SRIOV
     }
     st = send_sync(b, IOCTL_SRIOV_QUERY_MITIGATED_RANGES, &in, sizeof(in), *out, count * sizeof(**out),
                    VSP_BROKER_IOCTL_TIMEOUT_NS, &info);
+    if (st == STATUS_BUFFER_TOO_SMALL) {
+        return PCIVIRT_EBUSY; /* more ranges than counted: they changed since the count (4.9) */
+    }
     if (!NT_SUCCESS(st) || info < count * sizeof(**out)) {
         return range_error(b, vf, NT_SUCCESS(st) ? STATUS_BAD_DATA : st, bar, "QUERY_MITIGATED_RANGES failed");
     }
     return 0;
 }
 
+static int refresh_ranges_once(struct vsp_broker *b, uint16_t vf);
+
+/*
+ * Re-read VF @vf's ranges and rebuild its map.  The PF may change them between
+ * the count and the per-BAR reads (the change then also completes the next
+ * MITIGATED_RANGE_UPDATE); a read that finds more ranges than counted starts
+ * over, a bounded number of times, before it is reported.
+ */
 static int
 refresh_ranges(struct vsp_broker *b, uint16_t vf)
+{
+    int rc = PCIVIRT_EBUSY;
+
+    for (unsigned attempt = 0; rc == PCIVIRT_EBUSY && attempt < BROKER_RANGE_READS; attempt++) {
+        rc = refresh_ranges_once(b, vf);
+    }
+    return rc == PCIVIRT_EBUSY ? range_error(b, vf, STATUS_BUFFER_TOO_SMALL, BROKER_RANGE_READS,
+                                             "ranges kept changing while they were read")
+                               : rc;
+}
+
+static int
+refresh_ranges_once(struct vsp_broker *b, uint16_t vf)
 {
     SRIOV_MITIGATED_RANGE_COUNT_INPUT in = {.VfIndex = vf};
     SRIOV_MITIGATED_RANGE_COUNT_OUTPUT cnt;

@@ -105,6 +105,32 @@ wake(void *ctx)
 
 /* ---- PF records ------------------------------------------------------------------------ */
 
+/*
+ * The stack lets go of a PF that is still present (shutdown, not removal): every
+ * VF still in a VM, or quarantined, leaves through the clean handoff (reset and
+ * check, vsp/vmm.h), so the next VSP to attach never finds a previous VM's blocks,
+ * registers or virtual config in a VF it hands out.  vsp_vmm_remove_pf() alone
+ * does not reset: it is written for a device that is gone.
+ */
+static void
+release_vfs(struct stack_pf *p)
+{
+    uint16_t n = vsp_pf_num_vfs(p->binding);
+
+    for (uint16_t vf = 0; vf < n; vf++) {
+        struct vsp_vf_info info;
+
+        if (vsp_vmm_vf_info(p->s->vmm, p->id, vf, &info) != 0) {
+            continue;
+        }
+        if (info.state == VSP_VF_ASSIGNED || info.state == VSP_VF_EJECTING) {
+            vsp_vmm_surprise_remove(p->s->vmm, p->id, vf, "stack shutdown: VF reset before the PF is released");
+        } else if (info.state == VSP_VF_QUARANTINED) {
+            vsp_vmm_retry_handoff(p->s->vmm, p->id, vf);
+        }
+    }
+}
+
 static void
 pf_free(struct stack_pf *p)
 {
@@ -113,6 +139,9 @@ pf_free(struct stack_pf *p)
     }
     if (p->broker != NULL) {
         vsp_broker_stop(p->broker, p->gone, p->gone ? "PF removed" : "stack shutdown");
+    }
+    if (p->in_vmm && !p->gone && p->binding != NULL) {
+        release_vfs(p);
     }
     if (p->in_vmm) {
         vsp_vmm_remove_pf(p->s->vmm, p->id, p->gone ? "PF removed" : "stack shutdown");
@@ -404,18 +433,28 @@ service_main(void *arg)
 
     wdf_thread_bind(s->cfg.host);
     while (!atomic_load(&s->service_stop)) {
-        uint64_t next, t;
+        uint64_t next;
         LARGE_INTEGER timeout;
 
         release_gone(s, false);
         next = vsp_stack_tick(s);
-        t = vsp_clock_now(s->clock);
         if (next == UINT64_MAX) {
             KeWaitForSingleObject(&s->wake, Executive, KernelMode, FALSE, NULL);
             continue;
         }
-        /* Relative NT time in 100 ns units, at least one unit. */
-        timeout.QuadPart = -(LONGLONG)(next > t ? (next - t + 99) / 100 : 1);
+        /*
+         * On the host clock, absolute time (positive NT time, 100 ns units): a relative timeout
+         * would start from whenever the wait reads the clock, so a clock that moved
+         * past @next in between (a virtual clock jumping) would postpone the deadline
+         * by the jump - the service thread slept through the query-stop deadline.
+         */
+        if (s->clock == &s->host_clock) {
+            timeout.QuadPart = (LONGLONG)((next + 99) / 100);
+        } else { /* a clock of the caller's: relative, at least one unit */
+            uint64_t t = vsp_clock_now(s->clock);
+
+            timeout.QuadPart = -(LONGLONG)(next > t ? (next - t + 99) / 100 : 1);
+        }
         KeWaitForSingleObject(&s->wake, Executive, KernelMode, FALSE, &timeout);
     }
     wdf_thread_bind(NULL);
@@ -811,6 +850,8 @@ vsp_stack_assign(struct vsp_stack *s, int pf, uint16_t vf, struct vsp_stack_vm *
         rc = PCIVIRT_EIO;
     }
     vsp_broker_put(b);
+    /* Clean on the way in too: a previous VSP may have left the VF dirty (docs/STACK.md, clean handoff). */
+    rc = rc != 0 ? rc : vsp_vmm_vouch(s->vmm, pf, vf);
     return rc != 0 ? rc : vsp_vmm_assign(s->vmm, pf, vf, vm->vm, slot);
 }
 

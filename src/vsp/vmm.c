@@ -33,6 +33,7 @@ struct vf_rec {
     uint32_t slot;
     uint32_t serial;
     uint64_t deadline;
+    bool vouched;                /* reset and checked clean by this manager (vsp_vmm_vouch) */
     struct list_node eject_node; /* on vmm->ejecting while EJECTING */
 };
 
@@ -492,6 +493,7 @@ handoff(struct vsp_vmm *vmm, const struct pending *p)
     pf = find_pf_locked(vmm, p->pf);
     if (pf != NULL && pf->gen == p->gen && pf->vfs[p->index].state == VSP_VF_HANDOFF) {
         pf->vfs[p->index].state = clean ? VSP_VF_FREE : VSP_VF_QUARANTINED;
+        pf->vfs[p->index].vouched = clean;
     }
     pthread_mutex_unlock(&vmm->lock);
     if (clean) {
@@ -627,6 +629,26 @@ vsp_vmm_retry_handoff(struct vsp_vmm *vmm, int pf, uint16_t vf_index)
     }
     pthread_mutex_unlock(&vmm->lock);
     return rc != 0 ? rc : handoff(vmm, &p);
+}
+
+int
+vsp_vmm_vouch(struct vsp_vmm *vmm, int pf, uint16_t vf_index)
+{
+    struct vf_rec *v;
+    struct pending p = {0};
+
+    pthread_mutex_lock(&vmm->lock);
+    v = find_vf_locked(vmm, pf, vf_index);
+    if (v != NULL && v->state == VSP_VF_FREE && !v->vouched) {
+        v->state = VSP_VF_HANDOFF; /* nobody can assign it meanwhile */
+        p = (struct pending){
+            .handoff = true, .pf = pf, .gen = v->pf->gen, .index = vf_index, .rid = v->rid, .old_vm = VSP_EV_NONE};
+    }
+    pthread_mutex_unlock(&vmm->lock);
+    if (v == NULL) {
+        return PCIVIRT_ENOENT;
+    }
+    return !p.handoff || handoff(vmm, &p) == 0 ? 0 : PCIVIRT_ESTATE;
 }
 
 /* Remove the first VF whose window expired by @now (lock held); false if none. */

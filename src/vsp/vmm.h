@@ -187,6 +187,17 @@ int vsp_vmm_ejection_complete(struct vsp_vmm *vmm, struct vsp_vm *vm, uint32_t s
 int vsp_vmm_surprise_remove(struct vsp_vmm *vmm, int pf, uint16_t vf_index, const char *reason);
 
 /**
+ * vsp_vmm_vouch() - make sure a FREE VF is clean before it enters a VM: a VF this
+ * manager has not reset and checked itself since its PF was added may carry
+ * whatever a previous VSP left in it (a DETACH that came while the PF was
+ * stopped could not reset it), so it goes through the clean handoff now (reset,
+ * check; QUARANTINED when that fails).  A VF already vouched for, or not FREE,
+ * is left alone (vsp_vmm_assign() then decides).
+ * Return: 0; PCIVIRT_ENOENT; PCIVIRT_ESTATE when the reset or check failed.
+ */
+int vsp_vmm_vouch(struct vsp_vmm *vmm, int pf, uint16_t vf_index);
+
+/**
  * vsp_vmm_retry_handoff() - reset and check a QUARANTINED VF again.
  * Return: 0 when it is FREE now; PCIVIRT_EBUSY when still dirty (logged);
  * PCIVIRT_ENOENT; PCIVIRT_ESTATE when not quarantined.

@@ -286,6 +286,26 @@ slot_of(struct vsp_vpci_host *h, const struct vpci_msg *m)
     return s;
 }
 
+/*
+ * The slot a device request names, once the guest enumerated its exposure: a
+ * new exposure (a VF put in a slot another one just left) takes requests only
+ * after the guest's QUERY_RESOURCE_REQUIREMENTS for it - its first step with a
+ * new child (contract.md 8.5) - so a request the guest made for the exposure
+ * before (it had not yet seen the bus relations) cannot reach the new VF.
+ */
+static struct vpci_slot *
+enumerated_slot_of(struct vsp_vpci_host *h, const struct vpci_msg *m)
+{
+    struct vpci_slot *s = slot_of(h, m);
+
+    if (s != NULL && !s->reqs_queried) {
+        vpci_guest_error(h, s, STATUS_NO_SUCH_DEVICE, m->slot, "%s for slot 0x%x before the guest enumerated it",
+                         vpci_msg_name(m->type), m->slot);
+        return NULL;
+    }
+    return s;
+}
+
 static NTSTATUS
 on_version(struct vsp_vpci_host *h, const struct vpci_msg *m, struct vpci_reply *r)
 {
@@ -462,7 +482,7 @@ on_read_block(struct vsp_vpci_host *h, const struct vpci_msg *m, struct vpci_rep
     NTSTATUS st;
 
     pthread_rwlock_rdlock(&h->lock);
-    s = slot_of(h, m);
+    s = enumerated_slot_of(h, m);
     if (s == NULL) {
         st = STATUS_NO_SUCH_DEVICE;
     } else {
@@ -481,7 +501,7 @@ on_write_block(struct vsp_vpci_host *h, const struct vpci_msg *m)
     NTSTATUS st;
 
     pthread_rwlock_rdlock(&h->lock);
-    s = slot_of(h, m);
+    s = enumerated_slot_of(h, m);
     st = s == NULL ? STATUS_NO_SUCH_DEVICE
                    : vsp_pf_write_block(s->pf, s->vf, m->u.block.block_id, m->u.block.data, m->u.block.byte_count);
     pthread_rwlock_unlock(&h->lock);
@@ -495,7 +515,7 @@ on_power(struct vsp_vpci_host *h, const struct vpci_msg *m, struct vpci_reply *r
     NTSTATUS st;
 
     pthread_rwlock_rdlock(&h->lock);
-    s = slot_of(h, m);
+    s = enumerated_slot_of(h, m);
     st =
         s == NULL ? STATUS_NO_SUCH_DEVICE : vsp_pf_set_power(s->pf, s->vf, (DEVICE_POWER_STATE)m->u.power_state, false);
     pthread_rwlock_unlock(&h->lock);
@@ -568,7 +588,7 @@ on_delete_irq(struct vsp_vpci_host *h, const struct vpci_msg *m)
     NTSTATUS st = STATUS_SUCCESS;
 
     pthread_rwlock_wrlock(&h->lock);
-    s = slot_of(h, m);
+    s = enumerated_slot_of(h, m);
     if (s == NULL) {
         st = STATUS_NO_SUCH_DEVICE;
     } else if (!msi_handle(m->u.mapping.address, &handle) ||
@@ -895,6 +915,7 @@ vsp_vpci_host_stats(struct vsp_vpci_host *h, struct vsp_vpci_stats *out)
     out->mmio_trapped = atomic_load(&h->st.mmio_trapped);
     out->mmio_unclaimed = atomic_load(&h->st.mmio_unclaimed);
     out->sends_lost = atomic_load(&h->st.sends_lost);
+    out->late_stops = atomic_load(&h->st.late_stops);
 }
 
 unsigned

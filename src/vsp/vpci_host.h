@@ -88,6 +88,7 @@ struct vsp_vpci_stats {
     uint64_t mmio_trapped;   /* BAR accesses sent to ReadWriteMitigatedRegister */
     uint64_t mmio_unclaimed; /* MMIO nothing decoded (reads all-ones) */
     uint64_t sends_lost;     /* host -> guest messages the guest's ring did not take in time */
+    uint64_t late_stops;     /* stop-overs sent by a query thread after its request (vpci_stop.c) */
 };
 
 /**

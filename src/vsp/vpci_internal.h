@@ -49,12 +49,8 @@ struct vsp_vpci {
     struct list_node hosts;
 };
 
-/* The PCI_QUERY_STOP of one slot and the thread that asks it (vpci_stop.c); under stop_lock. */
-struct vpci_stopq {
-    pthread_t thread;
-    bool started; /* the slot's thread exists and must be joined */
-    bool busy;    /* a query is pending or in flight: not reported yet */
-    bool quit;    /* the thread ends once nothing is pending */
+/* One PCI_QUERY_STOP as vsp_vpci_query_stop() asks it of a slot (vpci_stop.c). */
+struct vpci_stop_req {
     struct vsp_vpci_host *h;
     uint32_t slot;
     int pf;
@@ -63,6 +59,23 @@ struct vpci_stopq {
     int64_t wait_ns;
     vsp_vpci_answer_fn *fn;
     void *ctx;
+};
+
+/*
+ * The PCI_QUERY_STOP of one slot and the slot's persistent thread that asks it
+ * (vpci_stop.c, "Order"); everything but @thread under stop_lock.
+ */
+struct vpci_stopq {
+    pthread_t thread;
+    bool started;    /* the slot's thread exists and must be joined */
+    bool quit;       /* the thread ends once nothing is pending */
+    bool pending;    /* @req waits for the thread to take it */
+    bool in_request; /* the thread is (about to be) inside vpci_chan_request() for @req */
+    bool over;       /* the stop-over of @req's round is due */
+    bool restarted;  /* with @over: it is PCI_REENABLE, else PCI_QUERY_STOP_FAILED */
+    bool handed;     /* the stop-over was handed to the thread, which sends it after the request */
+    bool reporting;  /* the request returned; the thread sends a handed stop-over and reports */
+    struct vpci_stop_req req;
 };
 
 struct vsp_vpci_host {
@@ -96,7 +109,7 @@ struct vsp_vpci_host {
 
     struct {
         atomic_uint_fast64_t requests, refused, config_reads, config_writes;
-        atomic_uint_fast64_t mmio_direct, mmio_trapped, mmio_unclaimed, sends_lost;
+        atomic_uint_fast64_t mmio_direct, mmio_trapped, mmio_unclaimed, sends_lost, late_stops;
     } st;
 };
 

@@ -167,7 +167,7 @@ vpci_config_write(struct vsp_vpci_host *h, struct vpci_slot *s, uint32_t off, co
 
 /* ---- the config window ---------------------------------------------------------------- */
 
-/* The slot the select register names, or NULL (empty, reserved bits, function != 0). */
+/* The slot the select register names, or NULL (empty, not yet enumerated, reserved bits, function != 0). */
 static struct vpci_slot *
 selected(struct vsp_vpci_host *h)
 {
@@ -178,7 +178,7 @@ selected(struct vsp_vpci_host *h)
         return NULL;
     }
     s = &h->slots[vpci_slot_device(sel)];
-    return s->present ? s : NULL;
+    return s->present && s->reqs_queried ? s : NULL; /* enumerated exposures only (vpci_host.c) */
 }
 
 /* An access inside the window (host lock held; exclusive for writes). */
@@ -246,29 +246,56 @@ find_bar(struct vsp_vpci_host *h, uint64_t gpa, uint32_t len, struct vpci_slot *
     return PCIVIRT_ENOENT;
 }
 
+/*
+ * One dispatch of a BAR access: trapped (ReadWriteMitigatedRegister; *@st its
+ * status, PCIVIRT_EACCES when refused) or direct (the platform's code).  *@gen
+ * receives the trap map's generation the decision was made under.
+ */
 static int
-bar_access(struct vsp_vpci_host *h, struct vpci_slot *s, unsigned bar, uint64_t off, bool write, uint8_t *data,
-           uint32_t len)
+bar_dispatch(struct vsp_vpci_host *h, struct vpci_slot *s, unsigned bar, uint64_t off, bool write, uint8_t *data,
+             uint32_t len, uint64_t *gen, NTSTATUS *st)
 {
     uint64_t host = s->host_base[bar] + off;
 
+    *st = STATUS_SUCCESS;
+    *gen = s->traps != NULL ? vsp_intercept_generation(s->traps) : 0;
     if (s->traps != NULL && vsp_intercept_traps(s->traps, bar, off, len, write)) {
-        NTSTATUS st = vsp_pf_mitigated(s->pf, s->vf, !write, (uint16_t)bar, off, len, data);
-
         atomic_fetch_add(&h->st.mmio_trapped, 1);
-        if (!NT_SUCCESS(st)) {
-            if (!write) {
-                memset(data, 0xFF, len);
-            }
-            vpci_guest_error(h, s, st, off, "ReadWriteMitigatedRegister(BAR%u, 0x%llx, %u) refused", bar,
-                             (unsigned long long)off, len);
-            return PCIVIRT_EACCES;
-        }
-        return 0;
+        *st = vsp_pf_mitigated(s->pf, s->vf, !write, (uint16_t)bar, off, len, data);
+        return NT_SUCCESS(*st) ? 0 : PCIVIRT_EACCES;
     }
     atomic_fetch_add(&h->st.mmio_direct, 1);
     return write ? pv_platform_write(h->vpci->cfg.platform, host, data, len)
                  : pv_platform_read(h->vpci->cfg.platform, host, data, len);
+}
+
+/*
+ * A PF refuses a trapped access outside its ranges (STATUS_INVALID_PARAMETER).
+ * When the map was rebuilt between the trap decision and the PF's check, the
+ * decision was taken on ranges the PF no longer has and had already told the
+ * stack so: the access is dispatched once more under the new map (the refused
+ * one did nothing).  Before the rebuild the PF's grace rule serves it
+ * (docs/CONTRACT-DECISIONS.md, 6.12).
+ */
+static int
+bar_access(struct vsp_vpci_host *h, struct vpci_slot *s, unsigned bar, uint64_t off, bool write, uint8_t *data,
+           uint32_t len)
+{
+    uint64_t gen = 0;
+    NTSTATUS st;
+    int rc = bar_dispatch(h, s, bar, off, write, data, len, &gen, &st);
+
+    if (st == STATUS_INVALID_PARAMETER && vsp_intercept_generation(s->traps) != gen) {
+        rc = bar_dispatch(h, s, bar, off, write, data, len, &gen, &st);
+    }
+    if (rc == PCIVIRT_EACCES) {
+        if (!write) {
+            memset(data, 0xFF, len);
+        }
+        vpci_guest_error(h, s, st, off, "ReadWriteMitigatedRegister(BAR%u, 0x%llx, %u) refused", bar,
+                         (unsigned long long)off, len);
+    }
+    return rc;
 }
 
 /* ---- entry points --------------------------------------------------------------------------- */

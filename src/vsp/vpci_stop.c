@@ -6,80 +6,131 @@
  * not wait (it decides on the stack clock, not on the channel's real time), the
  * host's dispatch thread must keep serving the guest meanwhile, and one VM that
  * never answers must not delay the answer of another.  The thread of a slot is
- * created at the slot's first query and then kept, waiting for the next one:
- * creating, tearing down and joining a thread per slot per rebalance was most of
- * a rebalance with 64 VMs (docs/PERFORMANCE.md, benchmark 4).  A query reports
- * exactly once; its wait is bounded by @wait_ns and by the channel's rescind,
- * which vsp_vpci_host_destroy() does before it ends and joins the threads here.
- * At most one query per slot is in flight and at most one thread exists per slot,
- * so a guest cannot make the stack create threads without bound.
+ * created at the slot's first query and then kept, waiting on stop_cond for the
+ * next one: creating, tearing down and joining a thread per slot per rebalance
+ * was most of a rebalance with 64 VMs (docs/PERFORMANCE.md, benchmark 4).  A
+ * query reports exactly once; its wait is bounded by @wait_ns and by the
+ * channel's rescind, which vsp_vpci_host_destroy() does before it ends and joins
+ * the threads here.  At most one query per slot is in flight and at most one
+ * thread exists per slot, so a guest cannot make the stack create threads
+ * without bound.  A slot takes its next query as soon as the previous request
+ * returned; when that one's report is still being made, the next query waits
+ * for it, so reports of consecutive rounds reach the broker in order.
+ *
+ * Order.  A round can be decided (another slot's veto, the deadline) and its
+ * stop-over - PCI_REENABLE or PCI_QUERY_STOP_FAILED, sent by the broker - be due
+ * before a slow query thread has sent its PCI_QUERY_STOP.  Had the guest seen the
+ * query last, it would keep its driver stopped for good.  The channel cannot tell
+ * when a request's packet left, so each slot's query and stop-over are ordered
+ * under stop_lock: a thread that finds its round over when it takes the query
+ * never asks; a stop-over due while the slot's query is in flight is handed to
+ * that thread, which sends it after the request returned (after the guest's
+ * answer, or after the wait) and before it takes the slot's next query;
+ * otherwise vsp_vpci_stop_done() sends it at once.  So a guest never sees a
+ * query after the stop-over of its round, and sees exactly one stop-over per
+ * slot and round.
  */
 #include <string.h>
 
 #include "vsp/vpci_internal.h"
 
-/* Ask the guest; report once.  No lock held. */
 static void
-ask(const struct vpci_stopq *q)
+send_stop_over(struct vsp_vpci_host *h, uint32_t slot, bool restarted)
 {
-    struct vpci_msg m = {.type = PCI_QUERY_STOP, .slot = q->slot};
+    struct vpci_msg m = {.type = restarted ? PCI_REENABLE : PCI_QUERY_STOP_FAILED, .slot = slot};
+
+    vpci_send(h, &m);
+}
+
+/*
+ * Ask the guest @req's query unless its round is over already, send a stop-over
+ * handed meanwhile, report once.  Called and returns with stop_lock held.
+ */
+static void
+serve(struct vpci_stopq *q, const struct vpci_stop_req *req)
+{
+    struct vsp_vpci_host *h = req->h;
+    struct vpci_msg m = {.type = PCI_QUERY_STOP, .slot = req->slot};
     struct vpci_reply r;
-    NTSTATUS st;
+    NTSTATUS st = STATUS_CANCELLED;
+    bool ask, handed, restarted;
 
     memset(&r, 0, sizeof(r));
-    st = vpci_chan_request(q->h->ch, &m, &r, NULL, q->wait_ns);
-    q->fn(q->ctx, q->cookie, q->h->vm_id, q->slot, q->pf, q->vf, NT_SUCCESS(st), NT_SUCCESS(st) ? r.status : st);
+    ask = !q->over; /* the round ended before the query left: never send it */
+    q->in_request = ask;
+    pthread_mutex_unlock(&h->stop_lock);
+    if (ask) {
+        st = vpci_chan_request(h->ch, &m, &r, NULL, req->wait_ns);
+    }
+    pthread_mutex_lock(&h->stop_lock);
+    q->in_request = false;
+    q->reporting = true;
+    handed = q->handed;
+    restarted = q->restarted;
+    pthread_mutex_unlock(&h->stop_lock);
+    if (handed) {
+        atomic_fetch_add(&h->st.late_stops, 1);
+        send_stop_over(h, req->slot, restarted);
+    }
+    req->fn(req->ctx, req->cookie, h->vm_id, req->slot, req->pf, req->vf, NT_SUCCESS(st),
+            NT_SUCCESS(st) ? r.status : st);
+    pthread_mutex_lock(&h->stop_lock);
+    q->reporting = false;
+    pthread_cond_broadcast(&h->stop_cond); /* a next query may wait in stopq_start() */
 }
 
 static void *
 stopq_thread(void *arg)
 {
     struct vpci_stopq *q = arg;
-    struct vsp_vpci_host *h = q->h;
+    struct vsp_vpci_host *h = q->req.h;
 
     pthread_mutex_lock(&h->stop_lock);
     for (;;) {
-        struct vpci_stopq req;
+        struct vpci_stop_req req;
 
-        while (!q->busy && !q->quit) {
+        while (!q->pending && !q->quit) {
             pthread_cond_wait(&h->stop_cond, &h->stop_lock);
         }
-        if (!q->busy) {
+        if (!q->pending) {
             break; /* quit, nothing pending */
         }
-        req = *q;
-        pthread_mutex_unlock(&h->stop_lock);
-        ask(&req);
-        pthread_mutex_lock(&h->stop_lock);
-        q->busy = false;
+        req = q->req;
+        q->pending = false;
+        serve(q, &req);
     }
     pthread_mutex_unlock(&h->stop_lock);
     return NULL;
 }
 
-/* Hand the query of slot @i to its thread; false when the previous one has not reported. */
+/*
+ * Hand the query of slot @i to its thread (created at the slot's first query);
+ * false when the previous query's request has not returned yet.  A previous
+ * query whose request returned has only its report left: that is waited for
+ * (bounded: a stop-over send and the answer callback), so the broker's next
+ * round is asked after the last report of the one before.
+ */
 static bool
-stopq_start(struct vsp_vpci_host *h, unsigned i, const struct vpci_stopq *req)
+stopq_start(struct vsp_vpci_host *h, unsigned i, const struct vpci_stop_req *req)
 {
     struct vpci_stopq *q = &h->stopq[i];
     bool ok = true;
 
     pthread_mutex_lock(&h->stop_lock);
-    if (q->busy || q->quit) {
+    while (q->reporting) {
+        pthread_cond_wait(&h->stop_cond, &h->stop_lock);
+    }
+    if (q->pending || q->in_request || q->quit) {
         ok = false;
     } else {
-        q->h = h;
-        q->slot = req->slot;
-        q->pf = req->pf;
-        q->vf = req->vf;
-        q->cookie = req->cookie;
-        q->wait_ns = req->wait_ns;
-        q->fn = req->fn;
-        q->ctx = req->ctx;
-        q->busy = true;
+        q->req = *req;
+        q->over = false;
+        q->restarted = false;
+        q->handed = false;
+        q->pending = true;
         if (!q->started) {
             q->started = pthread_create(&q->thread, NULL, stopq_thread, q) == 0;
-            q->busy = q->started;
+            q->pending = q->started;
             ok = q->started;
         }
         pthread_cond_broadcast(&h->stop_cond);
@@ -129,7 +180,7 @@ vsp_vpci_query_stop(struct vsp_vpci *vpci, int pf, uint64_t cookie, int64_t wait
         }
         count = slots_of_pf(h, pf, slots, vfs);
         for (unsigned i = 0; i < count; i++) {
-            struct vpci_stopq req = {.h = h,
+            struct vpci_stop_req req = {.h = h,
                                      .slot = slots[i],
                                      .pf = pf,
                                      .vf = vfs[i],
@@ -170,9 +221,18 @@ vsp_vpci_stop_done(struct vsp_vpci *vpci, int pf, bool restarted)
         }
         count = slots_of_pf(h, pf, slots, vfs);
         for (unsigned i = 0; i < count; i++) {
-            struct vpci_msg m = {.type = restarted ? PCI_REENABLE : PCI_QUERY_STOP_FAILED, .slot = slots[i]};
+            struct vpci_stopq *q = &h->stopq[vpci_slot_device(slots[i])];
+            bool hand;
 
-            vpci_send(h, &m);
+            pthread_mutex_lock(&h->stop_lock); /* see "Order" above */
+            q->over = true;
+            q->restarted = restarted;
+            hand = q->in_request;
+            q->handed = hand;
+            pthread_mutex_unlock(&h->stop_lock);
+            if (!hand) {
+                send_stop_over(h, slots[i], restarted);
+            }
         }
         if (count != 0 && restarted) {
             vpci_send_relations(h);

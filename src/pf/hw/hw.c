@@ -103,6 +103,7 @@ enable_vfs(struct pf_hw *hw, uint16_t requested)
     uint16_t initial = pf_cfg16(hw, hw->sriov + SRIOV_INITIAL_VFS);
     uint16_t n = requested != 0 ? requested : (initial != 0 ? initial : hw->total_vfs);
     uint8_t b[2];
+    int rc;
 
     if (ctrl & SRIOV_CTRL_VFE) {
         return STATUS_SUCCESS; /* already enabled (by the bus or a previous start) */
@@ -111,9 +112,12 @@ enable_vfs(struct pf_hw *hw, uint16_t requested)
         return STATUS_INVALID_DEVICE_STATE;
     }
     le16_put(b, n);
-    hw->bus.config_write(hw->bus.Context, hw->res.pf_rid, hw->sriov + SRIOV_NUM_VFS, b, 2);
+    rc = hw->bus.config_write(hw->bus.Context, hw->res.pf_rid, hw->sriov + SRIOV_NUM_VFS, b, 2);
     le16_put(b, (uint16_t)(ctrl | SRIOV_CTRL_VFE | SRIOV_CTRL_MSE));
-    hw->bus.config_write(hw->bus.Context, hw->res.pf_rid, hw->sriov + SRIOV_CTRL, b, 2);
+    rc = rc != 0 ? rc : hw->bus.config_write(hw->bus.Context, hw->res.pf_rid, hw->sriov + SRIOV_CTRL, b, 2);
+    if (rc == PCIVIRT_ENOMEM) {
+        return STATUS_INSUFFICIENT_RESOURCES; /* the bus could not build the VFs: say so, not "bad state" */
+    }
     return (pf_cfg16(hw, hw->sriov + SRIOV_CTRL) & SRIOV_CTRL_VFE) ? STATUS_SUCCESS : STATUS_INVALID_DEVICE_STATE;
 }
 
