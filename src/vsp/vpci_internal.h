@@ -49,8 +49,26 @@ struct vsp_vpci {
     struct list_node hosts;
 };
 
-/* One PCI_QUERY_STOP as vsp_vpci_query_stop() asks it of a slot (vpci_stop.c). */
-struct vpci_stop_req {
+/* One PCI_QUERY_STOP in flight to one slot (vpci_stop.c). */
+struct vpci_stopq {
+    pthread_t thread;
+    bool started;     /* a thread exists and must be joined */
+    atomic_bool done; /* it has reported and is about to return */
+    /* Under stop_lock (vpci_stop.c, "Order"): */
+    bool over;       /* the stop-over of this query's round is due */
+    bool restarted;  /* with @over: it is PCI_REENABLE, else PCI_QUERY_STOP_FAILED */
+    bool in_request; /* the thread is (about to be) inside vpci_chan_request() */
+    bool handed;     /* the stop-over was handed to the thread, which sends it after the request */
+    bool returned;   /* the thread asks nothing more: only its exit is left */
+    bool queued;     /* a newer round's query waits for this one to end: @next */
+    struct vpci_stopq_req {
+        int pf;
+        uint16_t vf;
+        uint64_t cookie;
+        int64_t wait_ns;
+        vsp_vpci_answer_fn *fn;
+        void *ctx;
+    } next;
     struct vsp_vpci_host *h;
     uint32_t slot;
     int pf;
@@ -59,23 +77,6 @@ struct vpci_stop_req {
     int64_t wait_ns;
     vsp_vpci_answer_fn *fn;
     void *ctx;
-};
-
-/*
- * The PCI_QUERY_STOP of one slot and the slot's persistent thread that asks it
- * (vpci_stop.c, "Order"); everything but @thread under stop_lock.
- */
-struct vpci_stopq {
-    pthread_t thread;
-    bool started;    /* the slot's thread exists and must be joined */
-    bool quit;       /* the thread ends once nothing is pending */
-    bool pending;    /* @req waits for the thread to take it */
-    bool in_request; /* the thread is (about to be) inside vpci_chan_request() for @req */
-    bool over;       /* the stop-over of @req's round is due */
-    bool restarted;  /* with @over: it is PCI_REENABLE, else PCI_QUERY_STOP_FAILED */
-    bool handed;     /* the stop-over was handed to the thread, which sends it after the request */
-    bool reporting;  /* the request returned; the thread sends a handed stop-over and reports */
-    struct vpci_stop_req req;
 };
 
 struct vsp_vpci_host {
@@ -104,7 +105,7 @@ struct vsp_vpci_host {
     pthread_mutex_t refresh_lock; /* one slot-table update (and its BUS_RELATIONS) at a time */
 
     pthread_mutex_t stop_lock; /* stopq[] */
-    pthread_cond_t stop_cond;  /* a slot's query thread waits here for work */
+    pthread_cond_t stop_cond;  /* unused by the per-query threads (kept for vpci_host.c) */
     struct vpci_stopq stopq[VSP_VPCI_SLOTS];
 
     struct {
