@@ -59,7 +59,16 @@ struct vpci_stopq {
     bool restarted;  /* with @over: it is PCI_REENABLE, else PCI_QUERY_STOP_FAILED */
     bool in_request; /* the thread is (about to be) inside vpci_chan_request() */
     bool handed;     /* the stop-over was handed to the thread, which sends it after the request */
-    bool returned;   /* the request is over: only the report is left */
+    bool returned;   /* the thread asks nothing more: only its exit is left */
+    bool queued;     /* a newer round's query waits for this one to end: @next */
+    struct vpci_stopq_req {
+        int pf;
+        uint16_t vf;
+        uint64_t cookie;
+        int64_t wait_ns;
+        vsp_vpci_answer_fn *fn;
+        void *ctx;
+    } next;
     struct vsp_vpci_host *h;
     uint32_t slot;
     int pf;

@@ -21,7 +21,9 @@
  * thread, which sends it after the request returned (after the guest's answer,
  * or after the wait); otherwise vsp_vpci_stop_done() sends it at once.  So a
  * guest never sees a query after the stop-over of its round, and sees exactly
- * one stop-over per slot and round.
+ * one stop-over per slot and round.  A new round that finds the slot's previous
+ * query still waiting (the guest answers late) queues its query behind it on
+ * the same thread instead of giving up on the slot.
  */
 #include <string.h>
 
@@ -35,10 +37,10 @@ send_stop_over(struct vsp_vpci_host *h, uint32_t slot, bool restarted)
     vpci_send(h, &m);
 }
 
-static void *
-stopq_thread(void *arg)
+/* One query of @q (unless its round is already over), its handed stop-over, its report. */
+static void
+stopq_once(struct vpci_stopq *q)
 {
-    struct vpci_stopq *q = arg;
     struct vsp_vpci_host *h = q->h;
     struct vpci_msg m = {.type = PCI_QUERY_STOP, .slot = q->slot};
     struct vpci_reply r;
@@ -55,7 +57,6 @@ stopq_thread(void *arg)
     }
     pthread_mutex_lock(&h->stop_lock);
     q->in_request = false;
-    q->returned = true;
     handed = q->handed;
     restarted = q->restarted;
     pthread_mutex_unlock(&h->stop_lock);
@@ -64,36 +65,87 @@ stopq_thread(void *arg)
         send_stop_over(h, q->slot, restarted);
     }
     q->fn(q->ctx, q->cookie, h->vm_id, q->slot, q->pf, q->vf, NT_SUCCESS(st), NT_SUCCESS(st) ? r.status : st);
+}
+
+/* Take up the query a newer round queued for this slot (true), or end (false). */
+static bool
+stopq_next(struct vpci_stopq *q)
+{
+    bool more;
+
+    pthread_mutex_lock(&q->h->stop_lock);
+    more = q->queued;
+    if (more) {
+        q->pf = q->next.pf;
+        q->vf = q->next.vf;
+        q->cookie = q->next.cookie;
+        q->wait_ns = q->next.wait_ns;
+        q->fn = q->next.fn;
+        q->ctx = q->next.ctx;
+        q->queued = false;
+        q->over = false;
+        q->handed = false;
+    } else {
+        q->returned = true;
+    }
+    pthread_mutex_unlock(&q->h->stop_lock);
+    return more;
+}
+
+static void *
+stopq_thread(void *arg)
+{
+    struct vpci_stopq *q = arg;
+
+    do {
+        stopq_once(q);
+    } while (stopq_next(q));
     atomic_store(&q->done, true);
     return NULL;
 }
 
+static void
+report_unasked(struct vsp_vpci_host *h, uint32_t slot, const struct vpci_stopq_req *r, NTSTATUS why)
+{
+    r->fn(r->ctx, r->cookie, h->vm_id, slot, r->pf, r->vf, false, why);
+}
+
 /*
- * Start the query of slot @i; false when the previous one still waits for the
- * guest.  A previous thread whose request returned only has its report left to
- * make: it is joined (outside stop_lock, which it takes) and the slot reused.
+ * Start the query of slot @i.  While the slot's previous query still waits for
+ * the guest, the new one is queued behind it on that thread (the guest then sees
+ * query, answer, stop-over, query - never two rounds interleaved); a query
+ * queued earlier and not yet sent is superseded and reported unanswered.  A
+ * thread that asks nothing more is joined (outside stop_lock, which it takes).
+ * Returns false only when no thread could be started.
  */
 static bool
 stopq_start(struct vsp_vpci_host *h, unsigned i, const struct vpci_stopq *req)
 {
     struct vpci_stopq *q = &h->stopq[i];
+    struct vpci_stopq_req old_req;
     pthread_t old;
-    bool join = false, ok = true;
+    bool join = false, superseded = false, ok;
 
     pthread_mutex_lock(&h->stop_lock);
     if (q->started && !q->returned) {
-        ok = false;
-    } else if (q->started) {
+        superseded = q->queued;
+        old_req = q->next;
+        q->next = (struct vpci_stopq_req){req->pf, req->vf, req->cookie, req->wait_ns, req->fn, req->ctx};
+        q->queued = true;
+        pthread_mutex_unlock(&h->stop_lock);
+        if (superseded) {
+            report_unasked(h, req->slot, &old_req, STATUS_DEVICE_BUSY);
+        }
+        return true;
+    }
+    if (q->started) {
         old = q->thread;
         q->started = false;
         join = true;
     }
     pthread_mutex_unlock(&h->stop_lock);
-    if (!ok) {
-        return false;
-    }
     if (join) {
-        pthread_join(old, NULL); /* bounded: the report, then the thread returns */
+        pthread_join(old, NULL); /* bounded: the thread only returns */
     }
     pthread_mutex_lock(&h->stop_lock);
     *q = *req;
@@ -189,14 +241,23 @@ vsp_vpci_stop_done(struct vsp_vpci *vpci, int pf, bool restarted)
             struct vpci_stopq *q = &h->stopq[vpci_slot_device(slots[i])];
             bool hand;
 
+            struct vpci_stopq_req dropped;
+            bool drop;
+
             pthread_mutex_lock(&h->stop_lock); /* see "Order" above */
             q->over = true;
             q->restarted = restarted;
             hand = q->started && q->in_request;
             q->handed = hand;
+            drop = q->queued; /* a queued query of a round that is over is never sent */
+            dropped = q->next;
+            q->queued = false;
             pthread_mutex_unlock(&h->stop_lock);
             if (!hand) {
                 send_stop_over(h, slots[i], restarted);
+            }
+            if (drop) {
+                report_unasked(h, slots[i], &dropped, STATUS_CANCELLED);
             }
         }
         if (count != 0 && restarted) {
