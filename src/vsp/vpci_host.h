@@ -171,8 +171,9 @@ unsigned vsp_vpci_remap(struct vsp_vpci *vpci, int pf);
 /*
  * The answer of one slot: with @answered, @status is the guest's completion
  * status; without, why there is none: STATUS_IO_TIMEOUT (no answer within the
- * wait), STATUS_DEVICE_REMOVED (channel gone), STATUS_DEVICE_BUSY (the previous
- * query of that slot is still waiting), another channel failure.
+ * wait), STATUS_DEVICE_REMOVED (channel gone), STATUS_CANCELLED (the round ended
+ * before the query was sent), STATUS_DEVICE_BUSY (a newer round's query took its
+ * place in the queue, or no thread could be started), another channel failure.
  * Called once per asked slot, from a thread of the host, with no lock held.
  */
 typedef void vsp_vpci_answer_fn(void *ctx, uint64_t cookie, int vm, uint32_t slot, int pf, uint16_t vf, bool answered,
@@ -182,8 +183,8 @@ typedef void vsp_vpci_answer_fn(void *ctx, uint64_t cookie, int vm, uint32_t slo
  * vsp_vpci_query_stop() - send PCI_QUERY_STOP to every slot, in every VM whose
  * guest negotiated a version, that holds a VF of PF @pf; each waits on its own
  * thread at most @wait_ns (real time) for the answer and reports it to @fn with
- * @cookie.  A slot whose previous query still waits is reported at once as
- * STATUS_DEVICE_BUSY.
+ * @cookie.  A slot whose previous query still waits gets the new one after it,
+ * on the same thread (vpci_stop.c, "Order").
  *
  * Return: the number of slots @fn will be called for.
  */

@@ -25,6 +25,14 @@
  * fresh VF's mailbox not empty).  A new exposure now takes device requests
  * (blocks, config window, power, interrupts) only after the guest enumerated it
  * with QUERY_RESOURCE_REQUIREMENTS, its first step with a new child.
+ *
+ * late_answer_does_not_lose_the_next_round: a new round that found the slot's
+ * previous PCI_QUERY_STOP still waiting for the guest reported the slot at once
+ * as unanswered, so a polite guest that answered the old query a little late
+ * was treated as silent for the whole new round (the stress test's chaos thread
+ * waited for its answer until the watchdog fired).  The new query is now queued
+ * behind the old one: the guest sees query, answer, stop-over, query, and its
+ * answer counts for the new round.
  */
 #include <setjmp.h>
 #include <stdatomic.h>
@@ -43,6 +51,8 @@
 
 struct answers {
     atomic_uint calls;
+    _Atomic uint64_t last_cookie;
+    atomic_bool last_answered;
 };
 
 static void
@@ -55,8 +65,9 @@ on_answer(void *ctx, uint64_t cookie, int vm, uint32_t slot, int pf, uint16_t vf
     (void)slot;
     (void)pf;
     (void)vf;
-    (void)answered;
     (void)status;
+    atomic_store(&a->last_cookie, cookie);
+    atomic_store(&a->last_answered, answered);
     atomic_fetch_add(&a->calls, 1);
 }
 
@@ -195,12 +206,81 @@ new_exposure_refuses_requests_until_enumerated(void **state)
     pv_free(f);
 }
 
+/* The next host message, which must be of @type for @slot; answers a query with success. */
+static void
+expect_msg(struct fx *f, uint32_t slot, uint32_t type)
+{
+    struct vpci_msg m;
+
+    do {
+        assert_int_equal(fx_recv(f, &m, FX_WAIT_NS), STATUS_SUCCESS);
+    } while (m.type == PCI_BUS_RELATIONS || m.type == PCI_BUS_RELATIONS2);
+    assert_int_equal(m.type, type);
+    assert_int_equal(m.slot, slot);
+    if (type == PCI_QUERY_STOP) {
+        assert_int_equal(vpci_chan_reply_status(f->guest, f->rx->trans_id, STATUS_SUCCESS, FX_WAIT_NS),
+                         STATUS_SUCCESS);
+    }
+}
+
+static bool
+wait_calls(struct answers *a, unsigned n)
+{
+    for (int i = 0; i < 2000 && atomic_load(&a->calls) < n; i++) {
+        struct timespec ts = {0, 1000000};
+
+        nanosleep(&ts, NULL);
+    }
+    return atomic_load(&a->calls) == n;
+}
+
+static void
+late_answer_does_not_lose_the_next_round(void **state)
+{
+    struct fx *f = pv_calloc(1, sizeof(*f));
+    struct answers a;
+    struct vpci_msg m;
+    uint32_t slot = 0;
+
+    (void)state;
+    assert_non_null(f);
+    atomic_init(&a.calls, 0);
+    atomic_init(&a.last_cookie, 0);
+    atomic_init(&a.last_answered, false);
+    assert_int_equal(fx_init(f, false), 0);
+    assert_int_equal(vsp_vmm_assign(f->vmm, 0, VF, f->vm, &slot), 0);
+    assert_int_equal(fx_negotiate(f, PCI_PROTOCOL_VERSION_1_4), STATUS_SUCCESS);
+
+    /* Round 1 asks; the guest has not answered when another slot's veto ends the round. */
+    assert_int_equal(vsp_vpci_query_stop(f->vpci, 0, 1, FX_WAIT_NS, on_answer, &a), 1);
+    do {
+        assert_int_equal(fx_recv(f, &m, FX_WAIT_NS), STATUS_SUCCESS);
+    } while (m.type != PCI_QUERY_STOP);
+    assert_int_equal(vsp_vpci_stop_done(f->vpci, 0, false), 1);
+    /* Round 2 asks while the round-1 query still waits: nothing may be reported yet. */
+    assert_int_equal(vsp_vpci_query_stop(f->vpci, 0, 2, FX_WAIT_NS, on_answer, &a), 1);
+    assert_int_equal(atomic_load(&a.calls), 0);
+
+    /* The guest answers late: round 1's answer, its stop-over, then round 2's query. */
+    assert_int_equal(vpci_chan_reply_status(f->guest, f->rx->trans_id, STATUS_SUCCESS, FX_WAIT_NS), STATUS_SUCCESS);
+    expect_msg(f, slot, PCI_QUERY_STOP_FAILED);
+    expect_msg(f, slot, PCI_QUERY_STOP);
+    assert_true(wait_calls(&a, 2));
+    assert_int_equal(atomic_load(&a.last_cookie), 2);
+    assert_true(atomic_load(&a.last_answered)); /* round 2 heard the guest */
+    assert_int_equal(vsp_vpci_stop_done(f->vpci, 0, true), 1);
+    expect_msg(f, slot, PCI_REENABLE);
+    fx_fini(f);
+    pv_free(f);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stop_over_is_never_overtaken_by_its_query),
         cmocka_unit_test(new_exposure_refuses_requests_until_enumerated),
+        cmocka_unit_test(late_answer_does_not_lose_the_next_round),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
