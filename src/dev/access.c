@@ -13,13 +13,16 @@
 #include <string.h>
 
 #include "pci/dump.h"
+#include "util/le.h"
 
 enum target { T_NONE, T_PF, T_VF };
 
+/* Every access routes through here: read only the two registers the inverse needs. */
 static enum target
 resolve(const struct pv_sriov_dev *dev, uint16_t rid, uint32_t *index)
 {
-    struct dev_vf_geometry geo;
+    const uint8_t *pf = pci_config_bytes(&dev->pf_cfg) + dev->sriov;
+    struct dev_vf_geometry geo = {.pf_rid = dev->prof.pf_rid, .num_vfs = (uint16_t)dev->nvfs};
 
     if (rid == dev->prof.pf_rid) {
         return T_PF;
@@ -27,8 +30,8 @@ resolve(const struct pv_sriov_dev *dev, uint16_t rid, uint32_t *index)
     if (dev->vfs == NULL) {
         return T_NONE;
     }
-    dev_geometry_of(dev, &geo);
-    geo.num_vfs = (uint16_t)dev->nvfs;
+    geo.offset = le16_get(pf + PCI_SRIOV_VF_OFFSET);
+    geo.stride = le16_get(pf + PCI_SRIOV_VF_STRIDE);
     return dev_vf_index_of_rid(&geo, rid, index) ? T_VF : T_NONE;
 }
 
