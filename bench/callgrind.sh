@@ -20,6 +20,7 @@ export PCIVIRT_BENCH_REPS=1 PCIVIRT_BENCH_SCALE=0.01
 valgrind --tool=callgrind --callgrind-out-file="$tmp/dev" "$build/bench/bench_dev" config >/dev/null 2>"$tmp/dev.log"
 valgrind --tool=callgrind --callgrind-out-file="$tmp/mmio" "$build/bench/bench_dev" mmio >/dev/null 2>"$tmp/mmio.log"
 valgrind --tool=callgrind --callgrind-out-file="$tmp/icpt" "$build/bench/bench_vsp_intercept" >/dev/null 2>"$tmp/icpt.log"
+valgrind --tool=callgrind --callgrind-out-file="$tmp/path" "$build/bench/bench_config_path" read >/dev/null 2>"$tmp/path.log"
 
 # per_op FILE FUNCTION OPERATIONS NAME
 per_op() {
@@ -43,3 +44,9 @@ per_op "$tmp/icpt" decide_path 300000 ir_intercept_decision
 per_op "$tmp/icpt" decide_base 300000 ir_baseline_intercept_decision
 per_op "$tmp/icpt" dispatch_path 300000 ir_trapped_dispatch
 per_op "$tmp/icpt" dispatch_base 300000 ir_baseline_trapped_dispatch
+# The whole guest config path: 2,000 reads per loop (200,000 x 0.01); rd_exit also runs once in set-up.
+per_op "$tmp/path" rd_guest 2000 ir_guest_config_read
+per_op "$tmp/path" rd_exit 4000 ir_vpci_exit_config_read
+per_op "$tmp/path" rd_pf 2000 ir_pf_read_vf_config
+per_op "$tmp/path" rd_device 2000 ir_device_bus_config_read
+per_op "$tmp/path" rd_direct 2000 ir_baseline_direct_copy_read
