@@ -64,7 +64,7 @@ struct vsp_broker {
     pthread_mutex_t lock;
     pthread_cond_t cond; /* outstanding dropped */
     bool closing, stopped, leak;
-    unsigned outstanding;
+    unsigned outstanding; /* held requests out, plus EVENT_COMPLETE sends in flight */
     uint16_t num_vfs;
     struct held notify, inval;
     struct held **ranges; /* [num_vfs]; NULL until the VF is watched */
@@ -159,11 +159,16 @@ event_complete(struct vsp_broker *b, NTSTATUS query_status)
 
     pthread_mutex_lock(&b->lock);
     closing = b->closing;
+    b->outstanding += closing ? 0u : 1u; /* vsp_broker_stop() drains it before the target goes */
     pthread_mutex_unlock(&b->lock);
     if (closing) {
         return; /* DETACH released the PF's wait (contract.md 4.6) */
     }
     st = send_sync(b, IOCTL_SRIOV_EVENT_COMPLETE, &ec, sizeof(ec), NULL, 0, VSP_BROKER_IOCTL_TIMEOUT_NS, NULL);
+    pthread_mutex_lock(&b->lock);
+    b->outstanding--;
+    pthread_cond_broadcast(&b->cond);
+    pthread_mutex_unlock(&b->lock);
     if (!NT_SUCCESS(st)) {
         vsp_event_log_add(b->cfg.log, VSP_EV_PF_ERROR, b->cfg.pf, VSP_EV_NONE, VSP_EV_NONE, st,
                           IOCTL_SRIOV_EVENT_COMPLETE, "EVENT_COMPLETE(0x%08x) failed", (unsigned)query_status);

@@ -218,8 +218,7 @@ expect_msg(struct fx *f, uint32_t slot, uint32_t type)
     assert_int_equal(m.type, type);
     assert_int_equal(m.slot, slot);
     if (type == PCI_QUERY_STOP) {
-        assert_int_equal(vpci_chan_reply_status(f->guest, f->rx->trans_id, STATUS_SUCCESS, FX_WAIT_NS),
-                         STATUS_SUCCESS);
+        assert_int_equal(vpci_chan_reply_status(f->guest, f->rx->trans_id, STATUS_SUCCESS, FX_WAIT_NS), STATUS_SUCCESS);
     }
 }
 

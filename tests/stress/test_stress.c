@@ -73,11 +73,10 @@ print_summary(struct world *w, double secs)
                   (unsigned long long)w->st.acked, (unsigned long long)w->st.guest_vetoes,
                   (unsigned long long)w->st.timeout_vetoes, (unsigned long long)w->st.policy_removals,
                   (unsigned long long)w->st.moved, (unsigned long long)w->st.detach_mid_event);
-    print_message(
-        "stress: guest operations %llu (DMA %llu, MAC reads %llu), failed because the VF had left %llu, "
-        "stop-window probes %llu (%llu refused cleanly)\n",
-        (unsigned long long)ops, (unsigned long long)dma, (unsigned long long)macs, (unsigned long long)removed,
-        (unsigned long long)probes, (unsigned long long)probe_err);
+    print_message("stress: guest operations %llu (DMA %llu, MAC reads %llu), failed because the VF had left %llu, "
+                  "stop-window probes %llu (%llu refused cleanly)\n",
+                  (unsigned long long)ops, (unsigned long long)dma, (unsigned long long)macs,
+                  (unsigned long long)removed, (unsigned long long)probes, (unsigned long long)probe_err);
 }
 
 static void
