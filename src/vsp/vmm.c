@@ -489,6 +489,17 @@ handoff(struct vsp_vmm *vmm, const struct pending *p)
         clean = stack_side_clean(vmm, p, why, sizeof(why)) &&
                 vmm->cfg.vf_ops->check_clean(vmm->cfg.vf_ctx, p->pf, p->index, why, sizeof(why));
     }
+    /*
+     * Log the verdict before publishing the state: whoever sees the VF free (or
+     * quarantined) must also find the handoff check that made it so in the log.
+     */
+    if (clean) {
+        vsp_event_log_add(vmm->cfg.log, VSP_EV_HANDOFF_CLEAN, p->pf, p->index, p->old_vm, STATUS_SUCCESS, 0,
+                          "reset and checked clean; free for another VM");
+    } else {
+        vsp_event_log_add(vmm->cfg.log, VSP_EV_HANDOFF_DIRTY, p->pf, p->index, p->old_vm, STATUS_UNSUCCESSFUL, 0,
+                          "quarantined: %s", why);
+    }
     pthread_mutex_lock(&vmm->lock);
     pf = find_pf_locked(vmm, p->pf);
     if (pf != NULL && pf->gen == p->gen && pf->vfs[p->index].state == VSP_VF_HANDOFF) {
@@ -496,14 +507,7 @@ handoff(struct vsp_vmm *vmm, const struct pending *p)
         pf->vfs[p->index].vouched = clean;
     }
     pthread_mutex_unlock(&vmm->lock);
-    if (clean) {
-        vsp_event_log_add(vmm->cfg.log, VSP_EV_HANDOFF_CLEAN, p->pf, p->index, p->old_vm, STATUS_SUCCESS, 0,
-                          "reset and checked clean; free for another VM");
-        return 0;
-    }
-    vsp_event_log_add(vmm->cfg.log, VSP_EV_HANDOFF_DIRTY, p->pf, p->index, p->old_vm, STATUS_UNSUCCESSFUL, 0,
-                      "quarantined: %s", why);
-    return PCIVIRT_EBUSY;
+    return clean ? 0 : PCIVIRT_EBUSY;
 }
 
 /* After unlocking: tell the guest, then hand the VF off. */
