@@ -122,7 +122,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned n = 0;
     NTSTATUS st;
 
-    if (env_create(&env, &opt) != 0) {
+    if (env_create(&env, &opt, NULL) != 0) {
         abort();
     }
     for (unsigned ops = 0; in.n > 0 && ops < MAX_OPS; ops++) {
