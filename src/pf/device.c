@@ -391,7 +391,6 @@ init_context(WDFDEVICE Device, PPF_DEVICE_CONTEXT Ctx, PPF_DRIVER_CONTEXT Driver
     NTSTATUS st;
 
     Ctx->Device = Device;
-    Ctx->Faults = DriverContext->Faults;
     Ctx->WaitTimeout = DriverContext->WaitTimeout;
     Ctx->RequestedVfs = DriverContext->RequestedVfs;
     pf_pnp_init(&Ctx->Pnp);

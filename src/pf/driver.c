@@ -6,8 +6,8 @@
  * seed allows both), how many VFs to enable, and the safety timeout of its PnP
  * waits.  Like an INF's LowerFilters entry, the role comes from the service
  * name: a service whose name ends in "Filter" (any case) attaches as a lower
- * filter.  The faults are the conformance suite's seam (pf/faults.h): all off in
- * the reference driver.
+ * filter.  The driver carries no switch to misbehave: the broken drivers the
+ * conformance suite must reject are written apart from it (tests/pf/mini_pf.h).
  */
 #include <ctype.h>
 #include <string.h>
@@ -42,7 +42,7 @@ service_is_filter(PCUNICODE_STRING RegistryPath)
 }
 
 NTSTATUS
-PfDriverEntryWithFaults(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath, const struct pf_faults *Faults)
+PfDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
     WDF_DRIVER_CONFIG config;
     WDF_OBJECT_ATTRIBUTES attributes;
@@ -59,16 +59,7 @@ PfDriverEntryWithFaults(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPat
     ctx = PfDriverGetContext(driver);
     ctx->LowerFilter = service_is_filter(RegistryPath);
     ctx->WaitTimeout = PF_DEFAULT_WAIT_TIMEOUT;
-    if (Faults != NULL) {
-        ctx->Faults = *Faults;
-    }
     return STATUS_SUCCESS;
-}
-
-NTSTATUS
-PfDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
-{
-    return PfDriverEntryWithFaults(DriverObject, RegistryPath, NULL);
 }
 
 /*

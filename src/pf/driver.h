@@ -38,25 +38,11 @@
 #include "util/list.h"
 #include "util/rwlock.h"
 
-/* Deliberate contract violations, only for the conformance suite's self-test (pf/faults.h). */
-struct pf_faults {
-    bool notify_twice;              /* complete two NOTIFICATIONs for one event */
-    bool keep_query_stop_on_detach; /* DETACH does not release a held QUERY_STOP */
-    bool accept_block_129;          /* accept a 129-byte block */
-    bool lose_event_short_buffer;   /* the docs' example defect (contract.md 4.3) */
-    bool proxy_luid_differs;        /* PROXY_QUERY_LUID != QueryLuid */
-    bool v2_when_v1_asked;          /* hand a 144-byte table to a 120-byte requester */
-    bool no_invalidate_coalesce;    /* drop invalidations while no request is held */
-    bool leak_held_request;         /* keep an INVALIDATE_BLOCK request at removal */
-    bool user_mode_attach;          /* accept ATTACH from user mode */
-};
-
 /* Driver-wide settings (the "registry" of the service). */
 typedef struct _PF_DRIVER_CONTEXT {
     bool LowerFilter;      /* runs as a lower filter under a port driver */
     uint16_t RequestedVfs; /* 0 = InitialVFs (or TotalVFs) */
     LONGLONG WaitTimeout;  /* NT relative timeout for the PnP waits */
-    struct pf_faults Faults;
 } PF_DRIVER_CONTEXT, *PPF_DRIVER_CONTEXT;
 
 WDF_DECLARE_CONTEXT_TYPE_WITH_NAME(PF_DRIVER_CONTEXT, PfDriverGetContext)
@@ -70,7 +56,6 @@ struct pf_held_update {
 
 typedef struct _PF_DEVICE_CONTEXT {
     WDFDEVICE Device;
-    struct pf_faults Faults;
     LONGLONG WaitTimeout;
     uint16_t RequestedVfs;
 
@@ -115,9 +100,6 @@ WDF_DECLARE_CONTEXT_TYPE_WITH_NAME(PF_DEVICE_CONTEXT, PfDeviceGetContext)
 /* ---- driver.c ---- */
 /* EvtDriverDeviceAdd: sets the filter role if configured, then PfDeviceCreate(). */
 EVT_WDF_DRIVER_DEVICE_ADD PfEvtDeviceAdd;
-/* DriverEntry with deliberate faults (NULL: none) - the conformance suite's self-test seam. */
-NTSTATUS PfDriverEntryWithFaults(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath,
-                                 const struct pf_faults *Faults);
 
 /* ---- device.c ---- */
 /* Create the device, its interface, both QI tables and the queues (contract.md 3.1). */

@@ -26,7 +26,7 @@ VOID
 PfNotifyDeliver(PPF_DEVICE_CONTEXT Ctx)
 {
     while (pf_pnp_has_event(&Ctx->Pnp)) {
-        WDFREQUEST req, extra;
+        WDFREQUEST req;
         SRIOV_PF_EVENT code;
         PVOID buf;
         NTSTATUS st;
@@ -35,23 +35,13 @@ PfNotifyDeliver(PPF_DEVICE_CONTEXT Ctx)
             return; /* no NOTIFICATION held: the next one to arrive gets the event */
         }
         st = WdfRequestRetrieveOutputBuffer(req, sizeof(SRIOV_PF_EVENT), &buf, NULL);
-        if (!NT_SUCCESS(st) && !Ctx->Faults.lose_event_short_buffer) {
-            WdfRequestComplete(req, st); /* cannot happen: checked on arrival */
+        if (!NT_SUCCESS(st)) {
+            WdfRequestComplete(req, st); /* cannot happen: checked on arrival; the event stays */
             continue;
         }
         pf_pnp_take_event(&Ctx->Pnp, &code);
-        if (!NT_SUCCESS(st)) {
-            WdfRequestComplete(req, st); /* FAULT: the example's lost event */
-            continue;
-        }
         *(SRIOV_PF_EVENT *)buf = code;
         WdfRequestCompleteWithInformation(req, STATUS_SUCCESS, sizeof(SRIOV_PF_EVENT));
-        if (Ctx->Faults.notify_twice &&
-            NT_SUCCESS(WdfIoQueueRetrieveNextRequest(Ctx->NotificationQueue, &extra)) &&
-            NT_SUCCESS(WdfRequestRetrieveOutputBuffer(extra, sizeof(code), &buf, NULL))) {
-            *(SRIOV_PF_EVENT *)buf = code; /* FAULT: the same event delivered twice */
-            WdfRequestCompleteWithInformation(extra, STATUS_SUCCESS, sizeof(code));
-        }
     }
 }
 
@@ -68,12 +58,9 @@ PfCancelNotifications(PPF_DEVICE_CONTEXT Ctx, NTSTATUS Status)
 static VOID
 ioctl_notification(PPF_DEVICE_CONTEXT Ctx, WDFREQUEST Request)
 {
-    NTSTATUS st = STATUS_SUCCESS;
     PVOID buf;
+    NTSTATUS st = WdfRequestRetrieveOutputBuffer(Request, sizeof(SRIOV_PF_EVENT), &buf, NULL);
 
-    if (!Ctx->Faults.lose_event_short_buffer) {
-        st = WdfRequestRetrieveOutputBuffer(Request, sizeof(SRIOV_PF_EVENT), &buf, NULL);
-    }
     if (!NT_SUCCESS(st)) {
         WdfRequestComplete(Request, st);
         return;
@@ -136,14 +123,8 @@ ioctl_attach(PPF_DEVICE_CONTEXT Ctx, WDFREQUEST Request)
 static VOID
 ioctl_detach(PPF_DEVICE_CONTEXT Ctx, WDFREQUEST Request)
 {
-    unsigned act;
-
     WdfWaitLockAcquire(Ctx->PnpLock, NULL);
-    act = pf_pnp_detach(&Ctx->Pnp);
-    if (Ctx->Faults.keep_query_stop_on_detach) {
-        act &= ~(unsigned)PF_PNP_UNBLOCK; /* FAULT: the PnP thread stays blocked */
-    }
-    PfPnpApplyLocked(Ctx, act, STATUS_CANCELLED);
+    PfPnpApplyLocked(Ctx, pf_pnp_detach(&Ctx->Pnp), STATUS_CANCELLED);
     WdfWaitLockRelease(Ctx->PnpLock);
     WdfRequestComplete(Request, STATUS_SUCCESS);
 }
@@ -176,17 +157,11 @@ invalidate_deliver_locked(PPF_DEVICE_CONTEXT Ctx)
 VOID
 PfInvalidatePost(PPF_DEVICE_CONTEXT Ctx, USHORT VfIndex, UINT64 Mask)
 {
-    uint16_t vf;
-    uint64_t mask;
-
     WdfWaitLockAcquire(Ctx->IoLock, NULL);
     if (Ctx->Inval != NULL) {
-        pf_inval_post(Ctx->Inval, VfIndex, Mask);
+        pf_inval_post(Ctx->Inval, VfIndex, Mask); /* coalesced until a request is held (4.7) */
     }
     invalidate_deliver_locked(Ctx);
-    while (Ctx->Faults.no_invalidate_coalesce && Ctx->Inval != NULL && pf_inval_take(Ctx->Inval, &vf, &mask)) {
-        /* FAULT: with no request held, the change is forgotten. */
-    }
     WdfWaitLockRelease(Ctx->IoLock);
 }
 
@@ -213,14 +188,9 @@ VOID
 PfCompleteHeldRequests(PPF_DEVICE_CONTEXT Ctx, NTSTATUS Status)
 {
     WDFREQUEST req;
-    bool keep_one = Ctx->Faults.leak_held_request;
 
     WdfWaitLockAcquire(Ctx->IoLock, NULL);
     while (NT_SUCCESS(WdfIoQueueRetrieveNextRequest(Ctx->InvalidateQueue, &req))) {
-        if (keep_one) {
-            keep_one = false; /* FAULT: owned by the driver, never completed */
-            continue;
-        }
         WdfRequestComplete(req, Status);
     }
     WdfWaitLockRelease(Ctx->IoLock);
@@ -240,7 +210,7 @@ ioctl_proxy_query_luid(PPF_DEVICE_CONTEXT Ctx, WDFREQUEST Request)
         return;
     }
     /* The same LUID QueryLuid returns (contract.md 4.11, 7.5). */
-    out->DeviceLuid = pf_luid_make(Ctx->Luids.base + (Ctx->Faults.proxy_luid_differs ? 0x20000 : 0));
+    out->DeviceLuid = pf_luid_make(Ctx->Luids.base);
     WdfRequestCompleteWithInformation(Request, STATUS_SUCCESS, sizeof(*out));
 }
 
@@ -264,8 +234,7 @@ PfEvtIoDeviceControl(WDFQUEUE Queue, WDFREQUEST Request, size_t OutputBufferLeng
     PPF_DEVICE_CONTEXT ctx = PfDeviceGetContext(WdfIoQueueGetDevice(Queue));
     bool user = WdfRequestGetRequestorMode(Request) == UserMode;
 
-    if (user && IoControlCode != IOCTL_SRIOV_PROXY_QUERY_LUID &&
-        !(ctx->Faults.user_mode_attach && IoControlCode == IOCTL_SRIOV_ATTACH)) {
+    if (user && IoControlCode != IOCTL_SRIOV_PROXY_QUERY_LUID) {
         WdfRequestComplete(Request, STATUS_INVALID_DEVICE_REQUEST); /* contract.md 4.2 */
         return;
     }

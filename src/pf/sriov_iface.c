@@ -122,21 +122,19 @@ read_vf_info(PPF_DEVICE_CONTEXT Ctx, USHORT VfIndex, UCHAR *Buffer, ULONG Length
 }
 
 static bool
-block_length_ok(PPF_DEVICE_CONTEXT Ctx, ULONG Length)
+block_length_ok(ULONG Length)
 {
     /* 1..128 (contract.md 6.3, 10.4). */
-    return Length >= 1 && (Length <= VPCI_MAX_READ_WRITE_BLOCK_SIZE ||
-                           (Ctx->Faults.accept_block_129 && Length == VPCI_MAX_READ_WRITE_BLOCK_SIZE + 1));
+    return Length >= 1 && Length <= VPCI_MAX_READ_WRITE_BLOCK_SIZE;
 }
 
 static NTSTATUS
 PfReadVfConfigBlock(PVOID Context, USHORT VfIndex, ULONG BlockId, PVOID Buffer, ULONG Length)
 {
     PPF_DEVICE_CONTEXT ctx = Context;
-    ULONG n = Length > VPCI_MAX_READ_WRITE_BLOCK_SIZE ? VPCI_MAX_READ_WRITE_BLOCK_SIZE : Length;
     NTSTATUS st;
 
-    if (Buffer == NULL || !block_length_ok(ctx, Length)) {
+    if (Buffer == NULL || !block_length_ok(Length)) {
         return STATUS_INVALID_PARAMETER;
     }
     st = enter_vf(ctx, VfIndex, STATUS_INVALID_PARAMETER);
@@ -144,12 +142,9 @@ PfReadVfConfigBlock(PVOID Context, USHORT VfIndex, ULONG BlockId, PVOID Buffer, 
         return st;
     }
     if (BlockId == PF_BLOCK_ID_VF_INFO) {
-        st = read_vf_info(ctx, VfIndex, Buffer, n);
+        st = read_vf_info(ctx, VfIndex, Buffer, Length);
     } else {
-        st = pf_blocks_read(ctx->Blocks, VfIndex, BlockId, Buffer, n);
-    }
-    if (NT_SUCCESS(st) && Length > n) {
-        ((UCHAR *)Buffer)[n] = 0; /* FAULT path only */
+        st = pf_blocks_read(ctx->Blocks, VfIndex, BlockId, Buffer, Length);
     }
     PfHwLeave(ctx);
     return st;
@@ -161,14 +156,12 @@ PfWriteVfConfigBlock(PVOID Context, USHORT VfIndex, ULONG BlockId, PVOID Buffer,
     PPF_DEVICE_CONTEXT ctx = Context;
     NTSTATUS st;
 
-    if (Buffer == NULL || !block_length_ok(ctx, Length)) {
+    if (Buffer == NULL || !block_length_ok(Length)) {
         return STATUS_INVALID_PARAMETER;
     }
     st = enter_vf(ctx, VfIndex, STATUS_INVALID_PARAMETER);
     if (NT_SUCCESS(st)) {
-        ULONG n = Length > VPCI_MAX_READ_WRITE_BLOCK_SIZE ? VPCI_MAX_READ_WRITE_BLOCK_SIZE : Length;
-
-        st = pf_blocks_write(ctx->Blocks, VfIndex, BlockId, Buffer, n);
+        st = pf_blocks_write(ctx->Blocks, VfIndex, BlockId, Buffer, Length);
         PfHwLeave(ctx);
     }
     return st;
@@ -408,7 +401,6 @@ NTSTATUS
 PfEvtSriovQueryInterface(WDFDEVICE Device, LPGUID InterfaceType, PINTERFACE ExposedInterface,
                          PVOID ExposedInterfaceSpecificData)
 {
-    PPF_DEVICE_CONTEXT ctx = PfDeviceGetContext(Device);
     PSRIOV_DEVICE_INTERFACE_STANDARD_2 t = (PSRIOV_DEVICE_INTERFACE_STANDARD_2)ExposedInterface;
     USHORT size = 0, version = 0;
 
@@ -421,9 +413,6 @@ PfEvtSriovQueryInterface(WDFDEVICE Device, LPGUID InterfaceType, PINTERFACE Expo
         t->QueryProbedBars_2 = PfQueryProbedBars2;
         t->QueryVfLuid = PfQueryVfLuid;
         t->QueryLuidVf = PfQueryLuidVf;
-    } else if (ctx->Faults.v2_when_v1_asked) {
-        t->Size = sizeof(SRIOV_DEVICE_INTERFACE_STANDARD_2); /* FAULT: claims more than was asked */
-        t->Version = SRIOV_DEVICE_INTERFACE_STANDARD_VERSION_2;
     }
     return STATUS_SUCCESS;
 }

@@ -2,8 +2,8 @@
  * tests/cli/test_conform.c - `pcivirt conform` through the command.
  *
  * The reference driver (linked in, and the same driver loaded as a module) must
- * pass every check; each deliberately broken module of tests/pf (the reference
- * driver with one contract violation) must fail the check that names its defect,
+ * pass every check; each broken module of tests/pf (a variant of the independent
+ * mini PF driver, tests/pf/mini_pf.h, with one mistake) must fail the check that names its defect,
  * with the command's exit code 1, in text and in JSON (read back with jansson).
  * The expected check of each defect is the rule it breaks (contract.md), chosen
  * here, not read from the command.
@@ -20,7 +20,7 @@
 #include "lspci_cmd.h"
 #include "pf/conform/conform.h"
 
-#define BROKEN PCIVIRT_BINARY_DIR "/tests/pf/pf_broken_"
+#define BROKEN PCIVIRT_BINARY_DIR "/tests/pf/pf_mini_"
 
 static void
 test_reference_passes(void **state)
@@ -78,13 +78,13 @@ expect_fail(const char *fault, const char *check)
 static void
 test_block_129_fails(void **state)
 {
-    expect_fail("accept_block_129", "callback.block.bad-input");
+    expect_fail("block_129", "callback.block.bad-input");
 }
 
 static void
 test_notify_twice_fails(void **state)
 {
-    expect_fail("notify_twice", "notify.resent-before-complete");
+    expect_fail("notify_all", "notify.resent-before-complete");
 }
 
 static void
@@ -92,7 +92,7 @@ test_text_names_the_check(void **state)
 {
     struct run r;
 
-    run_shell(&r, "NO_COLOR=1 " PCIVIRT " conform --driver " BROKEN "accept_block_129.so --only callback.");
+    run_shell(&r, "NO_COLOR=1 " PCIVIRT " conform --driver " BROKEN "block_129.so --only callback.block.");
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.out, "FAIL  callback.block.bad-input"));
     run_free(&r);

@@ -1,69 +1,23 @@
 /*
- * tests/pf/mini_pf.c - a second PF driver, written apart from the reference one.
+ * tests/pf/mini_pf.c - a second PF driver, written apart from the reference one:
+ * the device binding, the SR-IOV and mitigable tables, the configuration blocks,
+ * LUIDs, the admin hooks and DriverEntry (the IOCTLs and PnP are in mini_pf_io.c).
  *
- * The broken drivers of test_conform_broken.c are the reference driver with a
- * fault switched on; a suite that only ever failed them could be fitted to that
- * one code base.  This file is a small PF driver of its own - no src/pf code, only
- * the public headers (pcivirt.h, wdf.h, bus.h) - that implements what four checks
- * need (device interface, the SR-IOV table, ATTACH/DETACH/NOTIFICATION/
- * EVENT_COMPLETE, a held QUERY_STOP, GetResourceForBar, QueryProbedBars, one
- * config block).  Built correct it passes those checks; built with MINI_PF_BUG it
- * makes one mistake a driver author could make from the documentation:
- *
- *   MINI_BUG_EXAMPLE_LARGE  GetResourceForBar as the docs' example: divides
- *                           u.Memory.Length and offsets the start by it even for a
- *                           MemoryLarge aperture (contract.md 6.9, 10.17)
- *   MINI_BUG_SAL_BOUND      block Length checked as the header's SAL annotation
- *                           says, < 128, so mlx5's 128-byte blocks fail (6.3, 10.4)
- *   MINI_BUG_EXAMPLE_NOTIFY NOTIFICATION as the docs' example: queued unchecked,
- *                           the event marked delivered before the buffer is
- *                           fetched (4.3, 10.18)
- *
- * Everything else the contract asks for is out of this driver's scope: the other
- * callbacks answer STATUS_NOT_SUPPORTED and the other IOCTLs are refused.
+ * A suite that only ever failed variants of the reference driver could be fitted
+ * to that one code base; this driver shares no code with src/pf.  It implements
+ * what the checks test_conform_mini.c lists need, and each MINI_PF_BUG variant
+ * (mini_pf.h) makes one mistake the conformance suite must name.  Everything
+ * else the contract asks for is out of its scope: those callbacks answer
+ * STATUS_NOT_SUPPORTED and those IOCTLs are refused.
  */
 #include <string.h>
 
-#include "pcivirt/bus.h"
-#include "pcivirt/pcivirt.h"
-#include "pcivirt/wdf.h"
+#include "pf/conform/conform.h"
+#include "mini_pf.h"
 
-#define MINI_BUG_NONE 0
-#define MINI_BUG_EXAMPLE_LARGE 1
-#define MINI_BUG_SAL_BOUND 2
-#define MINI_BUG_EXAMPLE_NOTIFY 3
-
-#ifndef MINI_PF_BUG
-#define MINI_PF_BUG MINI_BUG_NONE
-#endif
-
-#define MINI_BLOCK_ID 1
-#define MINI_BLOCK_LEN 128
-#define MINI_MAX_VFS 64
 #define MINI_SRIOV_ID 0x0010
 
-typedef struct _MINI_CONTEXT {
-    PCIVIRT_BUS_INTERFACE Bus;
-    BOOLEAN HaveBus;
-    struct pcivirt_bus_resources Res;
-    USHORT Sriov;
-    USHORT NumVfs;
-    ULONG VfBarRegs[6];
-    WDFWAITLOCK Lock;
-    WDFQUEUE Notifications;
-    KEVENT Unblock;
-    BOOLEAN Attached;
-    BOOLEAN EventNew;     /* raised, not yet carried by a NOTIFICATION */
-    BOOLEAN EventPending; /* the PnP thread waits for EVENT_COMPLETE */
-    SRIOV_PF_EVENT Event;
-    NTSTATUS EventStatus;
-    UCHAR Blocks[MINI_MAX_VFS][MINI_BLOCK_LEN];
-} MINI_CONTEXT, *PMINI_CONTEXT;
-
-WDF_DECLARE_CONTEXT_TYPE_WITH_NAME(MINI_CONTEXT, MiniGetContext)
-
-__attribute__((visibility("default"))) NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject,
-                                                           PUNICODE_STRING RegistryPath);
+__attribute__((visibility("default"))) NTSTATUS DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
 
 /* ---- the device, through the bus interface only ---------------------------------- */
 
@@ -113,8 +67,8 @@ static NTSTATUS
 MiniEvtPrepareHardware(WDFDEVICE Device, WDFCMRESLIST Raw, WDFCMRESLIST Translated)
 {
     PMINI_CONTEXT ctx = MiniGetContext(Device);
-    NTSTATUS st = WdfFdoQueryForInterface(Device, &GUID_PCIVIRT_BUS_INTERFACE, (PINTERFACE)&ctx->Bus,
-                                          sizeof(ctx->Bus), PCIVIRT_BUS_INTERFACE_VERSION, NULL);
+    NTSTATUS st = WdfFdoQueryForInterface(Device, &GUID_PCIVIRT_BUS_INTERFACE, (PINTERFACE)&ctx->Bus, sizeof(ctx->Bus),
+                                          PCIVIRT_BUS_INTERFACE_VERSION, NULL);
 
     if (!NT_SUCCESS(st)) {
         return st;
@@ -175,40 +129,62 @@ mini_write_config(PVOID Context, const VOID *Data, USHORT VfIndex, ULONG Offset,
     return STATUS_NOT_SUPPORTED;
 }
 
-static BOOLEAN
-block_args_ok(PMINI_CONTEXT Ctx, USHORT VfIndex, ULONG BlockId, PVOID Buffer, ULONG Length)
+/* The block declared as @BlockId, or NULL; Lock held. */
+static struct mini_block *
+find_block(PMINI_CONTEXT Ctx, ULONG BlockId)
 {
+    for (unsigned i = 0; i < Ctx->BlockCount; i++) {
+        if (Ctx->Blocks[i].id == BlockId) {
+            return &Ctx->Blocks[i];
+        }
+    }
+    return NULL;
+}
+
+/* Lock held. */
+static struct mini_block *
+block_args(PMINI_CONTEXT Ctx, USHORT VfIndex, ULONG BlockId, PVOID Buffer, ULONG Length)
+{
+    struct mini_block *blk = find_block(Ctx, BlockId);
 #if MINI_PF_BUG == MINI_BUG_SAL_BOUND
     BOOLEAN length_ok = Length >= 1 && Length < MINI_BLOCK_LEN; /* _In_range_(<, 128) */
+#elif MINI_PF_BUG == MINI_BUG_BLOCK_129
+    BOOLEAN length_ok = Length >= 1 && blk != NULL && Length <= sizeof(blk->data[0]); /* the storage, not 6.3 */
 #else
     BOOLEAN length_ok = Length >= 1 && Length <= MINI_BLOCK_LEN;
 #endif
-    return Buffer != NULL && length_ok && VfIndex < Ctx->NumVfs && BlockId == MINI_BLOCK_ID;
+    return Buffer != NULL && length_ok && VfIndex < Ctx->NumVfs ? blk : NULL;
 }
 
 static NTSTATUS
 mini_read_block(PVOID Context, USHORT VfIndex, ULONG BlockId, PVOID Buffer, ULONG Length)
 {
     PMINI_CONTEXT ctx = Context;
+    struct mini_block *blk;
 
-    if (!block_args_ok(ctx, VfIndex, BlockId, Buffer, Length)) {
-        return STATUS_INVALID_PARAMETER;
+    WdfWaitLockAcquire(ctx->Lock, NULL);
+    blk = block_args(ctx, VfIndex, BlockId, Buffer, Length);
+    if (blk != NULL) {
+        memcpy(Buffer, blk->data[VfIndex], Length);
     }
-    memcpy(Buffer, ctx->Blocks[VfIndex], Length);
-    return STATUS_SUCCESS;
+    WdfWaitLockRelease(ctx->Lock);
+    return blk != NULL ? STATUS_SUCCESS : STATUS_INVALID_PARAMETER;
 }
 
 static NTSTATUS
 mini_write_block(PVOID Context, USHORT VfIndex, ULONG BlockId, PVOID Buffer, ULONG Length)
 {
     PMINI_CONTEXT ctx = Context;
+    struct mini_block *blk;
 
-    if (!block_args_ok(ctx, VfIndex, BlockId, Buffer, Length)) {
-        return STATUS_INVALID_PARAMETER;
+    WdfWaitLockAcquire(ctx->Lock, NULL);
+    blk = block_args(ctx, VfIndex, BlockId, Buffer, Length);
+    if (blk != NULL) {
+        memset(blk->data[VfIndex], 0, sizeof(blk->data[VfIndex]));
+        memcpy(blk->data[VfIndex], Buffer, Length);
     }
-    memset(ctx->Blocks[VfIndex], 0, MINI_BLOCK_LEN);
-    memcpy(ctx->Blocks[VfIndex], Buffer, Length);
-    return STATUS_SUCCESS;
+    WdfWaitLockRelease(ctx->Lock);
+    return blk != NULL ? STATUS_SUCCESS : STATUS_INVALID_PARAMETER;
 }
 
 /* Per-VF size of VF BAR @Bar: the aperture the bus assigned, over NumVFs. */
@@ -296,10 +272,24 @@ mini_resource_for_bar(PVOID Context, USHORT VfIndex, USHORT BarIndex, PCM_PARTIA
 #endif
 }
 
+LUID
+mini_luid_of(PMINI_CONTEXT Ctx, USHORT Vf)
+{
+    LUID l;
+
+    l.HighPart = MINI_LUID_HIGH;
+    l.LowPart = (ULONG)Ctx->Res.pf_rid << 16 | (Vf == 0xFFFF ? 0u : Vf + 1u);
+    return l;
+}
+
 static NTSTATUS
 mini_luid(PVOID Context, PLUID Luid)
 {
-    return STATUS_NOT_SUPPORTED;
+    if (Luid == NULL) {
+        return STATUS_INVALID_PARAMETER;
+    }
+    *Luid = mini_luid_of(Context, 0xFFFF);
+    return STATUS_SUCCESS;
 }
 
 static NTSTATUS
@@ -311,25 +301,70 @@ mini_probed_bars_2(PVOID Context, USHORT VfIndex, PULONG Values)
 static NTSTATUS
 mini_vf_luid(PVOID Context, USHORT VfIndex, PLUID Luid)
 {
-    return STATUS_NOT_SUPPORTED;
+    PMINI_CONTEXT ctx = Context;
+
+    if (Luid == NULL || VfIndex >= ctx->NumVfs) {
+        return STATUS_INVALID_PARAMETER;
+    }
+    *Luid = mini_luid_of(ctx, VfIndex);
+    return STATUS_SUCCESS;
 }
 
 static NTSTATUS
 mini_luid_vf(PVOID Context, LUID Luid, PUSHORT VfIndex)
 {
-    return STATUS_NOT_SUPPORTED;
+    PMINI_CONTEXT ctx = Context;
+
+    if (VfIndex == NULL) {
+        return STATUS_INVALID_PARAMETER;
+    }
+    for (USHORT i = 0; i < ctx->NumVfs; i++) {
+        LUID l = mini_luid_of(ctx, i);
+
+        if (l.LowPart == Luid.LowPart && l.HighPart == Luid.HighPart) {
+            *VfIndex = i;
+            return STATUS_SUCCESS;
+        }
+    }
+    return STATUS_NOT_FOUND;
+}
+
+/*
+ * One GUID, two tables (contract.md 3.2): the table is registered as version 1
+ * (120 bytes) and this callback appends the version-2 members for a requester
+ * that asked for 144 bytes and version 2.
+ */
+static NTSTATUS
+mini_sriov_query(WDFDEVICE Device, LPGUID InterfaceType, PINTERFACE ExposedInterface, PVOID SpecificData)
+{
+    PSRIOV_DEVICE_INTERFACE_STANDARD_2 t = (PSRIOV_DEVICE_INTERFACE_STANDARD_2)ExposedInterface;
+    USHORT size = 0, version = 0;
+
+    if (!NT_SUCCESS(wdf_query_interface_requested(Device, ExposedInterface, &size, &version))) {
+        return STATUS_SUCCESS;
+    }
+    if (size >= sizeof(*t) && version >= SRIOV_DEVICE_INTERFACE_STANDARD_VERSION_2) {
+        t->QueryProbedBars_2 = mini_probed_bars_2;
+        t->QueryVfLuid = mini_vf_luid;
+        t->QueryLuidVf = mini_luid_vf;
+    } else if (MINI_PF_BUG != MINI_BUG_V2_CLAIM) {
+        return STATUS_SUCCESS;
+    }
+    t->Size = sizeof(*t); /* V2_CLAIM: also for a requester that asked for 120 bytes */
+    t->Version = SRIOV_DEVICE_INTERFACE_STANDARD_VERSION_2;
+    return STATUS_SUCCESS;
 }
 
 static NTSTATUS
-add_sriov_table(WDFDEVICE Device)
+add_sriov_table(PMINI_CONTEXT Ctx)
 {
     SRIOV_DEVICE_INTERFACE_STANDARD_2 t;
     WDF_QUERY_INTERFACE_CONFIG qi;
 
     RtlZeroMemory(&t, sizeof(t));
-    t.Size = sizeof(t); /* version 2 only: this driver serves no 120-byte requester */
-    t.Version = SRIOV_DEVICE_INTERFACE_STANDARD_VERSION_2;
-    t.Context = MiniGetContext(Device);
+    t.Size = sizeof(SRIOV_DEVICE_INTERFACE_STANDARD);
+    t.Version = SRIOV_DEVICE_INTERFACE_STANDARD_VERSION_1;
+    t.Context = Ctx;
     t.InterfaceReference = mini_ref;
     t.InterfaceDereference = mini_deref;
     t.ReadVfConfig = mini_read_config;
@@ -343,239 +378,126 @@ add_sriov_table(WDFDEVICE Device)
     t.SetVfPowerState = mini_power;
     t.GetResourceForBar = mini_resource_for_bar;
     t.QueryLuid = mini_luid;
-    t.QueryProbedBars_2 = mini_probed_bars_2;
-    t.QueryVfLuid = mini_vf_luid;
-    t.QueryLuidVf = mini_luid_vf;
-    WDF_QUERY_INTERFACE_CONFIG_INIT(&qi, (PINTERFACE)&t, &GUID_SRIOV_DEVICE_INTERFACE_STANDARD, NULL);
-    return WdfDeviceAddQueryInterface(Device, &qi);
+    WDF_QUERY_INTERFACE_CONFIG_INIT(&qi, (PINTERFACE)&t, &GUID_SRIOV_DEVICE_INTERFACE_STANDARD, mini_sriov_query);
+    return WdfDeviceAddQueryInterface(Ctx->Device, &qi);
 }
 
-/* ---- the PnP event protocol (contract.md 4.3-4.6, 7.2) ------------------------------ */
-
-/* Under Lock: give a new event to a queued NOTIFICATION. */
-static VOID
-deliver(PMINI_CONTEXT Ctx)
+/* The mitigable table exists (the suite queries it), but this driver traps no range. */
+static NTSTATUS
+mini_mitigated_register(PVOID Context, USHORT VfIndex, BOOLEAN Read, USHORT BarIndex, ULONGLONG Offset, ULONG Length,
+                        PUCHAR Data)
 {
-    WDFREQUEST req;
-    PVOID buf;
-    NTSTATUS st;
-
-    while (Ctx->EventNew && NT_SUCCESS(WdfIoQueueRetrieveNextRequest(Ctx->Notifications, &req))) {
-#if MINI_PF_BUG == MINI_BUG_EXAMPLE_NOTIFY
-        Ctx->EventNew = FALSE; /* the example marks it delivered first */
-        st = WdfRequestRetrieveOutputBuffer(req, sizeof(SRIOV_PF_EVENT), &buf, NULL);
-#else
-        st = WdfRequestRetrieveOutputBuffer(req, sizeof(SRIOV_PF_EVENT), &buf, NULL);
-        Ctx->EventNew = !NT_SUCCESS(st);
-#endif
-        if (!NT_SUCCESS(st)) {
-            WdfRequestComplete(req, st);
-            continue;
-        }
-        *(SRIOV_PF_EVENT *)buf = Ctx->Event;
-        WdfRequestCompleteWithInformation(req, STATUS_SUCCESS, sizeof(SRIOV_PF_EVENT));
-    }
-}
-
-static VOID
-cancel_notifications(PMINI_CONTEXT Ctx, NTSTATUS Status)
-{
-    WDFREQUEST req;
-
-    while (NT_SUCCESS(WdfIoQueueRetrieveNextRequest(Ctx->Notifications, &req))) {
-        WdfRequestComplete(req, Status);
-    }
-}
-
-/* Under Lock: the PnP thread stops waiting with @Status. */
-static VOID
-release_waiter(PMINI_CONTEXT Ctx, NTSTATUS Status)
-{
-    if (Ctx->EventPending) {
-        Ctx->EventStatus = Status;
-        Ctx->EventPending = FALSE;
-        Ctx->EventNew = FALSE;
-        KeSetEvent(&Ctx->Unblock, IO_NO_INCREMENT, FALSE);
-    }
+    return STATUS_INVALID_PARAMETER; /* outside every reported range: none is reported (6.12) */
 }
 
 static NTSTATUS
-ioctl_notification(PMINI_CONTEXT Ctx, WDFREQUEST Request)
+add_mitigable_table(PMINI_CONTEXT Ctx)
 {
-    NTSTATUS st = STATUS_SUCCESS;
-    PVOID buf = NULL;
+    MITIGABLE_DEVICE_INTERFACE t;
+    WDF_QUERY_INTERFACE_CONFIG qi;
 
-#if MINI_PF_BUG != MINI_BUG_EXAMPLE_NOTIFY
-    st = WdfRequestRetrieveOutputBuffer(Request, sizeof(SRIOV_PF_EVENT), &buf, NULL);
-    if (!NT_SUCCESS(st)) {
-        return st;
-    }
-#endif
-    (void)buf;
-    WdfWaitLockAcquire(Ctx->Lock, NULL);
-    st = Ctx->Attached ? WdfRequestForwardToIoQueue(Request, Ctx->Notifications) : STATUS_INVALID_DEVICE_STATE;
-    if (NT_SUCCESS(st)) {
-        deliver(Ctx);
-        st = STATUS_PENDING;
-    }
-    WdfWaitLockRelease(Ctx->Lock);
-    return st;
+    RtlZeroMemory(&t, sizeof(t));
+    t.Size = sizeof(t);
+    t.Version = 1;
+    t.Context = Ctx;
+    t.InterfaceReference = mini_ref;
+    t.InterfaceDereference = mini_deref;
+    t.ReadWriteMitigatedRegister = mini_mitigated_register;
+    WDF_QUERY_INTERFACE_CONFIG_INIT(&qi, (PINTERFACE)&t, &GUID_MITIGABLE_DEVICE_INTERFACE, NULL);
+    return WdfDeviceAddQueryInterface(Ctx->Device, &qi);
 }
+
+/* ---- the suite's admin hooks (pf/conform/conform.h) ---------------------------------- */
 
 static NTSTATUS
-ioctl_event_complete(PMINI_CONTEXT Ctx, WDFREQUEST Request)
-{
-    PSRIOV_PNP_EVENT_COMPLETE in;
-    NTSTATUS st = WdfRequestRetrieveInputBuffer(Request, sizeof(*in), (PVOID *)&in, NULL);
-
-    if (NT_SUCCESS(st)) {
-        WdfWaitLockAcquire(Ctx->Lock, NULL);
-        if (!Ctx->EventNew) {
-            release_waiter(Ctx, in->QueryStatus);
-        }
-        WdfWaitLockRelease(Ctx->Lock);
-    }
-    return st;
-}
-
-static NTSTATUS
-ioctl_attach_detach(PMINI_CONTEXT Ctx, BOOLEAN Attach)
-{
-    NTSTATUS st = STATUS_SUCCESS;
-
-    WdfWaitLockAcquire(Ctx->Lock, NULL);
-    if (Attach) {
-        st = Ctx->Attached ? STATUS_SHARING_VIOLATION : STATUS_SUCCESS;
-        Ctx->Attached = TRUE;
-    } else {
-        Ctx->Attached = FALSE;
-        release_waiter(Ctx, STATUS_SUCCESS);
-        cancel_notifications(Ctx, STATUS_CANCELLED);
-    }
-    WdfWaitLockRelease(Ctx->Lock);
-    return st;
-}
-
-static VOID
-MiniEvtIoDeviceControl(WDFQUEUE Queue, WDFREQUEST Request, size_t OutputLength, size_t InputLength,
-                       ULONG IoControlCode)
-{
-    PMINI_CONTEXT ctx = MiniGetContext(WdfIoQueueGetDevice(Queue));
-    NTSTATUS st = STATUS_INVALID_DEVICE_REQUEST;
-
-    if (WdfRequestGetRequestorMode(Request) == KernelMode) {
-        switch (IoControlCode) {
-        case IOCTL_SRIOV_NOTIFICATION: st = ioctl_notification(ctx, Request); break;
-        case IOCTL_SRIOV_EVENT_COMPLETE: st = ioctl_event_complete(ctx, Request); break;
-        case IOCTL_SRIOV_ATTACH: st = ioctl_attach_detach(ctx, TRUE); break;
-        case IOCTL_SRIOV_DETACH: st = ioctl_attach_detach(ctx, FALSE); break;
-        default: break;
-        }
-    }
-    if (st != STATUS_PENDING) {
-        WdfRequestComplete(Request, st);
-    }
-}
-
-static NTSTATUS
-forward(WDFDEVICE Device, PIRP Irp)
-{
-    IoSkipCurrentIrpStackLocation(Irp);
-    return WdfDeviceWdmDispatchPreprocessedIrp(Device, Irp);
-}
-
-/* QUERY_STOP is held until the VSP answers; removal lets every held thing go. */
-static NTSTATUS
-MiniEvtPnpPreprocess(WDFDEVICE Device, PIRP Irp)
+admin_define_block(WDFDEVICE Device, uint32_t id, bool vf_writable)
 {
     PMINI_CONTEXT ctx = MiniGetContext(Device);
-    UCHAR minor = IoGetCurrentIrpStackLocation(Irp)->MinorFunction;
-    LARGE_INTEGER timeout;
     NTSTATUS st = STATUS_SUCCESS;
-    BOOLEAN wait = FALSE;
 
     WdfWaitLockAcquire(ctx->Lock, NULL);
-    if (minor == IRP_MN_QUERY_STOP_DEVICE && ctx->Attached) {
-        ctx->Event = SriovEventPfQueryStopDevice;
-        ctx->EventNew = ctx->EventPending = wait = TRUE;
-        KeClearEvent(&ctx->Unblock);
-        deliver(ctx);
-    } else if (minor == IRP_MN_SURPRISE_REMOVAL || minor == IRP_MN_REMOVE_DEVICE) {
-        release_waiter(ctx, STATUS_SUCCESS);
-        cancel_notifications(ctx, minor == IRP_MN_SURPRISE_REMOVAL ? STATUS_DEVICE_REMOVED : STATUS_CANCELLED);
+    if (find_block(ctx, id) == NULL) {
+        if (ctx->BlockCount < MINI_MAX_BLOCKS) {
+            memset(&ctx->Blocks[ctx->BlockCount], 0, sizeof(ctx->Blocks[0]));
+            ctx->Blocks[ctx->BlockCount++].id = id;
+        } else {
+            st = STATUS_INSUFFICIENT_RESOURCES;
+        }
     }
     WdfWaitLockRelease(ctx->Lock);
-    if (wait) {
-        timeout.QuadPart = WDF_REL_TIMEOUT_IN_SEC(120);
-        KeWaitForSingleObject(&ctx->Unblock, Executive, KernelMode, FALSE, &timeout);
-        WdfWaitLockAcquire(ctx->Lock, NULL);
-        st = ctx->EventPending ? STATUS_SUCCESS : ctx->EventStatus; /* a timeout lets the stop proceed */
-        ctx->EventPending = ctx->EventNew = FALSE;
-        WdfWaitLockRelease(ctx->Lock);
-    }
-    if (!NT_SUCCESS(st)) {
-        Irp->IoStatus.Status = st;
-        IoCompleteRequest(Irp, IO_NO_INCREMENT);
-        return st;
-    }
-    return forward(Device, Irp);
+    return st;
 }
+
+static NTSTATUS
+admin_invalidate(WDFDEVICE Device, uint16_t vf, uint64_t mask)
+{
+    PMINI_CONTEXT ctx = MiniGetContext(Device);
+
+    if (vf >= ctx->NumVfs && vf != SRIOV_INVALIDATE_BLOCK_ALL_VFS) {
+        return STATUS_INVALID_PARAMETER;
+    }
+    mini_invalidate(ctx, vf, mask);
+    return STATUS_SUCCESS;
+}
+
+static NTSTATUS
+admin_set_ranges(WDFDEVICE Device, uint16_t vf, const struct pf_mitig_range *ranges, unsigned n)
+{
+    return STATUS_NOT_SUPPORTED;
+}
+
+__attribute__((visibility("default"))) const struct pf_conform_admin pcivirt_pf_conform_admin = {
+    sizeof(struct pf_conform_admin), admin_define_block, admin_invalidate, admin_set_ranges};
 
 /* ---- EvtDriverDeviceAdd and DriverEntry ------------------------------------------------ */
 
+/* What the device needs once it exists: lock, events, block 1, interfaces, queues. */
 static NTSTATUS
-create_queues(WDFDEVICE Device, PMINI_CONTEXT Ctx)
+mini_device_setup(PMINI_CONTEXT Ctx)
 {
-    WDF_IO_QUEUE_CONFIG config;
-    WDFQUEUE queue;
+    WDF_OBJECT_ATTRIBUTES attributes;
     NTSTATUS st;
 
-    WDF_IO_QUEUE_CONFIG_INIT_DEFAULT_QUEUE(&config, WdfIoQueueDispatchParallel);
-    config.PowerManaged = WdfFalse;
-    config.EvtIoDeviceControl = MiniEvtIoDeviceControl;
-    config.EvtIoInternalDeviceControl = MiniEvtIoDeviceControl;
-    st = WdfIoQueueCreate(Device, &config, WDF_NO_OBJECT_ATTRIBUTES, &queue);
-    if (!NT_SUCCESS(st)) {
-        return st;
-    }
-    WDF_IO_QUEUE_CONFIG_INIT(&config, WdfIoQueueDispatchManual);
-    config.PowerManaged = WdfFalse;
-    return WdfIoQueueCreate(Device, &config, WDF_NO_OBJECT_ATTRIBUTES, &Ctx->Notifications);
+    KeInitializeEvent(&Ctx->Unblock, NotificationEvent, FALSE);
+    KeInitializeEvent(&Ctx->GateOpen, NotificationEvent, TRUE);
+    Ctx->Blocks[0].id = 1;
+    Ctx->BlockCount = 1;
+    WDF_OBJECT_ATTRIBUTES_INIT(&attributes);
+    attributes.ParentObject = Ctx->Device;
+    st = WdfWaitLockCreate(&attributes, &Ctx->Lock);
+    st = NT_SUCCESS(st) ? WdfDeviceCreateDeviceInterface(Ctx->Device, &GUID_DEVINTERFACE_VIRTUALIZABLE_DEVICE, NULL)
+                        : st;
+    st = NT_SUCCESS(st) ? add_sriov_table(Ctx) : st;
+    st = NT_SUCCESS(st) ? add_mitigable_table(Ctx) : st;
+    return NT_SUCCESS(st) ? mini_create_queues(Ctx) : st;
 }
 
 static NTSTATUS
 MiniEvtDeviceAdd(WDFDRIVER Driver, PWDFDEVICE_INIT DeviceInit)
 {
-    static UCHAR minors[] = {IRP_MN_QUERY_STOP_DEVICE, IRP_MN_SURPRISE_REMOVAL, IRP_MN_REMOVE_DEVICE};
+    static UCHAR minors[] = {IRP_MN_START_DEVICE, IRP_MN_QUERY_STOP_DEVICE, IRP_MN_CANCEL_STOP_DEVICE,
+                             IRP_MN_SURPRISE_REMOVAL, IRP_MN_REMOVE_DEVICE};
     WDF_PNPPOWER_EVENT_CALLBACKS pnp;
     WDF_OBJECT_ATTRIBUTES attributes;
     WDFDEVICE device;
-    PMINI_CONTEXT ctx;
-    NTSTATUS st;
+    NTSTATUS st = WdfDeviceInitAssignWdmIrpPreprocessCallback(DeviceInit, mini_pnp_preprocess, IRP_MJ_PNP, minors,
+                                                              sizeof(minors));
 
+    if (!NT_SUCCESS(st)) {
+        return st;
+    }
     WDF_PNPPOWER_EVENT_CALLBACKS_INIT(&pnp);
     pnp.EvtDevicePrepareHardware = MiniEvtPrepareHardware;
     pnp.EvtDeviceReleaseHardware = MiniEvtReleaseHardware;
     WdfDeviceInitSetPnpPowerEventCallbacks(DeviceInit, &pnp);
     WdfDeviceInitSetIoType(DeviceInit, WdfDeviceIoBuffered);
-    st = WdfDeviceInitAssignWdmIrpPreprocessCallback(DeviceInit, MiniEvtPnpPreprocess, IRP_MJ_PNP, minors,
-                                                     sizeof(minors));
-    if (!NT_SUCCESS(st)) {
-        return st;
-    }
     WDF_OBJECT_ATTRIBUTES_INIT_CONTEXT_TYPE(&attributes, MINI_CONTEXT);
     st = WdfDeviceCreate(&DeviceInit, &attributes, &device);
-    if (!NT_SUCCESS(st)) {
-        return st;
+    if (NT_SUCCESS(st)) {
+        MiniGetContext(device)->Device = device;
+        st = mini_device_setup(MiniGetContext(device));
     }
-    ctx = MiniGetContext(device);
-    KeInitializeEvent(&ctx->Unblock, NotificationEvent, FALSE);
-    WDF_OBJECT_ATTRIBUTES_INIT(&attributes);
-    attributes.ParentObject = device;
-    st = WdfWaitLockCreate(&attributes, &ctx->Lock);
-    st = NT_SUCCESS(st) ? WdfDeviceCreateDeviceInterface(device, &GUID_DEVINTERFACE_VIRTUALIZABLE_DEVICE, NULL) : st;
-    st = NT_SUCCESS(st) ? add_sriov_table(device) : st;
-    return NT_SUCCESS(st) ? create_queues(device, ctx) : st;
+    return st;
 }
 
 NTSTATUS
