@@ -355,18 +355,28 @@ mini_sriov_query(WDFDEVICE Device, LPGUID InterfaceType, PINTERFACE ExposedInter
     return STATUS_SUCCESS;
 }
 
+/* Fill the common INTERFACE header of @Table and register it for @Guid. */
+static NTSTATUS
+register_table(PMINI_CONTEXT Ctx, PINTERFACE Table, USHORT Size, USHORT Version, const GUID *Guid,
+               PFN_WDF_DEVICE_PROCESS_QUERY_INTERFACE_REQUEST Callback)
+{
+    WDF_QUERY_INTERFACE_CONFIG qi;
+
+    Table->Size = Size;
+    Table->Version = Version;
+    Table->Context = Ctx;
+    Table->InterfaceReference = mini_ref;
+    Table->InterfaceDereference = mini_deref;
+    WDF_QUERY_INTERFACE_CONFIG_INIT(&qi, Table, Guid, Callback);
+    return WdfDeviceAddQueryInterface(Ctx->Device, &qi);
+}
+
 static NTSTATUS
 add_sriov_table(PMINI_CONTEXT Ctx)
 {
     SRIOV_DEVICE_INTERFACE_STANDARD_2 t;
-    WDF_QUERY_INTERFACE_CONFIG qi;
 
     RtlZeroMemory(&t, sizeof(t));
-    t.Size = sizeof(SRIOV_DEVICE_INTERFACE_STANDARD);
-    t.Version = SRIOV_DEVICE_INTERFACE_STANDARD_VERSION_1;
-    t.Context = Ctx;
-    t.InterfaceReference = mini_ref;
-    t.InterfaceDereference = mini_deref;
     t.ReadVfConfig = mini_read_config;
     t.WriteVfConfig = mini_write_config;
     t.ReadVfConfigBlock = mini_read_block;
@@ -378,8 +388,9 @@ add_sriov_table(PMINI_CONTEXT Ctx)
     t.SetVfPowerState = mini_power;
     t.GetResourceForBar = mini_resource_for_bar;
     t.QueryLuid = mini_luid;
-    WDF_QUERY_INTERFACE_CONFIG_INIT(&qi, (PINTERFACE)&t, &GUID_SRIOV_DEVICE_INTERFACE_STANDARD, mini_sriov_query);
-    return WdfDeviceAddQueryInterface(Ctx->Device, &qi);
+    return register_table(Ctx, (PINTERFACE)&t, sizeof(SRIOV_DEVICE_INTERFACE_STANDARD),
+                          SRIOV_DEVICE_INTERFACE_STANDARD_VERSION_1, &GUID_SRIOV_DEVICE_INTERFACE_STANDARD,
+                          mini_sriov_query);
 }
 
 /* The mitigable table exists (the suite queries it), but this driver traps no range. */
@@ -394,17 +405,10 @@ static NTSTATUS
 add_mitigable_table(PMINI_CONTEXT Ctx)
 {
     MITIGABLE_DEVICE_INTERFACE t;
-    WDF_QUERY_INTERFACE_CONFIG qi;
 
     RtlZeroMemory(&t, sizeof(t));
-    t.Size = sizeof(t);
-    t.Version = 1;
-    t.Context = Ctx;
-    t.InterfaceReference = mini_ref;
-    t.InterfaceDereference = mini_deref;
     t.ReadWriteMitigatedRegister = mini_mitigated_register;
-    WDF_QUERY_INTERFACE_CONFIG_INIT(&qi, (PINTERFACE)&t, &GUID_MITIGABLE_DEVICE_INTERFACE, NULL);
-    return WdfDeviceAddQueryInterface(Ctx->Device, &qi);
+    return register_table(Ctx, (PINTERFACE)&t, sizeof(t), 1, &GUID_MITIGABLE_DEVICE_INTERFACE, NULL);
 }
 
 /* ---- the suite's admin hooks (pf/conform/conform.h) ---------------------------------- */
