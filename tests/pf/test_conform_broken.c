@@ -4,8 +4,9 @@
  * Each module is a variant of the mini PF driver (tests/pf/mini_pf.h), a driver
  * written apart from the reference one, with one defect the suite must name:
  * the check for the rule the defect breaks (contract.md, chosen here) must fail,
- * and its reason must say what went wrong (the expected words are the defect's
- * symptom, written from the rule, not copied from a run).  Two controls make the
+ * and its reason must name the defect's symptom (the call, status or count the
+ * defect produces by its definition - 129 bytes accepted, 2 NOTIFICATIONs for one
+ * event - not an id or value read from a run).  Two controls make the
  * verdict the defect's and not a broken world's: the same module passes
  * ioctl.codes, and the correct variant ("none") passes the very check.  The
  * reference driver passing every check is test_conform_reference.c.
