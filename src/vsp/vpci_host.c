@@ -99,12 +99,6 @@ send_relations(struct vsp_vpci_host *h)
     pv_free(m);
 }
 
-void
-vpci_send_relations(struct vsp_vpci_host *h)
-{
-    send_relations(h);
-}
-
 /*
  * Send what is pending in inval[].  The bits are taken out before sending and put
  * back if the guest's ring did not take them, so two flushing threads never

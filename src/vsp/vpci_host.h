@@ -197,9 +197,11 @@ unsigned vsp_vpci_query_stop(struct vsp_vpci *vpci, int pf, uint64_t cookie, int
 /**
  * vsp_vpci_stop_done() - the rebalance of PF @pf ended: PCI_REENABLE (@restarted)
  * or PCI_QUERY_STOP_FAILED to every slot holding one of its VFs (a query still
- * waiting there is reported STATUS_CANCELLED first, and its late answer dropped);
- * after a restart the VMs also get their bus relations again (unchanged children
- * are kept).  Call vsp_vpci_remap() first.  Return: the number of slots told.
+ * waiting there is reported STATUS_CANCELLED first, and its late answer dropped).
+ * The bus relations are not sent again: a stop changes no child (the guest's
+ * view of its BARs stays; vsp_vpci_remap() moved only what lies behind them),
+ * and every change of the slot table already sends them.  Call vsp_vpci_remap()
+ * first.  Return: the number of slots told.
  */
 unsigned vsp_vpci_stop_done(struct vsp_vpci *vpci, int pf, bool restarted);
 

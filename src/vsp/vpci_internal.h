@@ -102,9 +102,8 @@ uint64_t vpci_bar_address(const struct vpci_slot *s, unsigned bar);
 void vpci_guest_error(struct vsp_vpci_host *h, const struct vpci_slot *s, NTSTATUS st, uint64_t detail, const char *fmt,
                       ...) __attribute__((format(printf, 5, 6)));
 
-/* vpci_host.c: one host -> guest message (bounded), and BUS_RELATIONS(2) from the slot table. */
+/* vpci_host.c: one host -> guest message (bounded). */
 void vpci_send(struct vsp_vpci_host *h, const struct vpci_msg *m);
-void vpci_send_relations(struct vsp_vpci_host *h);
 
 /*
  * vpci_stop.c, for the dispatch thread: report the queries whose real-time wait

@@ -260,9 +260,6 @@ vsp_vpci_stop_done(struct vsp_vpci *vpci, int pf, bool restarted)
                 report(q, false, STATUS_CANCELLED); /* the round ended before the guest answered */
             }
         }
-        if (count != 0 && restarted) {
-            vpci_send_relations(h);
-        }
         told += count;
     }
     pthread_rwlock_unlock(&vpci->lock);
