@@ -13,8 +13,12 @@
  * guest was told (otherwise the benchmark stops with an error).
  *
  * Baselines in the same run, by the same loop: the same round trip with no VM
- * (the PnP and driver cost alone), and the resource move alone.  The median of
- * PCIVIRT_BENCH_REPS x 3 round trips per configuration is reported.
+ * (the PnP and driver cost alone), the resource move alone, and one thread
+ * hand-off (half a condition-variable ping-pong between two threads): a round
+ * trip is a chain of hand-offs between the stack's, the guests' and the PF's
+ * threads, so "round trip / hand-off" is the figure that carries across
+ * machines (a virtual machine's hand-offs cost several times a bare metal's).
+ * The median of PCIVIRT_BENCH_REPS x 3 round trips per configuration is reported.
  */
 #include "bench_common.h"
 #include "bench_world.h"
@@ -69,6 +73,60 @@ round_trip(struct bw_world *w)
     return dt;
 }
 
+/* Two threads passing a token back and forth; the cost of one pass (a wake-up and a sleep). */
+struct pingpong {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned turn, left;
+};
+
+#define HANDOFF_ROUNDS 2000u
+
+static void *
+pong(void *arg)
+{
+    struct pingpong *p = arg;
+
+    pthread_mutex_lock(&p->mu);
+    while (p->left > 0) {
+        while (p->turn != 1 && p->left > 0) {
+            pthread_cond_wait(&p->cv, &p->mu);
+        }
+        p->turn = 0;
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static double
+handoff_ns(void)
+{
+    struct pingpong p = {.turn = 0, .left = HANDOFF_ROUNDS};
+    pthread_t t;
+    double t0, dt;
+
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.cv, NULL);
+    BW_CHECK(pthread_create(&t, NULL, pong, &p) == 0, "ping-pong thread");
+    t0 = bench_now_ns();
+    pthread_mutex_lock(&p.mu);
+    for (; p.left > 0; p.left--) {
+        p.turn = 1;
+        pthread_cond_broadcast(&p.cv);
+        while (p.turn != 0) {
+            pthread_cond_wait(&p.cv, &p.mu);
+        }
+    }
+    pthread_cond_broadcast(&p.cv);
+    pthread_mutex_unlock(&p.mu);
+    dt = bench_now_ns() - t0;
+    pthread_join(t, NULL);
+    pthread_cond_destroy(&p.cv);
+    pthread_mutex_destroy(&p.mu);
+    return dt / (2.0 * HANDOFF_ROUNDS);
+}
+
 static double
 move_only(struct bw_world *w)
 {
@@ -82,6 +140,7 @@ static void
 bench_vms(unsigned n, struct bw_world *empty)
 {
     double path[3 * BENCH_MAX_REPS], base[3 * BENCH_MAX_REPS], mv[3 * BENCH_MAX_REPS], ratio[3 * BENCH_MAX_REPS];
+    double hand[3 * BENCH_MAX_REPS], hops[3 * BENCH_MAX_REPS];
     unsigned reps = 3 * bench_reps();
     struct bw_world *w = bw_world_new(n, 64);
     char name[96];
@@ -93,7 +152,9 @@ bench_vms(unsigned n, struct bw_world *empty)
         path[r] = round_trip(w);
         base[r] = round_trip(empty);
         mv[r] = move_only(empty);
+        hand[r] = handoff_ns();
         ratio[r] = path[r] / base[r];
+        hops[r] = path[r] / hand[r];
     }
     bw_pollers_stop(empty);
     snprintf(name, sizeof(name), "rebalance_round_trip_ms_%u_vms", n);
@@ -104,6 +165,10 @@ bench_vms(unsigned n, struct bw_world *empty)
     bench_emit(name, bench_median(mv, reps) / 1e6, "ms");
     snprintf(name, sizeof(name), "rebalance_round_trip_ratio_%u_vms", n);
     bench_emit(name, bench_median(ratio, reps), "x");
+    snprintf(name, sizeof(name), "baseline_thread_handoff_us_%u", n);
+    bench_emit(name, bench_median(hand, reps) / 1e3, "us");
+    snprintf(name, sizeof(name), "rebalance_round_trip_handoffs_%u_vms", n);
+    bench_emit(name, bench_median(hops, reps), "handoffs");
     bw_world_free(w);
 }
 

@@ -158,6 +158,15 @@ void run_guest_poll(struct run_vm *v);
 uint64_t run_guest_invalidations(struct run_vm *v);
 void run_guests_poll(struct run *r);
 
+/*
+ * run_await_logged() - wait (bounded: RUN_SETTLE_ROUNDS x RUN_POLL_NS) until the
+ * stack's log holds more than @before events of @type.  An event the stack logs
+ * after the guest saw its effect (PCI_INVALIDATE_BLOCK is logged once sent) must
+ * be in the log before the runner's next step, or the timeline would show the
+ * next step's events first.  Returns whether it came.
+ */
+bool run_await_logged(struct run *r, enum vsp_event_type type, uint64_t before);
+
 /* ---- run_steps.c ---- */
 void run_step(struct run *r, const struct scenario_step *st);
 /* run_eject() - orderly removal of VF @vf of @d from @v, judged against @expect_forced. */

@@ -16,6 +16,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "dev/regs.h"
 #include "pf/pf.h"
@@ -343,6 +344,18 @@ await_mac(struct run *r, struct run_vm *v, struct swvf *f, unsigned base)
     }
 }
 
+bool
+run_await_logged(struct run *r, enum vsp_event_type type, uint64_t before)
+{
+    const struct timespec tick = {0, 100000};
+    const int64_t ticks = RUN_SETTLE_ROUNDS * (RUN_POLL_NS / 100000);
+
+    for (int64_t i = 0; i < ticks && vsp_event_log_total(r->log, type) <= before; i++) {
+        nanosleep(&tick, NULL);
+    }
+    return vsp_event_log_total(r->log, type) > before;
+}
+
 void
 run_guest_pf_set_mac(struct run *r, struct run_dev *d, uint32_t vf, const uint8_t *mac_in, bool has_mac)
 {
@@ -351,6 +364,7 @@ run_guest_pf_set_mac(struct run *r, struct run_dev *d, uint32_t vf, const uint8_
     uint64_t before[SCENARIO_MAX_VMS];
     uint8_t mac[6], dev_mac[6];
     unsigned base = f != NULL ? f->mac_reads : 0, wrong = 0;
+    uint64_t logged = vsp_event_log_total(r->log, VSP_EV_INVALIDATE);
     NTSTATUS st;
 
     if (has_mac) {
@@ -367,6 +381,7 @@ run_guest_pf_set_mac(struct run *r, struct run_dev *d, uint32_t vf, const uint8_
               mac[2], mac[3], mac[4], mac[5], (unsigned)st);
     if (f != NULL) {
         await_mac(r, h, f, base);
+        run_await_logged(r, VSP_EV_INVALIDATE, logged);
         run_check(r, RUN_INV_MAC, memcmp(f->mac, mac, 6) == 0,
                   "%s: VF %u: the guest driver in %s re-read the MAC the PF set", d->sd->name, vf, h->sv->name);
         run_check(r, RUN_INV_EXACTLY_ONCE,

@@ -184,7 +184,7 @@ step_block_change(struct run *r, const struct scenario_step *st)
     struct run_dev *d = &r->devs[st->device];
     struct run_vm *h = run_holder(r, d, st->vf);
     struct swvf *f = h != NULL ? swvf_of(run_guest_find(h, d->pf_id, st->vf)) : NULL;
-    uint64_t before[SCENARIO_MAX_VMS];
+    uint64_t before[SCENARIO_MAX_VMS], logged;
     uint8_t data[128], back[128];
     uint32_t got = 0;
     unsigned wrong = 0;
@@ -193,6 +193,7 @@ step_block_change(struct run *r, const struct scenario_step *st)
     for (size_t i = 0; i < r->n_vms; i++) {
         before[i] = run_guest_invalidations(&r->vms[i]);
     }
+    logged = vsp_event_log_total(r->log, VSP_EV_INVALIDATE);
     s = pf_rewrite(r, d, st, data);
     run_check(r, RUN_INV_STEPS, NT_SUCCESS(s), "%s: the PF rewrites block %u of VF %u (0x%08x)", d->sd->name, st->block,
               st->vf, (unsigned)s);
@@ -202,6 +203,7 @@ step_block_change(struct run *r, const struct scenario_step *st)
         for (int i = 0; i < STEP_ROUNDS && run_guest_invalidations(h) == before[hi]; i++) {
             gvpci_bus_poll(h->bus, STEP_POLL_NS);
         }
+        run_await_logged(r, VSP_EV_INVALIDATE, logged);
         run_guests_poll(r);
         f = swvf_of(run_guest_find(h, d->pf_id, st->vf));
         run_check(r, RUN_INV_EXACTLY_ONCE,

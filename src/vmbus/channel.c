@@ -20,7 +20,10 @@
 struct pending {
     bool used;
     bool done;
+    bool abandoned; /* asynchronous, given up by its requester: a late answer is swallowed */
     uint64_t id;
+    vmbus_answer_fn *fn; /* asynchronous: called by the pump with the answer */
+    void *ctx;
     uint8_t *reply;
     size_t cap;
     size_t len;
@@ -167,9 +170,13 @@ vmbus_channel_send_completion(struct vmbus_channel *ch, uint64_t trans_id, const
     return send_framed(ch, VMBUS_PKT_TYPE_COMPLETION, 0, trans_id, payload, len, timeout_ns);
 }
 
-/* Lock held: hand a completion to its request. */
+/*
+ * Lock held: hand a completion to its request.  An asynchronous request's entry
+ * is freed here and its callback returned in @call, to be made without the lock;
+ * an abandoned one's answer is counted and dropped.
+ */
 static NTSTATUS
-deliver_completion(struct vmbus_channel *ch, const struct vmbus_pkt *pkt, const char **reason)
+deliver_completion(struct vmbus_channel *ch, const struct vmbus_pkt *pkt, struct pending *call, const char **reason)
 {
     for (unsigned i = 0; i < VMBUS_CHANNEL_MAX_PENDING; i++) {
         struct pending *p = &ch->pending[i];
@@ -180,7 +187,16 @@ deliver_completion(struct vmbus_channel *ch, const struct vmbus_pkt *pkt, const 
         p->done = true;
         p->len = pkt->payload_len;
         p->status = pkt->payload_len <= p->cap ? STATUS_SUCCESS : STATUS_BAD_DATA;
-        memcpy(p->reply, pkt->payload, pkt->payload_len <= p->cap ? pkt->payload_len : p->cap);
+        if (p->reply != NULL) {
+            memcpy(p->reply, pkt->payload, pkt->payload_len <= p->cap ? pkt->payload_len : p->cap);
+        }
+        if (p->abandoned) {
+            ch->stats.abandoned_answers++;
+            p->used = false;
+        } else if (p->fn != NULL) {
+            *call = *p;
+            p->used = false;
+        }
         return STATUS_SUCCESS;
     }
     ch->stats.unmatched++;
@@ -227,7 +243,15 @@ pump_one(struct vmbus_channel *ch, const struct timespec *deadline, struct vmbus
     }
     ch->stats.received++;
     if (pkt.type == VMBUS_PKT_TYPE_COMPLETION) {
-        return deliver_completion(ch, &pkt, reason);
+        struct pending call = {.fn = NULL};
+
+        st = deliver_completion(ch, &pkt, &call, reason);
+        if (call.fn != NULL) {
+            pthread_mutex_unlock(&ch->lock);
+            call.fn(call.ctx, call.id, call.status, call.reply, call.len <= call.cap ? call.len : call.cap);
+            pthread_mutex_lock(&ch->lock);
+        }
+        return st;
     }
     if (direct != NULL) {
         memcpy(direct->data, ch->rx, len);
@@ -282,20 +306,26 @@ vmbus_channel_recv(struct vmbus_channel *ch, struct vmbus_packet_buf *rx, const 
     return st;
 }
 
-/* Lock held: take a free transaction slot, or NULL. */
+/*
+ * Lock held: take a free transaction slot, or NULL.  When none is free, the
+ * slot of an abandoned request is taken back (its answer, should it come, is
+ * then unmatched): a peer that never answers cannot use the table up.
+ */
 static struct pending *
 pending_get(struct vmbus_channel *ch, uint8_t *reply, size_t cap)
 {
-    for (unsigned i = 0; i < VMBUS_CHANNEL_MAX_PENDING; i++) {
-        struct pending *p = &ch->pending[i];
+    for (unsigned pass = 0; pass < 2; pass++) {
+        for (unsigned i = 0; i < VMBUS_CHANNEL_MAX_PENDING; i++) {
+            struct pending *p = &ch->pending[i];
 
-        if (!p->used) {
-            memset(p, 0, sizeof(*p));
-            p->used = true;
-            p->id = ch->next_id++;
-            p->reply = reply;
-            p->cap = cap;
-            return p;
+            if (!p->used || (pass == 1 && p->abandoned)) {
+                memset(p, 0, sizeof(*p));
+                p->used = true;
+                p->id = ch->next_id++;
+                p->reply = reply;
+                p->cap = cap;
+                return p;
+            }
         }
     }
     return NULL;
@@ -358,4 +388,63 @@ vmbus_channel_request(struct vmbus_channel *ch, const uint8_t *payload, size_t l
     p->used = false;
     pthread_mutex_unlock(&ch->lock);
     return st;
+}
+
+NTSTATUS
+vmbus_channel_request_async(struct vmbus_channel *ch, const uint8_t *payload, size_t len, uint8_t *reply,
+                            size_t reply_cap, vmbus_answer_fn *fn, void *ctx, int64_t timeout_ns, uint64_t *id)
+{
+    struct pending *p;
+    uint64_t my_id;
+    NTSTATUS st;
+
+    *id = 0;
+    if (fn == NULL || (reply == NULL && reply_cap != 0)) {
+        return STATUS_INVALID_PARAMETER;
+    }
+    pthread_mutex_lock(&ch->lock);
+    p = ch->gone ? NULL : pending_get(ch, reply, reply_cap);
+    st = ch->gone ? STATUS_DEVICE_REMOVED : STATUS_DEVICE_BUSY;
+    if (p != NULL) {
+        p->fn = fn;
+        p->ctx = ctx;
+    }
+    my_id = p != NULL ? p->id : 0;
+    pthread_mutex_unlock(&ch->lock);
+    if (p == NULL) {
+        return st;
+    }
+    /* The answer may be delivered (and @fn called) before the send below returns. */
+    st = send_framed(ch, VMBUS_PKT_TYPE_INBAND, VMBUS_PKT_FLAG_COMPLETION_REQUESTED, my_id, payload, len, timeout_ns);
+    if (st != STATUS_SUCCESS) {
+        pthread_mutex_lock(&ch->lock);
+        if (p->used && p->id == my_id) {
+            p->used = false; /* never sent: nobody can answer it */
+        }
+        pthread_mutex_unlock(&ch->lock);
+        return st;
+    }
+    *id = my_id;
+    return STATUS_SUCCESS;
+}
+
+bool
+vmbus_channel_abandon(struct vmbus_channel *ch, uint64_t id)
+{
+    bool found = false;
+
+    pthread_mutex_lock(&ch->lock);
+    for (unsigned i = 0; i < VMBUS_CHANNEL_MAX_PENDING && !found; i++) {
+        struct pending *p = &ch->pending[i];
+
+        if (p->used && !p->done && !p->abandoned && p->fn != NULL && p->id == id) {
+            p->abandoned = true;
+            p->fn = NULL;
+            p->reply = NULL;
+            p->cap = 0;
+            found = true;
+        }
+    }
+    pthread_mutex_unlock(&ch->lock);
+    return found;
 }

@@ -51,7 +51,15 @@ struct vmbus_channel_stats {
     uint64_t received;  /* well-formed packets read */
     uint64_t malformed; /* packets dropped by the framing checks */
     uint64_t unmatched; /* completions for no waiting request (late, duplicate or forged) */
+    uint64_t abandoned_answers; /* answers to asynchronous requests their requester gave up */
 };
+
+/*
+ * The answer to an asynchronous request: @status is STATUS_SUCCESS with the
+ * completion's payload in the request's reply buffer (@reply, @len), or
+ * STATUS_BAD_DATA when the payload was longer than the buffer (@len bytes kept).
+ */
+typedef void vmbus_answer_fn(void *ctx, uint64_t id, NTSTATUS status, uint8_t *reply, size_t len);
 
 /**
  * vmbus_channel_create() - a channel end over @transport, which it owns from now on
@@ -101,6 +109,38 @@ NTSTATUS vmbus_channel_send_completion(struct vmbus_channel *ch, uint64_t trans_
  */
 NTSTATUS vmbus_channel_request(struct vmbus_channel *ch, const uint8_t *payload, size_t len, uint8_t *reply,
                                size_t reply_cap, size_t *reply_len, int64_t timeout_ns);
+
+/**
+ * vmbus_channel_request_async() - send an in-band packet with completion requested
+ * and return without waiting; the completion, when it comes, is copied into @reply
+ * and handed to @fn by whichever thread reads the channel (recv or request),
+ * without the channel's lock held: @fn may send on the channel, but must not
+ * receive or make a synchronous request on it.  @fn may run before this call
+ * returns.
+ * @timeout_ns: bounds the wait for ring space only.
+ * @id: receives the transaction id (for vmbus_channel_abandon()).
+ *
+ * @fn is called at most once, and never after the request was abandoned.  A
+ * rescind does not call it: the requester learns of it from its own calls and
+ * abandons (or simply forgets) what it asked.
+ *
+ * Return: STATUS_SUCCESS (sent); otherwise as vmbus_channel_request(), and @fn
+ * will not be called.
+ */
+NTSTATUS vmbus_channel_request_async(struct vmbus_channel *ch, const uint8_t *payload, size_t len, uint8_t *reply,
+                                     size_t reply_cap, vmbus_answer_fn *fn, void *ctx, int64_t timeout_ns,
+                                     uint64_t *id);
+
+/**
+ * vmbus_channel_abandon() - give up the asynchronous request @id: its callback will
+ * not be called, and a late answer is dropped quietly (counted in
+ * abandoned_answers).  Its transaction slot stays taken until that answer comes
+ * or a new request needs the slot.
+ *
+ * Return: true when the request was still waiting; false when its answer has
+ * already been taken (its callback has run or is running) or @id is unknown.
+ */
+bool vmbus_channel_abandon(struct vmbus_channel *ch, uint64_t id);
 
 /**
  * vmbus_channel_recv() - the next in-band packet from the peer.

@@ -99,12 +99,6 @@ send_relations(struct vsp_vpci_host *h)
     pv_free(m);
 }
 
-void
-vpci_send_relations(struct vsp_vpci_host *h)
-{
-    send_relations(h);
-}
-
 /*
  * Send what is pending in inval[].  The bits are taken out before sending and put
  * back if the guest's ring did not take them, so two flushing threads never
@@ -687,12 +681,13 @@ static void *
 dispatch_thread(void *arg)
 {
     struct vsp_vpci_host *h = arg;
+    int64_t wait = h->vpci->cfg.poll_ns;
 
     while (!atomic_load(&h->stop)) {
         const char *why = NULL;
         uint32_t version = atomic_load(&h->version);
         NTSTATUS st = vpci_chan_recv(h->ch, VPCI_GUEST_TO_HOST, version != 0 ? version : VPCI_VERSION_ANY, h->rx, &why,
-                                     h->vpci->cfg.poll_ns);
+                                     wait);
 
         if (st == STATUS_DEVICE_REMOVED) {
             break;
@@ -703,7 +698,10 @@ dispatch_thread(void *arg)
             bad_packet(h, 0, st, why != NULL ? why : "malformed packet");
         }
         flush_invalidations(h);
+        wait = vpci_stop_expire(h); /* query-stop answers are taken by vpci_chan_recv() above */
+        wait = wait < h->vpci->cfg.poll_ns ? wait : h->vpci->cfg.poll_ns;
     }
+    vpci_stop_cancel_all(h, STATUS_DEVICE_REMOVED);
     return NULL;
 }
 
@@ -811,7 +809,6 @@ host_init(struct vsp_vpci_host *h)
     pthread_mutex_init(&h->send_lock, NULL);
     pthread_mutex_init(&h->refresh_lock, NULL);
     pthread_mutex_init(&h->stop_lock, NULL);
-    pthread_cond_init(&h->stop_cond, NULL);
     for (unsigned i = 0; i < VSP_VPCI_SLOTS; i++) {
         h->inval[i] = (struct vpci_inval){.pf = VSP_EV_NONE, .vf = VSP_EV_NONE, .pending = 0};
     }
@@ -878,7 +875,7 @@ vsp_vpci_host_destroy(struct vsp_vpci_host *h)
         pthread_join(h->thread, NULL);
     }
     if (h->rx != NULL) {
-        vpci_stop_join(h);
+        vpci_stop_cancel_all(h, STATUS_DEVICE_REMOVED); /* nobody reads the channel any more */
     }
     vmbus_channel_destroy(h->ch);
     if (h->rx != NULL) {
@@ -887,7 +884,6 @@ vsp_vpci_host_destroy(struct vsp_vpci_host *h)
                 slot_release(&h->slots[i]);
             }
         }
-        pthread_cond_destroy(&h->stop_cond);
         pthread_mutex_destroy(&h->stop_lock);
         pthread_mutex_destroy(&h->refresh_lock);
         pthread_mutex_destroy(&h->send_lock);
@@ -915,7 +911,7 @@ vsp_vpci_host_stats(struct vsp_vpci_host *h, struct vsp_vpci_stats *out)
     out->mmio_trapped = atomic_load(&h->st.mmio_trapped);
     out->mmio_unclaimed = atomic_load(&h->st.mmio_unclaimed);
     out->sends_lost = atomic_load(&h->st.sends_lost);
-    out->late_stops = atomic_load(&h->st.late_stops);
+    out->queries_abandoned = atomic_load(&h->st.queries_abandoned);
 }
 
 unsigned

@@ -88,7 +88,7 @@ struct vsp_vpci_stats {
     uint64_t mmio_trapped;   /* BAR accesses sent to ReadWriteMitigatedRegister */
     uint64_t mmio_unclaimed; /* MMIO nothing decoded (reads all-ones) */
     uint64_t sends_lost;     /* host -> guest messages the guest's ring did not take in time */
-    uint64_t late_stops;     /* stop-overs sent by a query thread after its request (vpci_stop.c) */
+    uint64_t queries_abandoned; /* PCI_QUERY_STOPs whose round ended (or wait ran out) before the answer */
 };
 
 /**
@@ -171,20 +171,23 @@ unsigned vsp_vpci_remap(struct vsp_vpci *vpci, int pf);
 /*
  * The answer of one slot: with @answered, @status is the guest's completion
  * status; without, why there is none: STATUS_IO_TIMEOUT (no answer within the
- * wait), STATUS_DEVICE_REMOVED (channel gone), STATUS_CANCELLED (the round ended
- * before the query was sent), STATUS_DEVICE_BUSY (a newer round's query took its
- * place in the queue, or no thread could be started), another channel failure.
- * Called once per asked slot, from a thread of the host, with no lock held.
+ * wait), STATUS_CANCELLED (the round's stop-over, or a newer round's query to the
+ * slot, came first), STATUS_DEVICE_REMOVED (channel gone, host destroyed),
+ * STATUS_BAD_DATA (a malformed answer), another send failure (the query could not
+ * be sent), STATUS_INSUFFICIENT_RESOURCES.  Called exactly once per asked slot,
+ * with no lock held: from the thread that asked (a query that could not be sent
+ * or was replaced), from the VM's dispatch thread (the answer, the wait's end,
+ * the channel's end) or from the thread that ended the round (cancelled).
  */
 typedef void vsp_vpci_answer_fn(void *ctx, uint64_t cookie, int vm, uint32_t slot, int pf, uint16_t vf, bool answered,
                                 NTSTATUS status);
 
 /**
  * vsp_vpci_query_stop() - send PCI_QUERY_STOP to every slot, in every VM whose
- * guest negotiated a version, that holds a VF of PF @pf; each waits on its own
- * thread at most @wait_ns (real time) for the answer and reports it to @fn with
- * @cookie.  A slot whose previous query still waits gets the new one after it,
- * on the same thread (vpci_stop.c, "Order").
+ * guest negotiated a version, that holds a VF of PF @pf, and return without
+ * waiting; each answer is reported to @fn with @cookie, and a slot that has not
+ * answered within @wait_ns (real time) is reported STATUS_IO_TIMEOUT.  A slot
+ * whose previous query still waits has it replaced (vpci_stop.c, "Order").
  *
  * Return: the number of slots @fn will be called for.
  */
@@ -193,9 +196,12 @@ unsigned vsp_vpci_query_stop(struct vsp_vpci *vpci, int pf, uint64_t cookie, int
 
 /**
  * vsp_vpci_stop_done() - the rebalance of PF @pf ended: PCI_REENABLE (@restarted)
- * or PCI_QUERY_STOP_FAILED to every slot holding one of its VFs; after a restart
- * the VMs also get their bus relations again (unchanged children are kept).
- * Call vsp_vpci_remap() first.  Return: the number of slots told.
+ * or PCI_QUERY_STOP_FAILED to every slot holding one of its VFs (a query still
+ * waiting there is reported STATUS_CANCELLED first, and its late answer dropped).
+ * The bus relations are not sent again: a stop changes no child (the guest's
+ * view of its BARs stays; vsp_vpci_remap() moved only what lies behind them),
+ * and every change of the slot table already sends them.  Call vsp_vpci_remap()
+ * first.  Return: the number of slots told.
  */
 unsigned vsp_vpci_stop_done(struct vsp_vpci *vpci, int pf, bool restarted);
 

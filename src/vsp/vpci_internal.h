@@ -49,34 +49,12 @@ struct vsp_vpci {
     struct list_node hosts;
 };
 
-/* One PCI_QUERY_STOP in flight to one slot (vpci_stop.c). */
+/* One PCI_QUERY_STOP sent to one slot and not answered yet (vpci_stop.c). */
+struct vpci_query;
+
+/* The query-stop state of one slot, under stop_lock (vpci_stop.c). */
 struct vpci_stopq {
-    pthread_t thread;
-    bool started;     /* a thread exists and must be joined */
-    atomic_bool done; /* it has reported and is about to return */
-    /* Under stop_lock (vpci_stop.c, "Order"): */
-    bool over;       /* the stop-over of this query's round is due */
-    bool restarted;  /* with @over: it is PCI_REENABLE, else PCI_QUERY_STOP_FAILED */
-    bool in_request; /* the thread is (about to be) inside vpci_chan_request() */
-    bool handed;     /* the stop-over was handed to the thread, which sends it after the request */
-    bool returned;   /* the thread asks nothing more: only its exit is left */
-    bool queued;     /* a newer round's query waits for this one to end: @next */
-    struct vpci_stopq_req {
-        int pf;
-        uint16_t vf;
-        uint64_t cookie;
-        int64_t wait_ns;
-        vsp_vpci_answer_fn *fn;
-        void *ctx;
-    } next;
-    struct vsp_vpci_host *h;
-    uint32_t slot;
-    int pf;
-    uint16_t vf;
-    uint64_t cookie;
-    int64_t wait_ns;
-    vsp_vpci_answer_fn *fn;
-    void *ctx;
+    struct vpci_query *out; /* the query waiting for the guest's answer, or NULL */
 };
 
 struct vsp_vpci_host {
@@ -104,13 +82,13 @@ struct vsp_vpci_host {
     pthread_mutex_t send_lock;    /* one host -> guest message at a time */
     pthread_mutex_t refresh_lock; /* one slot-table update (and its BUS_RELATIONS) at a time */
 
-    pthread_mutex_t stop_lock; /* stopq[] */
-    pthread_cond_t stop_cond;  /* unused by the per-query threads (kept for vpci_host.c) */
+    pthread_mutex_t stop_lock; /* stopq[], queries_out; taken before send_lock */
     struct vpci_stopq stopq[VSP_VPCI_SLOTS];
+    atomic_uint queries_out; /* queries waiting for an answer (lets the dispatch loop skip expiry) */
 
     struct {
         atomic_uint_fast64_t requests, refused, config_reads, config_writes;
-        atomic_uint_fast64_t mmio_direct, mmio_trapped, mmio_unclaimed, sends_lost, late_stops;
+        atomic_uint_fast64_t mmio_direct, mmio_trapped, mmio_unclaimed, sends_lost, queries_abandoned;
     } st;
 };
 
@@ -124,11 +102,17 @@ uint64_t vpci_bar_address(const struct vpci_slot *s, unsigned bar);
 void vpci_guest_error(struct vsp_vpci_host *h, const struct vpci_slot *s, NTSTATUS st, uint64_t detail, const char *fmt,
                       ...) __attribute__((format(printf, 5, 6)));
 
-/* vpci_host.c: one host -> guest message (bounded), and BUS_RELATIONS(2) from the slot table. */
+/* vpci_host.c: one host -> guest message (bounded). */
 void vpci_send(struct vsp_vpci_host *h, const struct vpci_msg *m);
-void vpci_send_relations(struct vsp_vpci_host *h);
 
-/* vpci_stop.c: join every query-stop thread of @h (its channel is rescinded already). */
-void vpci_stop_join(struct vsp_vpci_host *h);
+/*
+ * vpci_stop.c, for the dispatch thread: report the queries whose real-time wait
+ * ended (STATUS_IO_TIMEOUT); returns the nanoseconds until the next one ends
+ * (INT64_MAX: none waits).
+ */
+int64_t vpci_stop_expire(struct vsp_vpci_host *h);
+
+/* vpci_stop.c: report every waiting query of @h unanswered with @why (channel gone, host destroyed). */
+void vpci_stop_cancel_all(struct vsp_vpci_host *h, NTSTATUS why);
 
 #endif /* PCIVIRT_VSP_VPCI_INTERNAL_H */

@@ -1,162 +1,145 @@
 /*
  * vsp/vpci_stop.c - the guest leg of a PF rebalance (see vsp/vpci_host.h).
  *
- * PCI_QUERY_STOP wants the guest's answer as a completion, so each asked slot
- * gets its own short-lived thread blocked in vpci_chan_request(): the broker that
- * asks must not wait (it decides on the stack clock, not on the channel's real
- * time), the host's dispatch thread must keep serving the guest meanwhile, and
- * one VM that never answers must not delay the answer of another.  The thread
- * reports once and ends; its wait is bounded by @wait_ns and by the channel's
- * rescind, which vsp_vpci_host_destroy() does before it joins the threads here.
- * At most one query per slot is in flight, so a guest cannot make the stack
- * create threads without bound.  (Keeping one thread per slot across rebalances,
- * as benchmark 4 in docs/PERFORMANCE.md wants, was tried with the order below and
- * left the stress test hung in about 1 of 30 runs - a polite answer never reached
- * the broker - so the per-query thread stays until that is understood.)
+ * PCI_QUERY_STOP wants the guest's answer as a completion, and the broker that
+ * asks must not wait for it (it decides on the stack clock, and one VM that never
+ * answers must not delay the others).  So the query is an asynchronous channel
+ * request (vmbus_channel_request_async): it is sent from the asking thread, and
+ * the answer is handed over by the VM's dispatch thread, which reads the channel
+ * anyway - no thread per query, no thread hop beyond the one that receives.  The
+ * same dispatch thread ends the queries whose real-time wait ran out
+ * (vpci_stop_expire), and reports every query still out when the channel goes.
  *
- * Order.  A round can be decided (another slot's veto, the deadline) and its
- * stop-over - PCI_REENABLE or PCI_QUERY_STOP_FAILED, sent by the broker - be due
- * before a slow query thread has sent its PCI_QUERY_STOP.  Had the guest seen the
- * query last, it would keep its driver stopped for good.  The channel cannot tell
- * when a request's packet left, so each slot's query and stop-over are ordered
- * under stop_lock: a thread that finds its round over before it asks never
- * asks; a stop-over due while the slot's query is in flight is handed to that
- * thread, which sends it after the request returned (after the guest's answer,
- * or after the wait); otherwise vsp_vpci_stop_done() sends it at once.  So a
- * guest never sees a query after the stop-over of its round, and sees exactly
- * one stop-over per slot and round.  A new round that finds the slot's previous
- * query still waiting (the guest answers late) queues its query behind it on
- * the same thread instead of giving up on the slot.
+ * Each query is a small record (struct vpci_query) with exactly one owner at a
+ * time: the channel while the guest may still answer, then whoever takes it out
+ * of the slot - the answer callback, or a caller that abandons it in the channel
+ * first (stop-over, newer query, expiry, rescind).  vmbus_channel_abandon() says
+ * which of the two got it, so every asked slot is reported exactly once.
+ *
+ * Order.  A guest must never see a query after the stop-over of its round (it
+ * would keep its driver stopped for good), and must see exactly one stop-over per
+ * slot and round.  Both the query and the stop-over of a slot are sent under the
+ * host's stop_lock, and the broker sends the stop-over only after the round's
+ * queries went out, so on the channel - one ring, read in order - the query
+ * always comes first.  A stop-over due while a query still waits for its answer
+ * abandons that query (reported STATUS_CANCELLED; a late answer is dropped
+ * quietly by the channel); a newer round's query does the same to the one before
+ * it.  At most one query per slot is out, and records live only while out, so a
+ * guest cannot make the stack hold more than one record per slot.
  */
 #include <string.h>
+#include <time.h>
 
+#include "util/alloc.h"
+#include "util/le.h"
 #include "vsp/vpci_internal.h"
 
+struct vpci_query {
+    struct vsp_vpci_host *h;
+    uint32_t slot;
+    int pf;
+    uint16_t vf;
+    uint64_t cookie;
+    uint64_t id;       /* the channel's transaction id */
+    int64_t expires;   /* CLOCK_MONOTONIC ns */
+    vsp_vpci_answer_fn *fn;
+    void *ctx;
+    uint8_t reply[VPCI_REPLY_BUF_SIZE];
+};
+
+static int64_t
+mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Report @q and free it; no lock held. */
 static void
-send_stop_over(struct vsp_vpci_host *h, uint32_t slot, bool restarted)
+report(struct vpci_query *q, bool answered, NTSTATUS status)
 {
-    struct vpci_msg m = {.type = restarted ? PCI_REENABLE : PCI_QUERY_STOP_FAILED, .slot = slot};
-
-    vpci_send(h, &m);
-}
-
-/* One query of @q (unless its round is already over), its handed stop-over, its report. */
-static void
-stopq_once(struct vpci_stopq *q)
-{
-    struct vsp_vpci_host *h = q->h;
-    struct vpci_msg m = {.type = PCI_QUERY_STOP, .slot = q->slot};
-    struct vpci_reply r;
-    NTSTATUS st = STATUS_CANCELLED;
-    bool ask, handed, restarted;
-
-    memset(&r, 0, sizeof(r));
-    pthread_mutex_lock(&h->stop_lock);
-    ask = !q->over; /* the round ended before the query left: never send it */
-    q->in_request = ask;
-    pthread_mutex_unlock(&h->stop_lock);
-    if (ask) {
-        st = vpci_chan_request(h->ch, &m, &r, NULL, q->wait_ns);
-    }
-    pthread_mutex_lock(&h->stop_lock);
-    q->in_request = false;
-    handed = q->handed;
-    restarted = q->restarted;
-    pthread_mutex_unlock(&h->stop_lock);
-    if (handed) {
-        atomic_fetch_add(&h->st.late_stops, 1);
-        send_stop_over(h, q->slot, restarted);
-    }
-    q->fn(q->ctx, q->cookie, h->vm_id, q->slot, q->pf, q->vf, NT_SUCCESS(st), NT_SUCCESS(st) ? r.status : st);
-}
-
-/* Take up the query a newer round queued for this slot (true), or end (false). */
-static bool
-stopq_next(struct vpci_stopq *q)
-{
-    bool more;
-
-    pthread_mutex_lock(&q->h->stop_lock);
-    more = q->queued;
-    if (more) {
-        q->pf = q->next.pf;
-        q->vf = q->next.vf;
-        q->cookie = q->next.cookie;
-        q->wait_ns = q->next.wait_ns;
-        q->fn = q->next.fn;
-        q->ctx = q->next.ctx;
-        q->queued = false;
-        q->over = false;
-        q->handed = false;
-    } else {
-        q->returned = true;
-    }
-    pthread_mutex_unlock(&q->h->stop_lock);
-    return more;
-}
-
-static void *
-stopq_thread(void *arg)
-{
-    struct vpci_stopq *q = arg;
-
-    do {
-        stopq_once(q);
-    } while (stopq_next(q));
-    atomic_store(&q->done, true);
-    return NULL;
-}
-
-static void
-report_unasked(struct vsp_vpci_host *h, uint32_t slot, const struct vpci_stopq_req *r, NTSTATUS why)
-{
-    r->fn(r->ctx, r->cookie, h->vm_id, slot, r->pf, r->vf, false, why);
+    q->fn(q->ctx, q->cookie, q->h->vm_id, q->slot, q->pf, q->vf, answered, status);
+    pv_free(q);
 }
 
 /*
- * Start the query of slot @i.  While the slot's previous query still waits for
- * the guest, the new one is queued behind it on that thread (the guest then sees
- * query, answer, stop-over, query - never two rounds interleaved); a query
- * queued earlier and not yet sent is superseded and reported unanswered.  A
- * thread that asks nothing more is joined (outside stop_lock, which it takes).
- * Returns false only when no thread could be started.
+ * Under stop_lock: take the query of slot @i back from the channel.  Returns it
+ * (the caller reports it) when the guest had not answered, NULL when there was
+ * none or its answer is being handed over right now (the callback reports it).
  */
-static bool
-stopq_start(struct vsp_vpci_host *h, unsigned i, const struct vpci_stopq *req)
+static struct vpci_query *
+take_back_locked(struct vsp_vpci_host *h, unsigned i)
 {
-    struct vpci_stopq *q = &h->stopq[i];
-    struct vpci_stopq_req old_req;
-    pthread_t old;
-    bool join = false, superseded = false, ok;
+    struct vpci_query *q = h->stopq[i].out;
 
-    pthread_mutex_lock(&h->stop_lock);
-    if (q->started && !q->returned) {
-        superseded = q->queued;
-        old_req = q->next;
-        q->next = (struct vpci_stopq_req){req->pf, req->vf, req->cookie, req->wait_ns, req->fn, req->ctx};
-        q->queued = true;
-        pthread_mutex_unlock(&h->stop_lock);
-        if (superseded) {
-            report_unasked(h, req->slot, &old_req, STATUS_DEVICE_BUSY);
-        }
-        return true;
+    if (q == NULL) {
+        return NULL;
     }
-    if (q->started) {
-        old = q->thread;
-        q->started = false;
-        join = true;
+    h->stopq[i].out = NULL;
+    atomic_fetch_sub(&h->queries_out, 1);
+    if (!vmbus_channel_abandon(h->ch, q->id)) {
+        return NULL;
+    }
+    atomic_fetch_add(&h->st.queries_abandoned, 1);
+    return q;
+}
+
+/* The guest answered (from the thread reading the channel, no channel lock held). */
+static void
+on_answer(void *ctx, uint64_t id, NTSTATUS status, uint8_t *reply, size_t len)
+{
+    struct vpci_query *q = ctx;
+    struct vsp_vpci_host *h = q->h;
+    struct vpci_msg req = {.type = PCI_QUERY_STOP, .slot = q->slot};
+    struct vpci_reply r;
+    unsigned i = vpci_slot_device(q->slot);
+
+    (void)id;
+    pthread_mutex_lock(&h->stop_lock);
+    if (h->stopq[i].out == q) {
+        h->stopq[i].out = NULL;
+        atomic_fetch_sub(&h->queries_out, 1);
     }
     pthread_mutex_unlock(&h->stop_lock);
-    if (join) {
-        pthread_join(old, NULL); /* bounded: the thread only returns */
+    if (NT_SUCCESS(status)) {
+        status = vpci_reply_decode(&req, reply, len, &r, NULL);
     }
-    pthread_mutex_lock(&h->stop_lock);
-    *q = *req;
-    atomic_init(&q->done, false);
-    q->started = pthread_create(&q->thread, NULL, stopq_thread, q) == 0;
-    ok = q->started;
-    pthread_mutex_unlock(&h->stop_lock);
-    return ok;
+    if (NT_SUCCESS(status)) {
+        report(q, true, r.status);
+    } else {
+        vsp_event_log_add(h->vpci->cfg.log, VSP_EV_BAD_PACKET, q->pf, q->vf, h->vm_id, status, PCI_QUERY_STOP,
+                          "malformed answer to PCI_QUERY_STOP");
+        report(q, false, status);
+    }
+}
+
+/*
+ * Ask slot @i (under stop_lock, so its stop-over cannot overtake the query).
+ * *@old gets the query it replaced (to report), or NULL.  Returns the send's
+ * status; on failure @q stays the caller's.
+ */
+static NTSTATUS
+ask_locked(struct vsp_vpci_host *h, unsigned i, struct vpci_query *q, struct vpci_query **old)
+{
+    struct vpci_msg m = {.type = PCI_QUERY_STOP, .slot = q->slot};
+    uint8_t buf[VPCI_MSG_MAX_SIZE];
+    size_t len = 0;
+    NTSTATUS st = vpci_msg_encode(&m, buf, sizeof(buf), &len);
+
+    *old = take_back_locked(h, i);
+    if (NT_SUCCESS(st)) {
+        pthread_mutex_lock(&h->send_lock);
+        st = vmbus_channel_request_async(h->ch, buf, len, q->reply, sizeof(q->reply), on_answer, q,
+                                         h->vpci->cfg.send_timeout_ns, &q->id);
+        pthread_mutex_unlock(&h->send_lock);
+    }
+    if (NT_SUCCESS(st)) {
+        h->stopq[i].out = q;
+        atomic_fetch_add(&h->queries_out, 1);
+    }
+    return st;
 }
 
 /* The slots of @h holding a VF of @pf: (slot, vf) pairs. */
@@ -178,15 +161,44 @@ slots_of_pf(struct vsp_vpci_host *h, int pf, uint32_t *slots, uint16_t *vfs)
     return n;
 }
 
+/* Query one slot; reports at once whatever could not be asked or was replaced. */
+static void
+query_slot(struct vsp_vpci_host *h, uint32_t slot, uint16_t vf, const struct vpci_query *tmpl)
+{
+    struct vpci_query *q = pv_malloc(sizeof(*q));
+    struct vpci_query *old;
+    NTSTATUS st;
+
+    if (q == NULL) {
+        tmpl->fn(tmpl->ctx, tmpl->cookie, h->vm_id, slot, tmpl->pf, vf, false, STATUS_INSUFFICIENT_RESOURCES);
+        return;
+    }
+    *q = *tmpl;
+    q->h = h;
+    q->slot = slot;
+    q->vf = vf;
+    pthread_mutex_lock(&h->stop_lock);
+    st = ask_locked(h, vpci_slot_device(slot), q, &old);
+    pthread_mutex_unlock(&h->stop_lock);
+    if (old != NULL) {
+        report(old, false, STATUS_CANCELLED); /* a newer round asks the slot again */
+    }
+    if (!NT_SUCCESS(st)) {
+        report(q, false, st);
+    }
+}
+
 unsigned
 vsp_vpci_query_stop(struct vsp_vpci *vpci, int pf, uint64_t cookie, int64_t wait_ns, vsp_vpci_answer_fn *fn, void *ctx)
 {
+    struct vpci_query tmpl = {.pf = pf, .cookie = cookie, .fn = fn, .ctx = ctx};
     struct list_node *n;
     unsigned asked = 0;
 
     if (vpci == NULL || fn == NULL) {
         return 0;
     }
+    tmpl.expires = mono_ns() + (wait_ns > 0 ? wait_ns : 0);
     pthread_rwlock_rdlock(&vpci->lock);
     list_for_each(n, &vpci->hosts)
     {
@@ -200,23 +212,20 @@ vsp_vpci_query_stop(struct vsp_vpci *vpci, int pf, uint64_t cookie, int64_t wait
         }
         count = slots_of_pf(h, pf, slots, vfs);
         for (unsigned i = 0; i < count; i++) {
-            struct vpci_stopq req = {.h = h,
-                                     .slot = slots[i],
-                                     .pf = pf,
-                                     .vf = vfs[i],
-                                     .cookie = cookie,
-                                     .wait_ns = wait_ns,
-                                     .fn = fn,
-                                     .ctx = ctx};
-
-            if (!stopq_start(h, vpci_slot_device(slots[i]), &req)) {
-                fn(ctx, cookie, h->vm_id, slots[i], pf, vfs[i], false, STATUS_DEVICE_BUSY);
-            }
-            asked++;
+            query_slot(h, slots[i], vfs[i], &tmpl);
         }
+        asked += count;
     }
     pthread_rwlock_unlock(&vpci->lock);
     return asked;
+}
+
+static void
+send_stop_over_locked(struct vsp_vpci_host *h, uint32_t slot, bool restarted)
+{
+    struct vpci_msg m = {.type = restarted ? PCI_REENABLE : PCI_QUERY_STOP_FAILED, .slot = slot};
+
+    vpci_send(h, &m);
 }
 
 unsigned
@@ -241,30 +250,15 @@ vsp_vpci_stop_done(struct vsp_vpci *vpci, int pf, bool restarted)
         }
         count = slots_of_pf(h, pf, slots, vfs);
         for (unsigned i = 0; i < count; i++) {
-            struct vpci_stopq *q = &h->stopq[vpci_slot_device(slots[i])];
-            bool hand;
-
-            struct vpci_stopq_req dropped;
-            bool drop;
+            struct vpci_query *q;
 
             pthread_mutex_lock(&h->stop_lock); /* see "Order" above */
-            q->over = true;
-            q->restarted = restarted;
-            hand = q->started && q->in_request;
-            q->handed = hand;
-            drop = q->queued; /* a queued query of a round that is over is never sent */
-            dropped = q->next;
-            q->queued = false;
+            q = take_back_locked(h, vpci_slot_device(slots[i]));
+            send_stop_over_locked(h, slots[i], restarted);
             pthread_mutex_unlock(&h->stop_lock);
-            if (!hand) {
-                send_stop_over(h, slots[i], restarted);
+            if (q != NULL) {
+                report(q, false, STATUS_CANCELLED); /* the round ended before the guest answered */
             }
-            if (drop) {
-                report_unasked(h, slots[i], &dropped, STATUS_CANCELLED);
-            }
-        }
-        if (count != 0 && restarted) {
-            vpci_send_relations(h);
         }
         told += count;
     }
@@ -272,13 +266,51 @@ vsp_vpci_stop_done(struct vsp_vpci *vpci, int pf, bool restarted)
     return told;
 }
 
-void
-vpci_stop_join(struct vsp_vpci_host *h)
+/*
+ * Take back every query of @h (@all) or those whose wait ran out, and report them
+ * with @why.  Returns the nanoseconds until the next of the others runs out.
+ */
+static int64_t
+end_queries(struct vsp_vpci_host *h, bool all, NTSTATUS why)
 {
+    struct vpci_query *done[VSP_VPCI_SLOTS];
+    unsigned n = 0;
+    int64_t now = mono_ns(), next = INT64_MAX;
+
+    pthread_mutex_lock(&h->stop_lock);
     for (unsigned i = 0; i < VSP_VPCI_SLOTS; i++) {
-        if (h->stopq[i].started) {
-            pthread_join(h->stopq[i].thread, NULL);
-            h->stopq[i].started = false;
+        struct vpci_query *q = h->stopq[i].out;
+
+        if (q == NULL) {
+            continue;
+        }
+        if (all || q->expires <= now) {
+            q = take_back_locked(h, i);
+            if (q != NULL) {
+                done[n++] = q;
+            }
+        } else if (q->expires - now < next) {
+            next = q->expires - now;
         }
     }
+    pthread_mutex_unlock(&h->stop_lock);
+    for (unsigned i = 0; i < n; i++) {
+        report(done[i], false, why);
+    }
+    return next;
+}
+
+int64_t
+vpci_stop_expire(struct vsp_vpci_host *h)
+{
+    if (atomic_load(&h->queries_out) == 0) {
+        return INT64_MAX;
+    }
+    return end_queries(h, false, STATUS_IO_TIMEOUT);
+}
+
+void
+vpci_stop_cancel_all(struct vsp_vpci_host *h, NTSTATUS why)
+{
+    end_queries(h, true, why);
 }

@@ -147,6 +147,12 @@ wdf_deadline_from_nt(struct wdf_host *host, LONGLONG timeout)
 bool
 wdf_wait_locked(struct wdf_host *host, uint64_t deadline, bool real, bool count)
 {
+    return wdf_wait_cv_locked(host, &host->cv, deadline, real, count);
+}
+
+bool
+wdf_wait_cv_locked(struct wdf_host *host, pthread_cond_t *cv, uint64_t deadline, bool real, bool count)
+{
     uint64_t now = real ? wdf_monotonic_ns() : wdf_now_locked(host);
 
     if (deadline != WDF_NO_DEADLINE && now >= deadline) {
@@ -157,7 +163,7 @@ wdf_wait_locked(struct wdf_host *host, uint64_t deadline, bool real, bool count)
             host->sleepers++;
             pthread_cond_broadcast(&host->cv);
         }
-        pthread_cond_wait(&host->cv, &host->mu);
+        pthread_cond_wait(cv, &host->mu);
         if (count && deadline != WDF_NO_DEADLINE) {
             host->sleepers--;
         }
@@ -168,7 +174,7 @@ wdf_wait_locked(struct wdf_host *host, uint64_t deadline, bool real, bool count)
             host->sleepers++;
             pthread_cond_broadcast(&host->cv);
         }
-        pthread_cond_timedwait(&host->cv, &host->mu, &ts);
+        pthread_cond_timedwait(cv, &host->mu, &ts);
         if (count) {
             host->sleepers--;
         }
@@ -194,6 +200,8 @@ wdf_host_clock_advance(struct wdf_host *host, uint64_t ns)
     host->virt_now = ns > UINT64_MAX - 1 - host->virt_now ? UINT64_MAX - 1 : host->virt_now + ns;
     wdf_timers_fire_due_locked(host);
     pthread_cond_broadcast(&host->cv);
+    pthread_cond_broadcast(&host->timer_cv);
+    wdf_wake_event_waiters_locked(host, NULL); /* timed waits on the virtual clock */
     pthread_mutex_unlock(&host->mu);
     return STATUS_SUCCESS;
 }
@@ -261,7 +269,7 @@ worker_main(void *arg)
                 break;
             }
             host->idle_workers++;
-            wdf_wait_locked(host, WDF_NO_DEADLINE, false, false);
+            wdf_wait_cv_locked(host, &host->work_cv, WDF_NO_DEADLINE, false, false);
             host->idle_workers--;
             continue;
         }
@@ -291,7 +299,7 @@ notify_main(void *arg)
             if (host->stopping) {
                 break;
             }
-            wdf_wait_locked(host, WDF_NO_DEADLINE, false, false);
+            wdf_wait_cv_locked(host, &host->notify_cv, WDF_NO_DEADLINE, false, false);
             continue;
         }
         struct wdf_work *w = list_entry(n, struct wdf_work, node);
@@ -336,7 +344,7 @@ wdf_post_locked(struct wdf_host *host, void (*fn)(struct wdf_host *, void *), vo
             host->nworkers++;
         }
     }
-    pthread_cond_broadcast(&host->cv);
+    pthread_cond_signal(&host->work_cv); /* one item, one worker */
     return true;
 }
 
@@ -349,11 +357,22 @@ wdf_post_notify_locked(struct wdf_host *host, void (*fn)(struct wdf_host *, void
         return false;
     }
     list_add_tail(&host->notify_work, &w->node);
-    pthread_cond_broadcast(&host->cv);
+    pthread_cond_signal(&host->notify_cv);
     return true;
 }
 
 /* ---- create / destroy ---------------------------------------------------------- */
+
+#define HOST_CVS 4u
+
+/* The host's condition variables, by number (created and destroyed together). */
+static pthread_cond_t *
+host_cv(struct wdf_host *host, unsigned i)
+{
+    pthread_cond_t *cvs[HOST_CVS] = {&host->cv, &host->work_cv, &host->notify_cv, &host->timer_cv};
+
+    return cvs[i];
+}
 
 static NTSTATUS
 host_init_sync(struct wdf_host *host)
@@ -370,9 +389,14 @@ host_init_sync(struct wdf_host *host)
         goto undo_vmu;
     }
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    if (pthread_cond_init(&host->cv, &ca) != 0) {
-        pthread_condattr_destroy(&ca);
-        goto undo_vmu;
+    for (unsigned i = 0; i < HOST_CVS; i++) {
+        if (pthread_cond_init(host_cv(host, i), &ca) != 0) {
+            while (i-- > 0) {
+                pthread_cond_destroy(host_cv(host, i));
+            }
+            pthread_condattr_destroy(&ca);
+            goto undo_vmu;
+        }
     }
     pthread_condattr_destroy(&ca);
     return STATUS_SUCCESS;
@@ -389,6 +413,7 @@ host_lists_init(struct wdf_host *host)
 {
     list_init(&host->work);
     list_init(&host->notify_work);
+    list_init(&host->event_waiters);
     list_init(&host->timers);
     list_init(&host->nodes);
     list_init(&host->ifaces);
@@ -473,6 +498,9 @@ host_stop_threads(struct wdf_host *host)
     pthread_mutex_lock(&host->mu);
     host->stopping = true;
     pthread_cond_broadcast(&host->cv);
+    pthread_cond_broadcast(&host->work_cv);
+    pthread_cond_broadcast(&host->notify_cv);
+    pthread_cond_broadcast(&host->timer_cv);
     n = host->nworkers;
     pthread_mutex_unlock(&host->mu);
     for (unsigned i = 0; i < n; i++) {
@@ -517,7 +545,9 @@ wdf_host_destroy(struct wdf_host *host)
     host_stop_threads(host);
     wdf_io_orphan_all(host);
     host_drain_quarantine(host);
-    pthread_cond_destroy(&host->cv);
+    for (unsigned i = 0; i < HOST_CVS; i++) {
+        pthread_cond_destroy(host_cv(host, i));
+    }
     pthread_mutex_destroy(&host->mu);
     pthread_mutex_destroy(&host->vmu);
     pv_free(host->reports);

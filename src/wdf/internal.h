@@ -3,7 +3,9 @@
  *
  * One lock per host.  Every piece of runtime state of a host (objects, queues,
  * requests, events, lock words, timers, the registry) is guarded by host->mu,
- * and every state change broadcasts host->cv.  Driver code is never called with
+ * and every state change broadcasts host->cv (the service threads - workers,
+ * notification lane, timers - sleep on condition variables of their own, woken
+ * only by what they serve).  Driver code is never called with
  * host->mu held.  A single lock is slower than fine-grained locking but makes
  * the cancel/complete/forward/purge races easy to reason about: each transition
  * of a request is one critical section (docs/RUNTIME.md, "Locking").
@@ -60,6 +62,13 @@ struct wdf_obj {
     struct list_node free_node;
 };
 
+/* A thread in KeWaitForSingleObject: KeSetEvent wakes the waiters of its event only. */
+struct wdf_event_waiter {
+    struct list_node node; /* on host->event_waiters */
+    const void *event;
+    pthread_cond_t cv;
+};
+
 /* Header in front of every context block, so a context leads back to its object. */
 struct wdf_ctx_hdr {
     uint32_t magic;
@@ -77,7 +86,11 @@ struct wdf_work {
 
 struct wdf_host {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t cv;        /* every other waiter: events, locks, requests, PnP, idleness */
+    pthread_cond_t work_cv;   /* idle workers: work queued, stopping */
+    pthread_cond_t notify_cv; /* the notification lane: work queued, stopping */
+    pthread_cond_t timer_cv;  /* the timer thread: a timer started, the clock advanced, stopping */
+    struct list_node event_waiters; /* struct wdf_event_waiter: KeWaitForSingleObject callers */
     enum wdf_clock_kind clock;
     uint64_t virt_now;
     unsigned sleepers;
@@ -170,6 +183,17 @@ uint64_t wdf_now_locked(struct wdf_host *host);
  * Return: true if the deadline has passed.
  */
 bool wdf_wait_locked(struct wdf_host *host, uint64_t deadline, bool real, bool count);
+
+/*
+ * wdf_wait_cv_locked() - wdf_wait_locked() on one of the host's own condition
+ * variables (work_cv, notify_cv, timer_cv): the runtime's service threads sleep
+ * apart from host->cv, so the broadcasts of ordinary state changes (a lock
+ * released, an event set, a request completed) do not wake them for nothing.
+ */
+bool wdf_wait_cv_locked(struct wdf_host *host, pthread_cond_t *cv, uint64_t deadline, bool real, bool count);
+
+/* wdf_wake_event_waiters_locked() - wake the KeWaitForSingleObject callers of @event (NULL: all). */
+void wdf_wake_event_waiters_locked(struct wdf_host *host, const void *event);
 
 uint64_t wdf_monotonic_ns(void);
 

@@ -2,9 +2,14 @@
  * wdf/sync.c - wait locks, spin locks and kernel events on the host's clock.
  *
  * None of these owns a pthread object: their state is a few words guarded by
- * host->mu and waiters sleep on host->cv through wdf_wait_locked(), so every
- * timeout follows the host clock (a virtual clock makes a 60-second wait free) and
- * KEVENT stays plain driver memory with no destroy call, as in NT.  A "spin lock"
+ * host->mu, and waiters sleep through wdf_wait_cv_locked(), so every timeout
+ * follows the host clock (a virtual clock makes a 60-second wait free) and KEVENT
+ * stays plain driver memory with no destroy call, as in NT.  Whom a change wakes
+ * is kept narrow, because on a loaded host every needless wake-up is a context
+ * switch: a lock waiter sleeps on host->cv and a release broadcasts only when
+ * the lock has waiters; a KeWaitForSingleObject caller sleeps on a condition
+ * variable of its own (on its stack, listed on the host), which KeSetEvent
+ * signals for that event only and a virtual-clock advance for all.  A "spin lock"
  * is therefore a sleeping lock too; what matters to a driver is its rules: it is
  * not recursive and nothing blocking may run while it is held, which the verifier
  * checks through the per-thread count of held runtime locks.
@@ -18,6 +23,7 @@ struct wdf_lock {
     struct wdf_obj obj;
     bool held;
     pthread_t owner;
+    unsigned waiters; /* threads asleep in lock_take(): a release wakes the host only for them */
 };
 
 static NTSTATUS
@@ -58,7 +64,7 @@ static bool
 lock_take(struct wdf_lock *lk, uint64_t deadline, bool try_only)
 {
     struct wdf_host *host = lk->obj.host;
-    bool taken = false;
+    bool taken = false, late = false;
 
     pthread_mutex_lock(&host->mu);
     if (lk->held && pthread_equal(lk->owner, pthread_self())) {
@@ -73,9 +79,12 @@ lock_take(struct wdf_lock *lk, uint64_t deadline, bool try_only)
             taken = true;
             break;
         }
-        if (try_only || wdf_wait_locked(host, deadline, false, true)) {
+        if (try_only || late) {
             break;
         }
+        lk->waiters++; /* lock_give() broadcasts only for waiters */
+        late = wdf_wait_locked(host, deadline, false, true);
+        lk->waiters--;
     }
     pthread_mutex_unlock(&host->mu);
     if (taken) {
@@ -95,7 +104,9 @@ lock_give(struct wdf_lock *lk)
     ok = lk->held && pthread_equal(lk->owner, pthread_self());
     if (ok) {
         lk->held = false;
-        pthread_cond_broadcast(&host->cv);
+        if (lk->waiters != 0) {
+            pthread_cond_broadcast(&host->cv);
+        }
     }
     pthread_mutex_unlock(&host->mu);
     if (!ok) {
@@ -211,7 +222,7 @@ KeSetEvent(PRKEVENT Event, KPRIORITY Increment, BOOLEAN Wait)
     pthread_mutex_lock(&host->mu);
     prev = Event->State;
     Event->State = 1;
-    pthread_cond_broadcast(&host->cv);
+    wdf_wake_event_waiters_locked(host, Event);
     pthread_mutex_unlock(&host->mu);
     return prev;
 }
@@ -258,11 +269,44 @@ KeReadStateEvent(PRKEVENT Event)
     return v;
 }
 
+static int
+event_waiter_init(struct wdf_event_waiter *w, const void *event)
+{
+    pthread_condattr_t ca;
+    int rc = pthread_condattr_init(&ca);
+
+    if (rc != 0) {
+        return rc;
+    }
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* as host->cv: deadlines are monotonic */
+    rc = pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    w->event = event;
+    list_init(&w->node);
+    return rc;
+}
+
+void
+wdf_wake_event_waiters_locked(struct wdf_host *host, const void *event)
+{
+    struct list_node *pos;
+
+    list_for_each(pos, &host->event_waiters)
+    {
+        struct wdf_event_waiter *w = list_entry(pos, struct wdf_event_waiter, node);
+
+        if (event == NULL || w->event == event) {
+            pthread_cond_signal(&w->cv);
+        }
+    }
+}
+
 NTSTATUS
 KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR_MODE WaitMode, BOOLEAN Alertable,
                       PLARGE_INTEGER Timeout)
 {
     PRKEVENT ev = Object;
+    struct wdf_event_waiter w;
     struct wdf_host *host = event_host(ev);
     uint64_t deadline = WDF_NO_DEADLINE;
     NTSTATUS st = STATUS_TIMEOUT;
@@ -273,10 +317,14 @@ KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR_MODE Wai
     if ((Timeout == NULL || Timeout->QuadPart != 0) && wdf_check_blocking(host, "KeWaitForSingleObject")) {
         return STATUS_INVALID_DEVICE_STATE;
     }
+    if (event_waiter_init(&w, ev) != 0) {
+        return STATUS_INSUFFICIENT_RESOURCES;
+    }
     pthread_mutex_lock(&host->mu);
     if (Timeout != NULL) {
         deadline = Timeout->QuadPart == 0 ? 0 : wdf_deadline_from_nt(host, Timeout->QuadPart);
     }
+    list_add_tail(&host->event_waiters, &w.node);
     for (;;) {
         if (ev->State != 0) {
             if (ev->Type == SynchronizationEvent) {
@@ -285,12 +333,14 @@ KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR_MODE Wai
             st = STATUS_SUCCESS;
             break;
         }
-        if (deadline == 0 || wdf_wait_locked(host, deadline, false, true)) {
+        if (deadline == 0 || wdf_wait_cv_locked(host, &w.cv, deadline, false, true)) {
             if (ev->State == 0) {
                 break;
             }
         }
     }
+    list_del_init(&w.node);
     pthread_mutex_unlock(&host->mu);
+    pthread_cond_destroy(&w.cv);
     return st;
 }

@@ -221,7 +221,7 @@ wdf_timer_thread(void *arg)
     pthread_mutex_lock(&host->mu);
     while (!host->stopping) {
         wdf_timers_fire_due_locked(host);
-        wdf_wait_locked(host, earliest_deadline_locked(host), false, false);
+        wdf_wait_cv_locked(host, &host->timer_cv, earliest_deadline_locked(host), false, false);
     }
     pthread_mutex_unlock(&host->mu);
     return NULL;
@@ -310,6 +310,7 @@ WdfTimerStart(WDFTIMER Timer, LONGLONG DueTime)
             wdf_timers_fire_due_locked(host);
         }
         pthread_cond_broadcast(&host->cv);
+        pthread_cond_broadcast(&host->timer_cv); /* it may be the earliest now */
     }
     pthread_mutex_unlock(&host->mu);
     return was ? TRUE : FALSE;

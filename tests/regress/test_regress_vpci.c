@@ -2,8 +2,8 @@
  * tests/regress/test_regress_vpci.c - named regressions found by the stress
  * test (tests/stress) in the vPCI host (src/vsp/vpci_*.c).
  *
- * stop_over_is_never_overtaken_by_its_query: PCI_QUERY_STOP goes out from a
- * per-slot thread, the round's stop-over (PCI_REENABLE / PCI_QUERY_STOP_FAILED)
+ * stop_over_is_never_overtaken_by_its_query: PCI_QUERY_STOP went out from a
+ * per-slot thread (now: asynchronously, from the asking thread), the round's stop-over (PCI_REENABLE / PCI_QUERY_STOP_FAILED)
  * from the broker's Restart handler.  When the round was decided before that
  * thread had sent its query (another slot's veto, the deadline), the stop-over
  * could reach the guest first; the guest then stopped its driver on the late
@@ -30,9 +30,11 @@
  * previous PCI_QUERY_STOP still waiting for the guest reported the slot at once
  * as unanswered, so a polite guest that answered the old query a little late
  * was treated as silent for the whole new round (the stress test's chaos thread
- * waited for its answer until the watchdog fired).  The new query is now queued
- * behind the old one: the guest sees query, answer, stop-over, query, and its
- * answer counts for the new round.
+ * waited for its answer until the watchdog fired).  Queries are asynchronous
+ * now: the round's stop-over abandons the old query (reported cancelled once),
+ * the new round's query goes out at once, the late answer to the old one is
+ * dropped without a bad-packet event, and the guest's answer to the new query
+ * counts for the new round.
  */
 #include <setjmp.h>
 #include <stdatomic.h>
@@ -239,6 +241,8 @@ late_answer_does_not_lose_the_next_round(void **state)
     struct fx *f = pv_calloc(1, sizeof(*f));
     struct answers a;
     struct vpci_msg m;
+    struct vsp_vpci_stats vs;
+    uint64_t late_id, bad;
     uint32_t slot = 0;
 
     (void)state;
@@ -255,20 +259,30 @@ late_answer_does_not_lose_the_next_round(void **state)
     do {
         assert_int_equal(fx_recv(f, &m, FX_WAIT_NS), STATUS_SUCCESS);
     } while (m.type != PCI_QUERY_STOP);
+    late_id = f->rx->trans_id;
     assert_int_equal(vsp_vpci_stop_done(f->vpci, 0, false), 1);
-    /* Round 2 asks while the round-1 query still waits: nothing may be reported yet. */
+    /* The round's end reports its unanswered query once, as cancelled. */
+    assert_int_equal(atomic_load(&a.calls), 1);
+    assert_int_equal(atomic_load(&a.last_cookie), 1);
+    assert_false(atomic_load(&a.last_answered));
+    /* Round 2 asks the same slot again. */
     assert_int_equal(vsp_vpci_query_stop(f->vpci, 0, 2, FX_WAIT_NS, on_answer, &a), 1);
-    assert_int_equal(atomic_load(&a.calls), 0);
+    assert_int_equal(atomic_load(&a.calls), 1);
 
-    /* The guest answers late: round 1's answer, its stop-over, then round 2's query. */
-    assert_int_equal(vpci_chan_reply_status(f->guest, f->rx->trans_id, STATUS_SUCCESS, FX_WAIT_NS), STATUS_SUCCESS);
+    /* The guest answers round 1 late: dropped quietly, not a malformed packet, not round 2's answer. */
+    bad = vsp_event_log_total(f->log, VSP_EV_BAD_PACKET);
+    assert_int_equal(vpci_chan_reply_status(f->guest, late_id, STATUS_SUCCESS, FX_WAIT_NS), STATUS_SUCCESS);
     expect_msg(f, slot, PCI_QUERY_STOP_FAILED);
-    expect_msg(f, slot, PCI_QUERY_STOP);
+    expect_msg(f, slot, PCI_QUERY_STOP); /* answers round 2 */
     assert_true(wait_calls(&a, 2));
     assert_int_equal(atomic_load(&a.last_cookie), 2);
     assert_true(atomic_load(&a.last_answered)); /* round 2 heard the guest */
+    assert_int_equal(vsp_event_log_total(f->log, VSP_EV_BAD_PACKET), bad);
+    vsp_vpci_host_stats(f->host, &vs);
+    assert_int_equal(vs.queries_abandoned, 1);
     assert_int_equal(vsp_vpci_stop_done(f->vpci, 0, true), 1);
     expect_msg(f, slot, PCI_REENABLE);
+    assert_int_equal(atomic_load(&a.calls), 2); /* nothing left to report */
     fx_fini(f);
     pv_free(f);
 }

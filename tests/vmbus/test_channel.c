@@ -7,7 +7,8 @@
  * a single-threaded requester that pumps its own answers while in-band packets
  * pile up in the inbox, rescind waking blocked receivers, requesters and senders
  * on both ends (threads), malformed packets dropped with STATUS_BAD_DATA, and the
- * same packets surviving the socket transport byte for byte.  Every case runs over
+ * same packets surviving the socket transport byte for byte, and asynchronous
+ * requests (answered once from whoever reads, abandoned ones dropped quietly).  Every case runs over
  * both transports where it applies.
  */
 #include <pthread.h>
@@ -504,6 +505,131 @@ test_typed_request_reply(void **state)
     vmbus_channel_destroy(host);
 }
 
+/* Answers of asynchronous requests, as the callback saw them. */
+struct async_seen {
+    unsigned calls;
+    uint64_t id;
+    NTSTATUS status;
+    uint32_t word; /* first payload word */
+    size_t len;
+};
+
+static void
+async_answer(void *ctx, uint64_t id, NTSTATUS status, uint8_t *reply, size_t len)
+{
+    struct async_seen *a = ctx;
+
+    a->calls++;
+    a->id = id;
+    a->status = status;
+    a->len = len;
+    a->word = len >= 4 ? le32_get(reply) : 0;
+}
+
+/* The peer's next request: its transaction id. */
+static uint64_t
+next_request(struct vmbus_channel *ch)
+{
+    struct vmbus_packet_buf *rx = test_malloc(sizeof(*rx));
+    uint64_t id;
+
+    assert_int_equal(vmbus_channel_recv(ch, rx, NULL, 1000 * MS), STATUS_SUCCESS);
+    assert_true((rx->pkt.flags & VMBUS_PKT_FLAG_COMPLETION_REQUESTED) != 0);
+    id = rx->pkt.trans_id;
+    test_free(rx);
+    return id;
+}
+
+static void
+complete_with(struct vmbus_channel *ch, uint64_t id, uint32_t word)
+{
+    uint8_t buf[8] = {0};
+
+    le32_put(buf, word);
+    assert_int_equal(vmbus_channel_send_completion(ch, id, buf, sizeof(buf), 0), STATUS_SUCCESS);
+}
+
+/*
+ * Asynchronous requests: the answer reaches the callback from whoever reads the
+ * channel, exactly once; an abandoned request's answer is dropped quietly (not
+ * unmatched); abandoned slots are taken back when the table is full; a gone
+ * channel refuses at once and never calls back.
+ */
+static void
+async_requests(pair_fn make)
+{
+    struct vmbus_channel *host, *guest;
+    struct vmbus_channel_stats stats;
+    struct vmbus_packet_buf *rx = test_malloc(sizeof(*rx));
+    struct async_seen a = {0}, b = {0};
+    uint8_t ra[16], rb[16], msg[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    uint64_t ida, idb, id;
+
+    channel_pair(make, &host, &guest);
+    assert_int_equal(vmbus_channel_request_async(host, msg, sizeof(msg), ra, sizeof(ra), async_answer, &a, 0, &ida),
+                     STATUS_SUCCESS);
+    assert_int_equal(vmbus_channel_request_async(host, msg, sizeof(msg), rb, sizeof(rb), async_answer, &b, 0, &idb),
+                     STATUS_SUCCESS);
+    assert_int_not_equal(ida, idb);
+    assert_int_equal(next_request(guest), ida);
+    assert_int_equal(next_request(guest), idb);
+    assert_int_equal(a.calls + b.calls, 0); /* nothing answered, nothing reported */
+
+    /* b is given up; then both are answered (b first); the host's reader hands a over once. */
+    assert_true(vmbus_channel_abandon(host, idb));
+    assert_false(vmbus_channel_abandon(host, idb)); /* once */
+    complete_with(guest, idb, 0xBBBB);
+    complete_with(guest, ida, 0xAAAA);
+    assert_int_equal(vmbus_channel_recv(host, rx, NULL, 50 * MS), STATUS_IO_TIMEOUT); /* both taken, none in-band */
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.id, ida);
+    assert_int_equal(a.status, STATUS_SUCCESS);
+    assert_int_equal(a.word, 0xAAAA);
+    assert_int_equal(a.len, 8);
+    assert_int_equal(b.calls, 0);
+    assert_false(vmbus_channel_abandon(host, ida)); /* already answered */
+    vmbus_channel_get_stats(host, &stats);
+    assert_int_equal(stats.abandoned_answers, 1);
+    assert_int_equal(stats.unmatched, 0);
+
+    /* A peer that never answers cannot use the table up: abandoned slots are reused. */
+    for (unsigned i = 0; i < 3 * VMBUS_CHANNEL_MAX_PENDING; i++) {
+        assert_int_equal(vmbus_channel_request_async(host, msg, sizeof(msg), rb, sizeof(rb), async_answer, &b, 0, &id),
+                         STATUS_SUCCESS);
+        assert_true(vmbus_channel_abandon(host, id));
+        assert_int_equal(next_request(guest), id);
+    }
+    /* ...while requests still waiting are never taken back: the table fills. */
+    for (unsigned i = 0; i < VMBUS_CHANNEL_MAX_PENDING; i++) {
+        assert_int_equal(vmbus_channel_request_async(host, msg, sizeof(msg), rb, sizeof(rb), async_answer, &b, 0, &id),
+                         STATUS_SUCCESS);
+        assert_int_equal(next_request(guest), id);
+    }
+    assert_int_equal(vmbus_channel_request_async(host, msg, sizeof(msg), rb, sizeof(rb), async_answer, &b, 0, &id),
+                     STATUS_DEVICE_BUSY);
+    assert_int_equal(b.calls, 0);
+
+    /* Gone: refused at once; what waited is never called back. */
+    vmbus_channel_rescind(guest);
+    assert_int_equal(vmbus_channel_recv(host, rx, NULL, 200 * MS), STATUS_DEVICE_REMOVED);
+    assert_int_equal(vmbus_channel_request_async(host, msg, sizeof(msg), rb, sizeof(rb), async_answer, &b, 0, &id),
+                     STATUS_DEVICE_REMOVED);
+    assert_int_equal(b.calls, 0);
+    assert_int_equal(vmbus_channel_request_async(host, msg, sizeof(msg), rb, sizeof(rb), NULL, &b, 0, &id),
+                     STATUS_INVALID_PARAMETER);
+    test_free(rx);
+    vmbus_channel_destroy(guest);
+    vmbus_channel_destroy(host);
+}
+
+static void
+test_async_requests(void **state)
+{
+    (void)state;
+    async_requests(inproc_pair);
+    async_requests(vmbus_socket_pair_create);
+}
+
 int
 main(void)
 {
@@ -517,6 +643,7 @@ main(void)
         cmocka_unit_test(test_malformed_dropped),
         cmocka_unit_test(test_socket_carries_same_packets),
         cmocka_unit_test(test_typed_request_reply),
+        cmocka_unit_test(test_async_requests),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
