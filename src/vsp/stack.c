@@ -37,6 +37,28 @@ stack_wake(void *ctx)
 
 /* ---- the service thread -------------------------------------------------------------------- */
 
+LARGE_INTEGER
+stack_wait_timeout(const struct vsp_stack *s, uint64_t next)
+{
+    LARGE_INTEGER timeout;
+
+    /*
+     * On the host clock, absolute time (positive NT time, 100 ns units): a relative timeout
+     * would start from whenever the wait reads the clock, so a clock that moved
+     * past @next in between (a virtual clock jumping) would postpone the deadline
+     * by the jump - the service thread slept through the query-stop deadline
+     * (regress: service_wait_is_not_postponed_by_a_clock_jump).
+     */
+    if (s->clock == &s->host_clock) {
+        timeout.QuadPart = (LONGLONG)((next + 99) / 100);
+    } else { /* a clock of the caller's: relative, at least one unit */
+        uint64_t t = vsp_clock_now(s->clock);
+
+        timeout.QuadPart = -(LONGLONG)(next > t ? (next - t + 99) / 100 : 1);
+    }
+    return timeout;
+}
+
 static void *
 service_main(void *arg)
 {
@@ -53,19 +75,7 @@ service_main(void *arg)
             KeWaitForSingleObject(&s->wake, Executive, KernelMode, FALSE, NULL);
             continue;
         }
-        /*
-         * On the host clock, absolute time (positive NT time, 100 ns units): a relative timeout
-         * would start from whenever the wait reads the clock, so a clock that moved
-         * past @next in between (a virtual clock jumping) would postpone the deadline
-         * by the jump - the service thread slept through the query-stop deadline.
-         */
-        if (s->clock == &s->host_clock) {
-            timeout.QuadPart = (LONGLONG)((next + 99) / 100);
-        } else { /* a clock of the caller's: relative, at least one unit */
-            uint64_t t = vsp_clock_now(s->clock);
-
-            timeout.QuadPart = -(LONGLONG)(next > t ? (next - t + 99) / 100 : 1);
-        }
+        timeout = stack_wait_timeout(s, next);
         KeWaitForSingleObject(&s->wake, Executive, KernelMode, FALSE, &timeout);
     }
     wdf_thread_bind(NULL);

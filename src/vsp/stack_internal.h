@@ -97,6 +97,13 @@ struct vsp_stack {
 /* stack_wake() - wake the service thread (a release is queued or a deadline changed). */
 void stack_wake(void *ctx);
 
+/*
+ * stack_wait_timeout() - the KeWaitForSingleObject timeout with which the
+ * service thread sleeps until @next (stack clock, ns): absolute on the host
+ * clock, so a clock that passes @next before the wait starts ends it at once.
+ */
+LARGE_INTEGER stack_wait_timeout(const struct vsp_stack *s, uint64_t next);
+
 /* stack_on_interface() - the GUID_DEVINTERFACE_VIRTUALIZABLE_DEVICE arrival/removal upcall. */
 void stack_on_interface(void *ctx, const GUID *class_guid, const char *link, bool arrival);
 
