@@ -182,8 +182,8 @@ vsp_stack_start(struct vsp_stack *s)
     if (!s->service_started) {
         return PCIVIRT_ENOMEM;
     }
-    st = wdf_interface_register_notification(s->cfg.host, &GUID_DEVINTERFACE_VIRTUALIZABLE_DEVICE, true, stack_on_interface,
-                                             s, &s->notif);
+    st = wdf_interface_register_notification(s->cfg.host, &GUID_DEVINTERFACE_VIRTUALIZABLE_DEVICE, true,
+                                             stack_on_interface, s, &s->notif);
     return NT_SUCCESS(st) ? 0 : PCIVIRT_ENOMEM;
 }
 

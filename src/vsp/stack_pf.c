@@ -337,8 +337,8 @@ pf_bind(struct vsp_stack *s, struct stack_pf *p)
     rc = rc != 0 ? rc : start_broker(s, p, &p->broker);
     if (rc != 0) {
         vsp_event_log_add(s->log, VSP_EV_PF_ERROR, p->id, VSP_EV_NONE, VSP_EV_NONE,
-                          NT_SUCCESS(st) ? STATUS_UNSUCCESSFUL : st, (uint64_t)-rc, "PF %.60s not bound: %.40s", p->link,
-                          err.message[0] ? err.message : "open/query failed");
+                          NT_SUCCESS(st) ? STATUS_UNSUCCESSFUL : st, (uint64_t)-rc, "PF %.60s not bound: %.40s",
+                          p->link, err.message[0] ? err.message : "open/query failed");
         pf_unbind(p, "bind failed");
         return rc;
     }

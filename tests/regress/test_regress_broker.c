@@ -135,8 +135,14 @@ spf_ioctl(WDFQUEUE Queue, WDFREQUEST Request, size_t OutputBufferLength, size_t 
 
     (void)InputBufferLength;
     switch (IoControlCode) {
-    case IOCTL_SRIOV_ATTACH: p->attaches++; WdfRequestComplete(Request, STATUS_SUCCESS); break;
-    case IOCTL_SRIOV_DETACH: p->detaches++; WdfRequestComplete(Request, STATUS_SUCCESS); break;
+    case IOCTL_SRIOV_ATTACH:
+        p->attaches++;
+        WdfRequestComplete(Request, STATUS_SUCCESS);
+        break;
+    case IOCTL_SRIOV_DETACH:
+        p->detaches++;
+        WdfRequestComplete(Request, STATUS_SUCCESS);
+        break;
     case IOCTL_SRIOV_NOTIFICATION: spf_hold(Request, p->notify); break;
     case IOCTL_SRIOV_INVALIDATE_BLOCK:
     case IOCTL_SRIOV_MITIGATED_RANGE_UPDATE: spf_hold(Request, p->held); break;

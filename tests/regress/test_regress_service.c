@@ -69,7 +69,7 @@ service_wait_is_not_postponed_by_a_clock_jump(void **state)
     assert_int_equal(wdf_host_clock_advance(z.host, VSP_NS_PER_S), STATUS_SUCCESS);
     deadline = wdf_host_now(z.host) + 5 * VSP_NS_PER_S; /* a query-stop deadline */
 
-    z.timeout = stack_wait_timeout(s, deadline);                                 /* computed ... */
+    z.timeout = stack_wait_timeout(s, deadline);                                         /* computed ... */
     assert_int_equal(wdf_host_clock_advance(z.host, 10 * VSP_NS_PER_S), STATUS_SUCCESS); /* ... the jump ... */
     KeInitializeEvent(&z.ev, SynchronizationEvent, FALSE);
     z.ev.Host = z.host;
