@@ -692,11 +692,13 @@ attach_thread(void *arg)
         b->st.attached = true; /* also when closing: stop then sends DETACH */
         arm_locked(b, &b->notify);
     }
-    b->attach_ended = true;
-    pthread_cond_broadcast(&b->cond);
     pthread_mutex_unlock(&b->lock);
     vsp_event_log_add(b->cfg.log, NT_SUCCESS(st) ? VSP_EV_ATTACH : VSP_EV_PF_ERROR, b->cfg.pf, VSP_EV_NONE, VSP_EV_NONE,
                       st, 0, NT_SUCCESS(st) ? "attached: one NOTIFICATION held" : "ATTACH failed");
+    pthread_mutex_lock(&b->lock);
+    b->attach_ended = true; /* after the log: a waiter finds the ATTACH recorded */
+    pthread_cond_broadcast(&b->cond);
+    pthread_mutex_unlock(&b->lock);
     wdf_thread_bind(NULL);
     return NULL;
 }

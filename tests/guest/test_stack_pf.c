@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -189,6 +190,8 @@ start_vm(struct world *w, unsigned i, unsigned pf, uint16_t vf)
     plug(w, g);
 }
 
+static uint64_t total(struct world *w, enum vsp_event_type t);
+
 static int
 setup(void **state)
 {
@@ -212,6 +215,12 @@ setup(void **state)
     }
     assert_int_equal(vsp_stack_start(w->s), 0);
     assert_true(vsp_stack_wait_pfs(w->s, NPFS, REAL_MS));
+    for (unsigned i = 0; i < REAL_MS && total(w, VSP_EV_ATTACH) < NPFS; i++) {
+        struct timespec ts = {0, 1000000};
+
+        nanosleep(&ts, NULL); /* the broker logs its ATTACH just after it is marked attached */
+    }
+    assert_int_equal(total(w, VSP_EV_ATTACH), NPFS);
     for (unsigned i = 0; i < NPFS; i++) {
         w->pf[i].id = vsp_stack_pf_find(w->s, instance[i]);
         assert_true(w->pf[i].id >= 0);
