@@ -64,6 +64,7 @@ struct vsp_broker {
     pthread_mutex_t lock;
     pthread_cond_t cond; /* outstanding dropped */
     bool closing, stopped, leak;
+    bool attach_ended; /* the ATTACH attempt returned (vsp_broker_wait_attach) */
     unsigned outstanding; /* held requests out, plus EVENT_COMPLETE sends in flight */
     uint16_t num_vfs;
     struct held notify, inval;
@@ -694,6 +695,10 @@ attach_thread(void *arg)
     pthread_mutex_unlock(&b->lock);
     vsp_event_log_add(b->cfg.log, NT_SUCCESS(st) ? VSP_EV_ATTACH : VSP_EV_PF_ERROR, b->cfg.pf, VSP_EV_NONE, VSP_EV_NONE,
                       st, 0, NT_SUCCESS(st) ? "attached: one NOTIFICATION held" : "ATTACH failed");
+    pthread_mutex_lock(&b->lock);
+    b->attach_ended = true; /* after the log: a waiter finds the ATTACH recorded */
+    pthread_cond_broadcast(&b->cond);
+    pthread_mutex_unlock(&b->lock);
     wdf_thread_bind(NULL);
     return NULL;
 }
@@ -734,6 +739,29 @@ vsp_broker_create(const struct vsp_broker_config *cfg, struct vsp_broker **out)
     }
     *out = b;
     return 0;
+}
+
+bool
+vsp_broker_wait_attach(struct vsp_broker *b, unsigned real_ms)
+{
+    struct timespec ts;
+    bool ended;
+    int rc = 0;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(real_ms / 1000u);
+    ts.tv_nsec += (long)(real_ms % 1000u) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&b->lock);
+    while (!b->attach_ended && rc != ETIMEDOUT) {
+        rc = pthread_cond_timedwait(&b->cond, &b->lock, &ts);
+    }
+    ended = b->attach_ended;
+    pthread_mutex_unlock(&b->lock);
+    return ended;
 }
 
 /* Cancel every held request; under b->lock (cancellation only queues completions). */

@@ -102,6 +102,15 @@ int vsp_broker_create(const struct vsp_broker_config *cfg, struct vsp_broker **o
  */
 void vsp_broker_stop(struct vsp_broker *b, bool gone, const char *reason);
 
+/**
+ * vsp_broker_wait_attach() - wait (real time, at most @real_ms) until the
+ * broker's ATTACH has returned, successfully or not (vsp_broker_status() says
+ * which).  The PF may hold ATTACH across a rebalance (contract.md 4.5), so a
+ * caller that must not wait that long passes a short bound.
+ * Return: true when it has returned.
+ */
+bool vsp_broker_wait_attach(struct vsp_broker *b, unsigned real_ms);
+
 /* vsp_broker_get() / vsp_broker_put() - references; the last put stops and frees (NULL accepted). */
 struct vsp_broker *vsp_broker_get(struct vsp_broker *b);
 void vsp_broker_put(struct vsp_broker *b);

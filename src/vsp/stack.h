@@ -76,7 +76,10 @@ struct vsp_stack_pf_info {
     bool mitigable;  /* MITIGABLE_DEVICE_INTERFACE obtained */
     bool attached;   /* IOCTL_SRIOV_ATTACH succeeded and no DETACH since */
     bool stopping;   /* between QueryStop and Restart */
-    uint32_t events; /* PnP events received through NOTIFICATION */
+    uint32_t events; /* PnP events received through NOTIFICATION (of the current attachment) */
+    bool detaching;      /* vsp_stack_pf_detach() is taking its VFs out of their VMs */
+    bool remove_pending; /* query-remove accepted: DETACHed until cancel-remove or removal */
+    bool detached;       /* vsp_stack_pf_detach() done: nothing held; vsp_stack_pf_attach() */
 };
 
 struct vsp_stack_vm_config {
@@ -126,11 +129,49 @@ void vsp_stack_ports(struct vsp_stack *s, struct pv_dma_port *dma, struct pv_irq
  */
 bool vsp_stack_wait_pfs(struct vsp_stack *s, unsigned n, unsigned real_ms);
 
-/* vsp_stack_pfs() - the PFs bound now, by id.  Return: how many (only @max copied). */
+/*
+ * vsp_stack_pfs() - the PFs known now (bound, detaching, removal pending or
+ * detached; not the removed ones).  Return: how many (only @max copied).
+ */
 size_t vsp_stack_pfs(struct vsp_stack *s, struct vsp_stack_pf_info *out, size_t max);
 
 /* vsp_stack_pf_find() - the id of the PF whose link contains @instance_id, or -1. */
 int vsp_stack_pf_find(struct vsp_stack *s, const char *instance_id);
+
+/* How vsp_stack_pf_detach() takes a PF's VFs out of their VMs. */
+enum vsp_detach_mode {
+    VSP_DETACH_SURPRISE_REMOVE = 0, /* at once: the guests learn from a bus-relations update */
+    VSP_DETACH_EJECT = 1,           /* PCI_EJECT; each guest has the eject window to acknowledge */
+};
+
+/**
+ * vsp_stack_pf_detach() - let go of one PF while the stack, its VMs and the
+ * other PFs keep running: every VF of it still in a VM leaves per @mode and
+ * goes through the clean handoff (reset and check), then DETACH (the PF's
+ * held requests are cancelled), the interface tables are dereferenced and the
+ * target is closed.  From the first call no VF of the PF can be assigned.  With
+ * VSP_DETACH_EJECT the guests must run to acknowledge (a window that expires
+ * removes the VF forcibly, vsp_stack_tick()); the call waits at most @real_ms
+ * (real time) and may be called again to go on waiting.  The PF keeps its id
+ * and stays listed (vsp_stack_pf_info.detached).  Idempotent.
+ * Return: 0 (detached); PCIVIRT_ETIMEDOUT (VFs still leaving: call again);
+ * PCIVIRT_ENOENT (no such PF); PCIVIRT_ESTATE (its removal is pending);
+ * PCIVIRT_EINVAL.
+ */
+int vsp_stack_pf_detach(struct vsp_stack *s, int pf, enum vsp_detach_mode mode, unsigned real_ms);
+
+/**
+ * vsp_stack_pf_attach() - bind a detached PF again under the same id: open its
+ * interface instance, query the tables, probe NumVFs, start the broker (ATTACH
+ * then runs on the broker's thread and may wait for a rebalance to end,
+ * contract.md 4.5: see vsp_stack_wait_pfs()).  VFs start FREE and are vouched
+ * for (reset and checked) before their first assignment.  No-op for a PF that
+ * is bound.
+ * Return: 0; PCIVIRT_ENOENT (no such PF); PCIVIRT_ESTATE (detaching, removal
+ * pending, or the stack is shut down); PCIVIRT_EIO (the PF could not be opened
+ * or bound: it stays detached, the reason is logged); PCIVIRT_EINVAL.
+ */
+int vsp_stack_pf_attach(struct vsp_stack *s, int pf);
 
 /**
  * vsp_stack_vm_create() - a VM (memory, DMA domain, vPCI bus) with its channel:
@@ -152,7 +193,8 @@ struct vmbus_channel *vsp_stack_vm_channel(struct vsp_stack_vm *vm); /* the gues
  * can touch it, the VF's trapped ranges are read (QUERY_MITIGATED_RANGE_COUNT /
  * RANGES) into its intercept map and a MITIGATED_RANGE_UPDATE is held for it.
  * Return: 0; PCIVIRT_ENOENT (unknown PF or VF); PCIVIRT_EBUSY; PCIVIRT_ESTATE
- * (quarantined, or the PF is stopping); PCIVIRT_ENOSPC; PCIVIRT_EIO (the trap map
+ * (quarantined; or the PF is stopping, detaching, detached or its removal is
+ * pending); PCIVIRT_ENOSPC; PCIVIRT_EIO (the trap map
  * could not be read: the VF is not exposed); PCIVIRT_ENOMEM.
  */
 int vsp_stack_assign(struct vsp_stack *s, int pf, uint16_t vf, struct vsp_stack_vm *vm, uint32_t *slot);
