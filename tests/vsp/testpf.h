@@ -17,6 +17,8 @@
 
 #include <string.h>
 
+#include <stdatomic.h>
+
 #include "dev/regs.h"
 #include "dev/sriov_dev.h"
 #include "pcivirt/pcivirt.h"
@@ -33,11 +35,11 @@ struct tpf {
     uint16_t num_vfs;
     SRIOV_DEVICE_INTERFACE_STANDARD_2 sriov;
     MITIGABLE_DEVICE_INTERFACE mitig;
-    int refs;
+    atomic_int refs; /* counters are bumped on the stack's threads, read by the test's */
     uint8_t blk[TPF_MAX_VFS][2][128];
     uint32_t blk_len[TPF_MAX_VFS][2];
     DEVICE_POWER_STATE power[TPF_MAX_VFS];
-    int config_reads, config_writes, probed_v1, probed_v2, mitigated_calls, resets, resource_calls;
+    atomic_int config_reads, config_writes, probed_v1, probed_v2, mitigated_calls, resets, resource_calls;
 };
 
 static inline uint16_t
