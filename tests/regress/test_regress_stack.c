@@ -36,80 +36,54 @@
 #include "pf/pf.h"
 #include "util/alloc.h"
 #include "vsp/stack.h"
+#include "world.h"
 
 #define VF 2u
 
-struct world {
+/* The shared world (tools/world.h) and borrowed pointers into it. */
+struct rig {
+    struct world *world;
     struct wdf_host *host;
     struct pv_platform *plat;
     struct pv_sriov_dev *dev;
-    struct pv_profile prof;
-    PCIVIRT_BUS_INTERFACE bus;
-    struct wdf_node *node;
-    struct wdf_driver_module *drv;
+    const struct pv_profile *prof;
     WDFDEVICE device;
     struct vsp_stack *s;
 };
 
+/* The default device with 8 VFs behind the reference PF driver, the stack started and attached; no VMs. */
 static void
-world_up(struct world *w)
+rig_up(struct rig *w)
 {
-    struct pcivirt_bus_resources res;
-    struct wdf_pdo_interface iface = {&GUID_PCIVIRT_BUS_INTERFACE, (const INTERFACE *)&w->bus};
-    struct wdf_pdo_config cfg = {.hardware_id = "PCI\\VEN_8086&DEV_10FB", .instance_id = "0000:03:00.0"};
-    struct wdf_host_config hc = {.clock = WDF_CLOCK_VIRTUAL};
-    struct vsp_stack_config sc;
+    const struct world_config cfg = {.clock = WDF_CLOCK_VIRTUAL, .discovery_ms = 10000, .pf = {.initial_vfs = 8}};
+    struct world_error err;
 
-    assert_int_equal(wdf_host_create(&hc, &w->host), STATUS_SUCCESS);
-    wdf_thread_bind(w->host);
-    pv_profile_default(&w->prof);
-    w->prof.initial_vfs = 8;
-    assert_int_equal(pv_platform_create(NULL, &w->plat), 0);
-    assert_int_equal(pv_sriov_create(&w->prof, &w->dev, NULL), 0);
-    assert_int_equal(pv_sriov_assign_resources(w->dev, w->plat, NULL), 0);
-    pv_sriov_bus_interface(w->dev, &w->bus);
-    pv_sriov_query_resources(w->dev, &res);
-    cfg.raw = res.bar;
-    cfg.translated = res.bar;
-    cfg.resource_count = 1;
-    cfg.interfaces = &iface;
-    cfg.interface_count = 1;
-    assert_int_equal(wdf_pdo_create(w->host, &cfg, &w->node), STATUS_SUCCESS);
-    assert_int_equal(wdf_driver_load(w->host, "pcivirt_pf", PfDriverEntry, &w->drv), STATUS_SUCCESS);
-    assert_int_equal(wdf_node_add_driver(w->node, w->drv, WDF_ROLE_FUNCTION), STATUS_SUCCESS);
-    w->device = wdf_node_device(w->node, WDF_ROLE_FUNCTION);
-    assert_int_equal(wdf_pnp_start(w->node), STATUS_SUCCESS);
-    sc = (struct vsp_stack_config){.host = w->host, .platform = w->plat};
-    assert_int_equal(vsp_stack_create(&sc, &w->s), 0);
-    assert_int_equal(vsp_stack_start(w->s), 0);
-    assert_true(vsp_stack_wait_pfs(w->s, 1, 10000));
-}
-
-static void
-world_down(struct world *w)
-{
-    vsp_stack_destroy(w->s);
-    wdf_host_destroy(w->host);
-    wdf_thread_bind(NULL);
-    pv_sriov_destroy(w->dev);
-    pv_platform_destroy(w->plat);
+    if (world_create(&cfg, &w->world, &err) != 0) {
+        fail_msg("world: %s: %s", world_step_name(err.step), err.message);
+    }
+    w->host = world_host(w->world);
+    w->plat = world_platform(w->world);
+    w->dev = world_pf_dev(w->world, 0);
+    w->prof = world_pf_profile(w->world, 0);
+    w->device = world_pf_device(w->world, 0);
+    w->s = world_stack(w->world);
 }
 
 /* BAR0 of VF @vf on the host, from the device's own resources. */
 static uint64_t
-vf_bar0(struct world *w, unsigned vf)
+vf_bar0(struct rig *w, unsigned vf)
 {
     struct pcivirt_bus_resources res;
     ULONGLONG start = 0;
 
     pv_sriov_query_resources(w->dev, &res);
     RtlCmDecodeMemIoResource(&res.bar[0], &start);
-    return start + vf * w->prof.vf_bar[0].size;
+    return start + vf * w->prof->vf_bar[0].size;
 }
 
 /* What the VF's guest would leave behind: a mailbox block and a scratch value. */
 static void
-dirty_vf(struct world *w)
+dirty_vf(struct rig *w)
 {
     SRIOV_DEVICE_INTERFACE_STANDARD tbl;
     struct wdf_target *t = NULL;
@@ -133,7 +107,7 @@ dirty_vf(struct world *w)
 static void
 stack_shutdown_resets_assigned_vfs(void **state)
 {
-    struct world w;
+    struct rig w;
     struct vsp_stack_vm *vm = NULL;
     struct vsp_stack_vm_config vc = {.name = "vm-a", .memory_bytes = 16u << 20};
     int pf;
@@ -142,7 +116,7 @@ stack_shutdown_resets_assigned_vfs(void **state)
 
     (void)state;
     memset(&w, 0, sizeof(w));
-    world_up(&w);
+    rig_up(&w);
     pf = vsp_stack_pf_find(w.s, "0000:03:00.0");
     assert_true(pf >= 0);
     assert_int_equal(vsp_stack_vm_create(w.s, &vc, &vm), 0);
@@ -158,13 +132,13 @@ stack_shutdown_resets_assigned_vfs(void **state)
     assert_int_equal(pv_platform_read(w.plat, vf_bar0(&w, VF) + SWVF_REG_SCRATCH, &scratch, 4), 0);
     assert_int_equal(scratch, 0); /* FLR: "0 after FLR" (dev/regs.h) */
     assert_true(vsp_event_log_find(vsp_stack_log(w.s), VSP_EV_RESET, pf, VF, VSP_EV_NONE, NULL));
-    world_down(&w);
+    world_destroy(w.world);
 }
 
 static void
 first_assignment_resets_vf_left_dirty(void **state)
 {
-    struct world w;
+    struct rig w;
     struct vsp_stack_vm *vm = NULL;
     struct vsp_stack_vm_config vc = {.name = "vm-b", .memory_bytes = 16u << 20};
     struct vsp_vf_info info;
@@ -174,7 +148,7 @@ first_assignment_resets_vf_left_dirty(void **state)
 
     (void)state;
     memset(&w, 0, sizeof(w));
-    world_up(&w);
+    rig_up(&w);
     pf = vsp_stack_pf_find(w.s, "0000:03:00.0");
     assert_true(pf >= 0);
     dirty_vf(&w); /* what a previous VSP could not reset: the VF is free in this stack */
@@ -192,7 +166,7 @@ first_assignment_resets_vf_left_dirty(void **state)
     assert_int_equal(scratch, 0);
     assert_true(vsp_event_log_find(vsp_stack_log(w.s), VSP_EV_RESET, pf, VF, VSP_EV_NONE, NULL));
     assert_true(vsp_event_log_find(vsp_stack_log(w.s), VSP_EV_HANDOFF_CLEAN, pf, VF, VSP_EV_NONE, NULL));
-    world_down(&w);
+    world_destroy(w.world);
 }
 
 int

@@ -37,7 +37,7 @@ static const unsigned ev_weight[EV_KINDS] = {22, 14, 9, 5, 14, 17, 16, 3};
 
 /* Poll @cond (real time, bounded); false (and a failure) when it never held. */
 static bool
-settle(struct world *w, struct wd_thread *me, bool (*cond)(struct world *w, unsigned arg), unsigned arg,
+settle(struct stress *w, struct wd_thread *me, bool (*cond)(struct stress *w, unsigned arg), unsigned arg,
        const char *phase)
 {
     uint64_t start = wd_now_ms();
@@ -57,7 +57,7 @@ settle(struct world *w, struct wd_thread *me, bool (*cond)(struct world *w, unsi
 }
 
 static bool
-events_settled(struct world *w, unsigned unused)
+events_settled(struct stress *w, unsigned unused)
 {
     struct pf_admin_status ps = pf_status(w);
 
@@ -67,7 +67,7 @@ events_settled(struct world *w, unsigned unused)
 }
 
 static bool
-vf_free(struct world *w, unsigned vf)
+vf_free(struct stress *w, unsigned vf)
 {
     struct vsp_vf_info info;
 
@@ -77,7 +77,7 @@ vf_free(struct world *w, unsigned vf)
 
 /* Every guest went twice more through its loop since mark_guests() (so it saw what was published). */
 static bool
-guests_passed_mark(struct world *w, unsigned unused)
+guests_passed_mark(struct stress *w, unsigned unused)
 {
     (void)unused;
     for (unsigned i = 0; i < NVMS; i++) {
@@ -89,7 +89,7 @@ guests_passed_mark(struct world *w, unsigned unused)
 }
 
 static void
-mark_guests(struct world *w)
+mark_guests(struct stress *w)
 {
     for (unsigned i = 0; i < NVMS; i++) {
         w->guest_mark[i] = atomic_load(&w->g[i].wd->progress) + 2;
@@ -98,7 +98,7 @@ mark_guests(struct world *w)
 
 /* A VF leaving a VM must come back FREE: reset and checked clean (docs/STACK.md clean handoff). */
 static void
-expect_free(struct world *w, unsigned vf, const char *after)
+expect_free(struct stress *w, unsigned vf, const char *after)
 {
     struct vsp_vf_info info;
 
@@ -114,7 +114,7 @@ expect_free(struct world *w, unsigned vf, const char *after)
 }
 
 static void
-model_remove(struct world *w, unsigned vf)
+model_remove(struct stress *w, unsigned vf)
 {
     int i = w->m.holder[vf];
 
@@ -130,7 +130,7 @@ model_remove(struct world *w, unsigned vf)
 static void *
 pnp_helper_main(void *arg)
 {
-    struct world *w = arg;
+    struct stress *w = arg;
 
     wdf_thread_bind(w->host);
     wd_idle(w->pnp.wd, false);
@@ -159,7 +159,7 @@ struct cycle {
 
 /* Decide who vetoes and what the PnP manager must answer (docs/STACK.md: decision exactly once). */
 static void
-cycle_plan(struct world *w, struct cycle *c)
+cycle_plan(struct stress *w, struct cycle *c)
 {
     c->rude_holds = w->m.count[RUDE] > 0;
     for (unsigned vf = 0; vf < NUM_VFS; vf++) {
@@ -182,7 +182,7 @@ cycle_plan(struct world *w, struct cycle *c)
 
 /* Start the cycle on another thread: the stack's rebalance thread, or our PnP helper. */
 static bool
-cycle_begin(struct world *w, struct cycle *c)
+cycle_begin(struct stress *w, struct cycle *c)
 {
     c->answers0 = total(w, VSP_EV_VM_ANSWER);
     c->aperture0 = vf_aperture(w);
@@ -203,7 +203,7 @@ cycle_begin(struct world *w, struct cycle *c)
 
 /* Wait for the outcome, advancing the virtual clock past the deadline when only the rude VM is left. */
 static bool
-cycle_wait(struct world *w, struct wd_thread *me, struct cycle *c, NTSTATUS *status)
+cycle_wait(struct stress *w, struct wd_thread *me, struct cycle *c, NTSTATUS *status)
 {
     uint64_t start = wd_now_ms();
     bool advanced = false;
@@ -240,7 +240,7 @@ cycle_wait(struct world *w, struct wd_thread *me, struct cycle *c, NTSTATUS *sta
 }
 
 static void
-cycle_account(struct world *w, struct cycle *c, NTSTATUS status)
+cycle_account(struct stress *w, struct cycle *c, NTSTATUS status)
 {
     CHECK(w, status == c->expect, "%s: PnP outcome 0x%08x, expected 0x%08x (veto %d, rude holds %d, policy %s)",
           c->move ? "rebalance" : "query-stop", (unsigned)status, (unsigned)c->expect, c->any_veto, c->rude_holds,
@@ -272,7 +272,7 @@ cycle_account(struct world *w, struct cycle *c, NTSTATUS status)
 }
 
 static void
-ev_cycle(struct world *w, struct wd_thread *me, bool move)
+ev_cycle(struct stress *w, struct wd_thread *me, bool move)
 {
     struct cycle c = {.move = move};
     NTSTATUS status = STATUS_PENDING;
@@ -295,7 +295,7 @@ ev_cycle(struct world *w, struct wd_thread *me, bool move)
 
 /* A VF in a VM, at random, or -1. */
 static int
-pick_held(struct world *w)
+pick_held(struct stress *w)
 {
     unsigned cand[NUM_VFS], n = 0;
 
@@ -308,7 +308,7 @@ pick_held(struct world *w)
 }
 
 static void
-ev_surprise(struct world *w, struct wd_thread *me, int vf)
+ev_surprise(struct stress *w, struct wd_thread *me, int vf)
 {
     int rc;
 
@@ -320,7 +320,7 @@ ev_surprise(struct world *w, struct wd_thread *me, int vf)
 }
 
 static void
-ev_eject(struct world *w, struct wd_thread *me, int vf)
+ev_eject(struct stress *w, struct wd_thread *me, int vf)
 {
     int rc = vsp_stack_eject(w->s, w->pf, (uint16_t)vf, "stress: eject");
 
@@ -333,7 +333,7 @@ ev_eject(struct world *w, struct wd_thread *me, int vf)
 
 /* Give a free VF to a VM with room (the rude one less often); false when none fits. */
 static bool
-ev_assign(struct world *w, struct wd_thread *me)
+ev_assign(struct stress *w, struct wd_thread *me)
 {
     unsigned vfs[NUM_VFS], vms[3 * NVMS], nv = 0, nm = 0;
     int rc;
@@ -374,7 +374,7 @@ ev_assign(struct world *w, struct wd_thread *me)
 /* ---- PF-side changes ------------------------------------------------------------------------------ */
 
 static void
-ev_mac(struct world *w, struct wd_thread *me)
+ev_mac(struct stress *w, struct wd_thread *me)
 {
     unsigned vf = rnd_below(&w->rng, NUM_VFS);
     uint32_t seq = atomic_load(&w->mac_started[vf]) + 1;
@@ -407,13 +407,13 @@ ranges_of(unsigned mode, struct pf_mitig_range r[2])
 }
 
 static bool
-intercept_grew(struct world *w, unsigned before)
+intercept_grew(struct stress *w, unsigned before)
 {
     return total(w, VSP_EV_INTERCEPT_UPDATE) > before;
 }
 
 static void
-ev_ranges(struct world *w, struct wd_thread *me)
+ev_ranges(struct stress *w, struct wd_thread *me)
 {
     unsigned vf = rnd_below(&w->rng, NUM_VFS);
     unsigned mode = (w->ranges[vf] + 1 + rnd_below(&w->rng, RANGES_MODES - 1)) % RANGES_MODES;

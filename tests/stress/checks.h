@@ -33,7 +33,7 @@
  * check_guest() then asserts the result).
  */
 static bool
-guest_settled(struct world *w, unsigned i)
+guest_settled(struct stress *w, unsigned i)
 {
     struct guest *g = &w->g[i];
     struct vsp_vf_info info[GVPCI_SLOTS];
@@ -60,7 +60,7 @@ guest_settled(struct world *w, unsigned i)
 
 /* Why guest @i did not settle, on stderr (the failure itself is already recorded). */
 static void
-diag_guest(struct world *w, unsigned i)
+diag_guest(struct stress *w, unsigned i)
 {
     struct guest *g = &w->g[i];
     struct vsp_vf_info info[GVPCI_SLOTS];
@@ -87,7 +87,7 @@ diag_guest(struct world *w, unsigned i)
 }
 
 static void
-check_assignments(struct world *w)
+check_assignments(struct stress *w)
 {
     for (unsigned vf = 0; vf < NUM_VFS; vf++) {
         struct vsp_vf_info info;
@@ -108,7 +108,7 @@ check_assignments(struct world *w)
 }
 
 static void
-check_events(struct world *w)
+check_events(struct stress *w)
 {
     struct pf_admin_status ps = pf_status(w);
     struct vsp_stack_pf_info info;
@@ -156,7 +156,7 @@ check_events(struct world *w)
 
 /* Scratch (BAR0 page 0) read and write trap exactly as VF @sl->vf's ranges say. */
 static void
-check_traps(struct world *w, struct guest *g, unsigned s, struct gslot *sl, struct gvpci_dev *dev)
+check_traps(struct stress *w, struct guest *g, unsigned s, struct gslot *sl, struct gvpci_dev *dev)
 {
     struct vsp_vpci_host *h = vsp_stack_vm_host(g->vm);
     unsigned mode = w->ranges[sl->vf];
@@ -177,7 +177,7 @@ check_traps(struct world *w, struct guest *g, unsigned s, struct gslot *sl, stru
 }
 
 static void
-check_guest(struct world *w, struct guest *g)
+check_guest(struct stress *w, struct guest *g)
 {
     for (unsigned s = 0; s < GVPCI_SLOTS && !atomic_load(&w->stop); s++) {
         struct gslot *sl = &g->slot[s];
@@ -201,7 +201,7 @@ check_guest(struct world *w, struct guest *g)
 }
 
 static void
-checkpoint(struct world *w, struct wd_thread *me)
+checkpoint(struct stress *w, struct wd_thread *me)
 {
     if (!settle(w, me, events_settled, 0, "checkpoint: waiting for PnP events to settle") || !park_all(w, me)) {
         CHECK(w, atomic_load(&w->stop), "checkpoint: guests did not park");
@@ -226,7 +226,7 @@ checkpoint(struct world *w, struct wd_thread *me)
 /* ---- detach and re-attach ------------------------------------------------------------------------ */
 
 static bool
-query_stop_seen(struct world *w, unsigned unused)
+query_stop_seen(struct stress *w, unsigned unused)
 {
     (void)unused;
     return total(w, VSP_EV_QUERY_STOP) > w->m.cycles;
@@ -234,7 +234,7 @@ query_stop_seen(struct world *w, unsigned unused)
 
 /* VF @vf still carries a guest's mailbox block or scratch value (the PF and the device say). */
 static bool
-vf_dirty(struct world *w, unsigned vf)
+vf_dirty(struct stress *w, unsigned vf)
 {
     uint8_t buf[128];
     uint32_t len = 0, scratch = 0;
@@ -243,7 +243,7 @@ vf_dirty(struct world *w, unsigned vf)
           pf_admin_get_vf_block(w->device, (uint16_t)vf, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len) == STATUS_SUCCESS,
           "mailbox of VF %u", vf);
     CHECK(w,
-          pv_platform_read(w->plat, vf_aperture(w) + vf * w->prof.vf_bar[0].size + SWVF_REG_SCRATCH, &scratch, 4) == 0,
+          pv_platform_read(w->plat, vf_aperture(w) + vf * w->prof->vf_bar[0].size + SWVF_REG_SCRATCH, &scratch, 4) == 0,
           "scratch of VF %u", vf);
     return len != 0 || scratch != 0;
 }
@@ -256,7 +256,7 @@ vf_dirty(struct world *w, unsigned vf)
  * hands them out - which check_vouched() covers.
  */
 static void
-check_released(struct world *w, const bool held[NUM_VFS], bool mid)
+check_released(struct stress *w, const bool held[NUM_VFS], bool mid)
 {
     for (unsigned vf = 0; vf < NUM_VFS && !mid; vf++) {
         CHECK(w, !held[vf] || !vf_dirty(w, vf), "VF %u left its VM at stack shutdown without a reset", vf);
@@ -269,7 +269,7 @@ check_released(struct world *w, const bool held[NUM_VFS], bool mid)
  * (vsp_vmm_vouch; the guests are still parked, so nothing wrote to it yet).
  */
 static void
-check_vouched(struct world *w)
+check_vouched(struct stress *w)
 {
     for (unsigned vf = 0; vf < NUM_VFS; vf++) {
         CHECK(w, w->m.holder[vf] < 0 || !vf_dirty(w, vf), "VF %u reached guest %d with a previous VM's state", vf,
@@ -283,7 +283,7 @@ check_vouched(struct world *w)
  * 4.6) and a new stack with a random no-answer policy attaches.
  */
 static void
-ev_reattach(struct world *w, struct wd_thread *me, bool mid)
+ev_reattach(struct stress *w, struct wd_thread *me, bool mid)
 {
     struct pf_admin_status ps;
     NTSTATUS st = STATUS_PENDING;
@@ -334,7 +334,7 @@ ev_reattach(struct world *w, struct wd_thread *me, bool mid)
 /* ---- the loop ------------------------------------------------------------------------------------- */
 
 static enum ev_kind
-pick_kind(struct world *w)
+pick_kind(struct stress *w)
 {
     unsigned r = rnd_below(&w->rng, 100), acc = 0;
 
@@ -348,7 +348,7 @@ pick_kind(struct world *w)
 }
 
 static enum ev_kind
-run_event(struct world *w, struct wd_thread *me, enum ev_kind k)
+run_event(struct stress *w, struct wd_thread *me, enum ev_kind k)
 {
     int vf;
 
@@ -383,7 +383,7 @@ run_event(struct world *w, struct wd_thread *me, enum ev_kind k)
 static void *
 chaos_main(void *arg)
 {
-    struct world *w = arg;
+    struct stress *w = arg;
     struct wd_thread *me = w->wd.t; /* slot 0 */
     uint64_t start = wd_now_ms();
     unsigned done = 0;

@@ -27,7 +27,7 @@
 
 #include <sched.h>
 
-#include "world.h"
+#include "stress.h"
 
 #define CAP_PCIE 0x10u
 #define CMD_MEMORY_MASTER 0x0006u
@@ -109,7 +109,7 @@ guest_sync(struct guest *g)
 static void
 op_ids(struct guest *g, unsigned s, struct gslot *sl, struct gvpci_dev *dev)
 {
-    uint32_t v = 0, want = (uint32_t)g->w->prof.vendor_id | (uint32_t)g->w->prof.vf_device_id << 16;
+    uint32_t v = 0, want = (uint32_t)g->w->prof->vendor_id | (uint32_t)g->w->prof->vf_device_id << 16;
     int rc = gvpci_cfg_read(dev, 0x00, 4, &v);
 
     if (JUDGE(rc == 0 && v == want, "config Vendor/Device ID", rc == 0 ? v : (uint64_t)rc, want)) {
@@ -181,7 +181,7 @@ op_devctl2(struct guest *g, unsigned s, struct gslot *sl, struct gvpci_dev *dev)
 static void
 op_mac(struct guest *g, unsigned s, struct gslot *sl, struct gvpci_dev *dev)
 {
-    struct world *w = g->w;
+    struct stress *w = g->w;
     uint32_t lo = atomic_load(&w->mac_committed[sl->vf % NUM_VFS]);
     uint8_t buf[16], mac[6];
     uint32_t got = 0, r_lo = 0, r_hi = 0, hi;
@@ -302,7 +302,7 @@ op_dma(struct guest *g, unsigned s, struct gslot *sl, struct gvpci_dev *dev)
 static void
 stop_probe(struct guest *g, unsigned s, struct gslot *sl, struct gvpci_dev *dev)
 {
-    struct world *w = g->w;
+    struct stress *w = g->w;
     uint32_t v = 0, lo = atomic_load(&w->mac_committed[sl->vf % NUM_VFS]), got = 0;
     uint8_t buf[16];
     int rc;
@@ -311,7 +311,7 @@ stop_probe(struct guest *g, unsigned s, struct gslot *sl, struct gvpci_dev *dev)
     switch (rnd_below(&g->rng, 3)) {
     case 0:
         rc = gvpci_cfg_read(dev, 0x00, 4, &v);
-        JUDGE(rc != 0 || v == ((uint32_t)w->prof.vendor_id | (uint32_t)w->prof.vf_device_id << 16),
+        JUDGE(rc != 0 || v == ((uint32_t)w->prof->vendor_id | (uint32_t)w->prof->vf_device_id << 16),
               "stop window: config read right or refused", v, 0);
         break;
     case 1:
