@@ -33,14 +33,12 @@ static int
 move_resources(void *ctx)
 {
     struct move_ctx *m = ctx;
-    struct pcivirt_bus_resources res;
 
-    if (m->move && pv_sriov_assign_resources(m->d->dev, m->r->plat, NULL) != 0) {
+    if (world_pf_move_resources(m->r->world, (unsigned)(m->d - m->r->devs), m->move) != 0) {
         return -1;
     }
-    pv_sriov_query_resources(m->d->dev, &res);
     m->moved = m->move;
-    return NT_SUCCESS(wdf_node_set_resources(m->d->node, res.bar, res.bar, 1)) ? 0 : -1;
+    return 0;
 }
 
 /* Events of this step so far (the queue the timeline drains after each step). */
