@@ -328,8 +328,9 @@ pf_node(struct world *w, struct world_pf *p, const struct world_pf_config *pc, s
         p->device = wdf_node_device(p->node, WDF_ROLE_FUNCTION);
         st = wdf_pnp_start(p->node);
     }
-    return NT_SUCCESS(st) ? 0 : fail(err, WORLD_STEP_PF_START, (long)st, "the PF driver did not start (0x%08x)",
-                                     (unsigned)st);
+    return NT_SUCCESS(st)
+               ? 0
+               : fail(err, WORLD_STEP_PF_START, (long)st, "the PF driver did not start (0x%08x)", (unsigned)st);
 }
 
 int
@@ -370,8 +371,8 @@ world_stack_start(struct world *w, struct world_error *err)
         return fail(err, WORLD_STEP_STACK_START, 0, "the stack did not start");
     }
     if (!vsp_stack_wait_pfs(w->stack, w->n_pfs, w->discovery_ms)) {
-        return fail(err, WORLD_STEP_DISCOVERY, 0, "the stack did not bind and attach all %u PFs within %u ms",
-                    w->n_pfs, w->discovery_ms);
+        return fail(err, WORLD_STEP_DISCOVERY, 0, "the stack did not bind and attach all %u PFs within %u ms", w->n_pfs,
+                    w->discovery_ms);
     }
     for (unsigned i = 0; i < w->n_pfs; i++) {
         w->pfs[i]->stack_id = vsp_stack_pf_find(w->stack, w->pfs[i]->instance);
@@ -522,8 +523,7 @@ world_vm_start(struct world_vm *vm, struct world_error *err)
     error_init(err);
     pcivirt_error_clear(&e);
     if (vm->bus == NULL || gvpci_bus_start(vm->bus, &e) != 0) {
-        return fail(err, WORLD_STEP_GUEST_START, e.code, "VM '%s': vPCI bus start: %s", vsp_vm_name(vm->vm),
-                    e.message);
+        return fail(err, WORLD_STEP_GUEST_START, e.code, "VM '%s': vPCI bus start: %s", vsp_vm_name(vm->vm), e.message);
     }
     if (!world_vm_settle(vm)) {
         return fail(err, WORLD_STEP_GUEST_SETTLE, 0, "VM '%s': its VF drivers did not come up", vsp_vm_name(vm->vm));

@@ -83,9 +83,9 @@ enum world_step {
 
 struct world_error {
     enum world_step step;
-    long code;          /* PCIVIRT_E*, NTSTATUS or 0, as the step says */
-    int pf, vm;         /* index of the PF / VM concerned, or -1 */
-    char message[320];  /* one line, names what failed */
+    long code;         /* PCIVIRT_E*, NTSTATUS or 0, as the step says */
+    int pf, vm;        /* index of the PF / VM concerned, or -1 */
+    char message[320]; /* one line, names what failed */
 };
 
 /* world_step_name() - "guest bus start" and so on, for messages. */
@@ -107,14 +107,14 @@ struct world_pf_config {
 };
 
 struct world_vm_config {
-    const char *name;          /* NULL: the stack's "vm<id>" */
-    uint64_t memory_bytes;     /* 0: WORLD_DEFAULT_MEMORY */
-    int pf, vf;                /* assign VF @vf of PF @pf (world index) at once; @vf < 0: nothing */
+    const char *name;                      /* NULL: the stack's "vm<id>" */
+    uint64_t memory_bytes;                 /* 0: WORLD_DEFAULT_MEMORY */
+    int pf, vf;                            /* assign VF @vf of PF @pf (world index) at once; @vf < 0: nothing */
     uint32_t versions[GVPCI_MAX_VERSIONS]; /* offer list; all zero: the guest's default */
-    int64_t wait_ns;           /* guest request bound; 0: the guest's default */
-    bool ignore_eject;         /* misbehaving guest: never answers PCI_EJECT */
-    bool ignore_query_stop;    /* misbehaving guest: never answers PCI_QUERY_STOP */
-    world_irq_fn *on_irq;      /* NULL: none */
+    int64_t wait_ns;                       /* guest request bound; 0: the guest's default */
+    bool ignore_eject;                     /* misbehaving guest: never answers PCI_EJECT */
+    bool ignore_query_stop;                /* misbehaving guest: never answers PCI_QUERY_STOP */
+    world_irq_fn *on_irq;                  /* NULL: none */
     void *irq_ctx;
 };
 
@@ -128,7 +128,7 @@ struct world_config {
     size_t log_capacity;            /* the stack's event log; 0: its default */
     unsigned discovery_ms;          /* bound on discovery; 0: WORLD_DISCOVERY_MS */
     /* What world_create() builds on top of world_open(). */
-    struct world_pf_config pf;      /* its one device */
+    struct world_pf_config pf; /* its one device */
     unsigned n_vms;
     const struct world_vm_config *vms;
 };
@@ -236,9 +236,9 @@ struct world_vm *world_vm_at(const struct world *w, unsigned i);
 
 struct vsp_stack_vm *world_vm_stack_vm(const struct world_vm *vm);
 struct vsp_vm *world_vm_vm(const struct world_vm *vm);
-struct vsp_vpci_host *world_vm_host(const struct world_vm *vm); /* the VM's MMIO exits */
+struct vsp_vpci_host *world_vm_host(const struct world_vm *vm);    /* the VM's MMIO exits */
 struct vmbus_channel *world_vm_channel(const struct world_vm *vm); /* the guest end */
-struct gvpci_bus *world_vm_bus(const struct world_vm *vm);          /* NULL once stopped */
+struct gvpci_bus *world_vm_bus(const struct world_vm *vm);         /* NULL once stopped */
 uint32_t world_vm_slot(const struct world_vm *vm); /* the vPCI slot of the VF assigned at world_vm_add */
 
 #endif /* PCIVIRT_TOOLS_WORLD_H */

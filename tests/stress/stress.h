@@ -99,7 +99,7 @@ struct guest {
     struct stress *w;
     unsigned idx;
     bool rude;
-    struct world_vm *wv;     /* the shared world's VM (tools/world.h); the two below are borrowed from it */
+    struct world_vm *wv; /* the shared world's VM (tools/world.h); the two below are borrowed from it */
     struct vsp_stack_vm *vm;
     struct gvpci_bus *bus;
     pthread_t thread;
@@ -324,8 +324,7 @@ guest_create(struct stress *w, unsigned i)
 {
     static const char *const names[NVMS] = {"vm-a", "vm-b", "vm-c", "vm-rude"};
     struct guest *g = &w->g[i];
-    const struct world_vm_config vc = {
-        .name = names[i], .memory_bytes = MEM, .vf = -1, .ignore_query_stop = g->rude};
+    const struct world_vm_config vc = {.name = names[i], .memory_bytes = MEM, .vf = -1, .ignore_query_stop = g->rude};
     struct world_error err;
 
     memset(g->slot, 0, sizeof(g->slot));
@@ -423,9 +422,11 @@ stack_down(struct stress *w)
 static bool
 machine_up(struct stress *w)
 {
-    const struct world_config cfg = {
-        .clock = WDF_CLOCK_VIRTUAL, .on_report = on_report, .report_ctx = w, .no_stack = true,
-        .discovery_ms = REAL_WAIT_MS};
+    const struct world_config cfg = {.clock = WDF_CLOCK_VIRTUAL,
+                                     .on_report = on_report,
+                                     .report_ctx = w,
+                                     .no_stack = true,
+                                     .discovery_ms = REAL_WAIT_MS};
     const struct world_pf_config pc = {.initial_vfs = NUM_VFS};
     struct world_error err;
 
