@@ -63,26 +63,6 @@ judge(struct guest *g, unsigned slot, struct gslot *sl, bool ok, int rc, const c
 /* JUDGE() - judge() inside an operation (g, s, sl and rc in scope). */
 #define JUDGE(ok, what, got, want) judge(g, s, sl, (ok), rc, (what), (got), (want))
 
-static uint32_t
-find_pcie(struct gvpci_dev *dev)
-{
-    uint32_t pos = 0, hdr = 0;
-
-    if (gvpci_cfg_read(dev, 0x34, 1, &pos) != 0) {
-        return 0;
-    }
-    for (int n = 0; n < 48 && pos >= 0x40; n++) {
-        if (gvpci_cfg_read(dev, pos & 0xFC, 2, &hdr) != 0) {
-            return 0;
-        }
-        if ((hdr & 0xFF) == CAP_PCIE) {
-            return pos & 0xFC;
-        }
-        pos = hdr >> 8;
-    }
-    return 0;
-}
-
 /* Bring the slot table in line with the bus: a new serial is a new exposure. */
 static void
 guest_sync(struct guest *g)
@@ -145,7 +125,7 @@ op_pcie_reg(struct guest *g, unsigned s, struct gslot *sl, struct gvpci_dev *dev
     int rc = 0;
 
     if (sl->pcie == 0) {
-        sl->pcie = find_pcie(dev);
+        sl->pcie = gvpci_find_cap(dev, CAP_PCIE);
         if (sl->pcie == 0) {
             JUDGE(false, "PCIe capability found", 0, 1);
             return;
