@@ -171,7 +171,9 @@ int world_stack_start(struct world *w, struct world_error *err);
  * world_vm_add() - a VM in the stack, the VF of @vc assigned, and its guest
  * vPCI bus created on the VM's channel with the sample VF driver registered
  * for every distinct VF identity among the world's PFs (not started).
- * Return: 0 or -1; *@out is owned by the world.
+ * @out: NULL, or receives the VM - also when it failed half-way: it stays in
+ * the world (world_vm_destroy, world_stack_down or world_destroy free it).
+ * Return: 0 or -1.
  */
 int world_vm_add(struct world *w, const struct world_vm_config *vc, struct world_vm **out, struct world_error *err);
 
