@@ -671,6 +671,19 @@ world_destroy(struct world *w)
     pv_free(w);
 }
 
+void
+world_parts(const struct world *w, unsigned pf, struct world_parts *out)
+{
+    out->host = w->host;
+    out->plat = w->plat;
+    out->s = w->stack;
+    out->dev = w->pfs[pf]->dev;
+    out->prof = &w->pfs[pf]->prof;
+    out->node = w->pfs[pf]->node;
+    out->device = w->pfs[pf]->device;
+    out->pf = w->pfs[pf]->stack_id;
+}
+
 /* ---- accessors ------------------------------------------------------------------------------------------ */
 
 struct wdf_host *

@@ -222,6 +222,21 @@ void world_destroy(struct world *w);
 
 /* ---- accessors (borrowed; valid while the part exists) -------------------------------------------- */
 
+/* The machine around one PF under short names, for code that uses them all the time (world_parts()). */
+struct world_parts {
+    struct wdf_host *host;
+    struct pv_platform *plat;
+    struct vsp_stack *s; /* NULL without a stack */
+    struct pv_sriov_dev *dev;
+    const struct pv_profile *prof;
+    struct wdf_node *node;
+    WDFDEVICE device; /* the PF driver's device (pf_admin_*) */
+    int pf;           /* the stack's PF id; -1 before discovery */
+};
+
+/* world_parts() - fill @out for PF @pf; call again after world_stack_down/up (the stack changed). */
+void world_parts(const struct world *w, unsigned pf, struct world_parts *out);
+
 struct wdf_host *world_host(const struct world *w);
 struct pv_platform *world_platform(const struct world *w);
 struct vsp_stack *world_stack(const struct world *w); /* NULL without a stack */

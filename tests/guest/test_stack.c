@@ -43,14 +43,7 @@ struct gvm {
 /* The machine the tests drive: the shared world and borrowed pointers into it. */
 struct tw {
     struct world *world;
-    struct wdf_host *host;
-    struct pv_platform *plat;
-    struct pv_sriov_dev *dev;
-    const struct pv_profile *prof;
-    struct wdf_node *node;
-    WDFDEVICE device;
-    struct vsp_stack *s;
-    int pf;
+    struct world_parts p;
     struct gvm vm[NVMS];
     unsigned reports;
     bool moved;
@@ -89,15 +82,9 @@ tw_new(enum vsp_stop_policy policy, uint16_t sriov_size, bool rude_b)
     if (world_create(&cfg, &w->world, &err) != 0) {
         fail_msg("world: %s: %s", world_step_name(err.step), err.message);
     }
-    w->host = world_host(w->world);
-    w->plat = world_platform(w->world);
-    w->dev = world_pf_dev(w->world, 0);
-    w->prof = world_pf_profile(w->world, 0);
-    w->node = world_pf_node(w->world, 0);
-    w->device = world_pf_device(w->world, 0);
-    w->s = world_stack(w->world);
-    w->pf = vsp_stack_pf_find(w->s, "0000:03:00.0");
-    assert_true(w->pf >= 0);
+    world_parts(w->world, 0, &w->p);
+    assert_int_equal(w->p.pf, vsp_stack_pf_find(w->p.s, "0000:03:00.0"));
+    assert_true(w->p.pf >= 0);
     for (unsigned i = 0; i < NVMS; i++) {
         struct gvm *g = &w->vm[i];
 
@@ -200,7 +187,7 @@ finish_rebalance(struct tw *w)
     NTSTATUS st = STATUS_PENDING;
 
     for (unsigned i = 0; i < REAL_MS; i++) {
-        if (vsp_stack_rebalance_end(w->s, 0, &st) == 0) {
+        if (vsp_stack_rebalance_end(w->p.s, 0, &st) == 0) {
             return st;
         }
         poll_guests(w);
@@ -218,7 +205,7 @@ drv(struct tw *w, unsigned i)
 static uint64_t
 total(struct tw *w, enum vsp_event_type t)
 {
-    return vsp_event_log_total(vsp_stack_log(w->s), t);
+    return vsp_event_log_total(vsp_stack_log(w->p.s), t);
 }
 
 /* The VF's BAR0 base on the host, from the device itself. */
@@ -229,7 +216,7 @@ vf_bar0_host(struct tw *w, uint16_t vf)
     ULONGLONG start = 0;
 
     (void)vf;
-    pv_sriov_query_resources(w->dev, &res);
+    pv_sriov_query_resources(w->p.dev, &res);
     RtlCmDecodeMemIoResource(&res.bar[0], &start);
     return start;
 }
@@ -261,14 +248,14 @@ test_discovery_v2(void **state)
     struct pf_admin_status ps;
     struct dev_vf_geometry geo;
 
-    assert_int_equal(vsp_stack_pfs(w->s, &info, 1), 1);
-    pv_sriov_geometry(w->dev, &geo);
+    assert_int_equal(vsp_stack_pfs(w->p.s, &info, 1), 1);
+    pv_sriov_geometry(w->p.dev, &geo);
     assert_int_equal(info.num_vfs, geo.num_vfs); /* NumVFs found by probing equals the device's */
     assert_true(info.v2);
     assert_true(info.mitigable);
     assert_true(info.attached);
     assert_non_null(strstr(info.link, "0000:03:00.0"));
-    assert_int_equal(pf_admin_status(w->device, &ps), STATUS_SUCCESS);
+    assert_int_equal(pf_admin_status(w->p.device, &ps), STATUS_SUCCESS);
     assert_true(ps.attached);
     assert_int_equal(total(w, VSP_EV_PF_ARRIVAL), 1);
     assert_int_equal(total(w, VSP_EV_ATTACH), 1);
@@ -277,8 +264,8 @@ test_discovery_v2(void **state)
     assert_int_equal(drv(w, 1)->vf_index, 5);
     dma_works(w, 0);
     /* Shutdown: DETACH, every table dereferenced (the PF counts them). */
-    vsp_stack_shutdown(w->s);
-    assert_int_equal(pf_admin_status(w->device, &ps), STATUS_SUCCESS);
+    vsp_stack_shutdown(w->p.s);
+    assert_int_equal(pf_admin_status(w->p.device, &ps), STATUS_SUCCESS);
     assert_false(ps.attached);
     assert_int_equal(ps.interface_refs, 0);
     assert_int_equal(total(w, VSP_EV_DETACH), 1);
@@ -291,11 +278,11 @@ test_discovery_v1(void **state)
     struct tw *w = *state;
     struct vsp_stack_pf_info info;
 
-    assert_int_equal(vsp_stack_pfs(w->s, &info, 1), 1);
+    assert_int_equal(vsp_stack_pfs(w->p.s, &info, 1), 1);
     assert_false(info.v2); /* a requester asking 120 bytes gets the version-1 table */
     assert_int_equal(drv(w, 0)->vf_index, 2);
     for (unsigned i = 0; i < 6; i++) {
-        assert_int_equal(drv(w, 0)->bar_size[i], w->prof->vf_bar[i].size);
+        assert_int_equal(drv(w, 0)->bar_size[i], w->p.prof->vf_bar[i].size);
     }
 }
 
@@ -315,7 +302,7 @@ test_rebalance_acknowledged(void **state)
     struct pf_admin_status ps;
     uint32_t vendor = 0;
 
-    assert_int_equal(vsp_stack_rebalance_begin(w->s, w->node, move_resources, w), 0);
+    assert_int_equal(vsp_stack_rebalance_begin(w->p.s, w->p.node, move_resources, w), 0);
     assert_int_equal(finish_rebalance(w), STATUS_SUCCESS);
     assert_true(w->moved);
     assert_true(vf_bar0_host(w, 2) != before); /* the device's BARs really moved */
@@ -325,13 +312,13 @@ test_rebalance_acknowledged(void **state)
         assert_true(drv(w, i)->id_after_restart); /* BAR0 reached the device at its new place */
         dma_works(w, i);
         assert_int_equal(gvpci_cfg_read(gvpci_bus_dev(w->vm[i].bus, w->vm[i].slot), 0, 2, &vendor), 0);
-        assert_int_equal(vendor, w->prof->vendor_id);
+        assert_int_equal(vendor, w->p.prof->vendor_id);
     }
     assert_int_equal(total(w, VSP_EV_VM_ANSWER), 2);
     assert_int_equal(total(w, VSP_EV_VETO), 0);
     assert_int_equal(total(w, VSP_EV_TIMEOUT), 0);
     /* Exactly once: two events raised and delivered by the PF, two received and logged. */
-    assert_int_equal(pf_admin_status(w->device, &ps), STATUS_SUCCESS);
+    assert_int_equal(pf_admin_status(w->p.device, &ps), STATUS_SUCCESS);
     assert_int_equal(ps.events_raised, 2);
     assert_int_equal(ps.events_delivered, 2);
     assert_int_equal(total(w, VSP_EV_QUERY_STOP), 1);
@@ -351,12 +338,12 @@ polite_answered(struct tw *w)
 static void
 rebalance_past_deadline(struct tw *w)
 {
-    assert_int_equal(vsp_stack_rebalance_begin(w->s, w->node, move_resources, w), 0);
+    assert_int_equal(vsp_stack_rebalance_begin(w->p.s, w->p.node, move_resources, w), 0);
     assert_true(poll_until(w, polite_answered));
     /* The PF's PnP thread and the stack's service thread both sleep on the host clock now. */
-    assert_true(wdf_host_wait_sleepers(w->host, 2, REAL_MS));
+    assert_true(wdf_host_wait_sleepers(w->p.host, 2, REAL_MS));
     assert_int_equal(total(w, VSP_EV_TIMEOUT), 0);
-    assert_int_equal(wdf_host_clock_advance(w->host, VSP_QUERY_STOP_TIMEOUT_DEFAULT_NS), STATUS_SUCCESS);
+    assert_int_equal(wdf_host_clock_advance(w->p.host, VSP_QUERY_STOP_TIMEOUT_DEFAULT_NS), STATUS_SUCCESS);
 }
 
 static bool
@@ -376,13 +363,13 @@ test_no_answer_veto(void **state)
     rebalance_past_deadline(w);
     assert_int_equal(finish_rebalance(w), STATUS_IO_TIMEOUT); /* the query-stop failed: vetoed */
     assert_false(w->moved);                                   /* the PnP manager cancelled the stop */
-    assert_true(vsp_event_log_find(vsp_stack_log(w->s), VSP_EV_TIMEOUT, w->pf, 5, rude, &ev));
+    assert_true(vsp_event_log_find(vsp_stack_log(w->p.s), VSP_EV_TIMEOUT, w->p.pf, 5, rude, &ev));
     assert_int_equal(ev.status, STATUS_IO_TIMEOUT);
-    assert_true(vsp_event_log_find(vsp_stack_log(w->s), VSP_EV_VETO, w->pf, 5, rude, &ev));
+    assert_true(vsp_event_log_find(vsp_stack_log(w->p.s), VSP_EV_VETO, w->p.pf, 5, rude, &ev));
     assert_int_equal(ev.status, STATUS_IO_TIMEOUT);
     assert_int_equal(total(w, VSP_EV_SURPRISE_REMOVAL), 0);
     /* The rude VM keeps its VF; the polite one hears that the stop was cancelled. */
-    assert_int_equal(vsp_vmm_vf_info(vsp_stack_vmm(w->s), w->pf, 5, &info), 0);
+    assert_int_equal(vsp_vmm_vf_info(vsp_stack_vmm(w->p.s), w->p.pf, 5, &info), 0);
     assert_int_equal(info.state, VSP_VF_ASSIGNED);
     assert_true(poll_until(w, polite_cancelled));
     dma_works(w, 0);
@@ -396,12 +383,12 @@ test_guest_refusal_vetoes(void **state)
     struct vsp_event ev;
 
     drv(w, 1)->stop_answer = STATUS_DEVICE_BUSY; /* VF 5's driver refuses to let go */
-    assert_int_equal(vsp_stack_rebalance_begin(w->s, w->node, move_resources, w), 0);
+    assert_int_equal(vsp_stack_rebalance_begin(w->p.s, w->p.node, move_resources, w), 0);
     assert_int_equal(finish_rebalance(w), STATUS_DEVICE_BUSY); /* the PF failed query-stop with it */
     assert_false(w->moved);
-    assert_true(vsp_event_log_find(vsp_stack_log(w->s), VSP_EV_VM_ANSWER, w->pf, 5, vm_b, &ev));
+    assert_true(vsp_event_log_find(vsp_stack_log(w->p.s), VSP_EV_VM_ANSWER, w->p.pf, 5, vm_b, &ev));
     assert_int_equal(ev.status, STATUS_DEVICE_BUSY);
-    assert_true(vsp_event_log_find(vsp_stack_log(w->s), VSP_EV_VETO, w->pf, 5, vm_b, &ev));
+    assert_true(vsp_event_log_find(vsp_stack_log(w->p.s), VSP_EV_VETO, w->p.pf, 5, vm_b, &ev));
     assert_int_equal(ev.status, STATUS_DEVICE_BUSY);
     assert_int_equal(total(w, VSP_EV_TIMEOUT), 0); /* no deadline was needed */
     assert_true(poll_until(w, polite_cancelled));
@@ -425,10 +412,10 @@ test_no_answer_surprise_remove(void **state)
     rebalance_past_deadline(w);
     assert_int_equal(finish_rebalance(w), STATUS_SUCCESS); /* the stop proceeded */
     assert_true(w->moved);
-    assert_true(vsp_event_log_find(vsp_stack_log(w->s), VSP_EV_TIMEOUT, w->pf, 5, rude, &ev));
-    assert_true(vsp_event_log_find(vsp_stack_log(w->s), VSP_EV_SURPRISE_REMOVAL, w->pf, 5, rude, &ev));
+    assert_true(vsp_event_log_find(vsp_stack_log(w->p.s), VSP_EV_TIMEOUT, w->p.pf, 5, rude, &ev));
+    assert_true(vsp_event_log_find(vsp_stack_log(w->p.s), VSP_EV_SURPRISE_REMOVAL, w->p.pf, 5, rude, &ev));
     assert_int_equal(total(w, VSP_EV_VETO), 0);
-    assert_int_equal(vsp_vmm_vf_info(vsp_stack_vmm(w->s), w->pf, 5, &info), 0);
+    assert_int_equal(vsp_vmm_vf_info(vsp_stack_vmm(w->p.s), w->p.pf, 5, &info), 0);
     assert_int_not_equal(info.vm, rude);
     assert_true(poll_until(w, rude_lost_vf));
     assert_true(drv(w, 0)->id_after_restart);
@@ -441,16 +428,16 @@ test_detach_mid_event(void **state)
     struct tw *w = *state;
     struct pf_admin_status ps;
 
-    assert_int_equal(vsp_stack_rebalance_begin(w->s, w->node, move_resources, w), 0);
+    assert_int_equal(vsp_stack_rebalance_begin(w->p.s, w->p.node, move_resources, w), 0);
     assert_true(poll_until(w, polite_answered));
     /* The rude guest holds the round open; shutting down DETACHes and the stop proceeds. */
-    vsp_stack_shutdown(w->s);
+    vsp_stack_shutdown(w->p.s);
     assert_int_equal(finish_rebalance(w), STATUS_SUCCESS);
     assert_true(w->moved);
     assert_int_equal(total(w, VSP_EV_DETACH), 1);
     assert_int_equal(total(w, VSP_EV_VETO), 0);
     assert_int_equal(total(w, VSP_EV_EVENT_COMPLETE), 0);
-    assert_int_equal(pf_admin_status(w->device, &ps), STATUS_SUCCESS);
+    assert_int_equal(pf_admin_status(w->p.device, &ps), STATUS_SUCCESS);
     assert_false(ps.attached);
     assert_int_equal(ps.events_raised, 1); /* no Restart for a VSP that left */
 }
@@ -470,7 +457,7 @@ test_mac_change_invalidates(void **state)
     const uint8_t mac[6] = {0x02, 0xAB, 0xCD, 0xEF, 0x01, 0x23};
     unsigned other = drv(w, 1)->mac_reads;
 
-    assert_int_equal(pf_admin_set_vf_mac(w->device, 2, mac), STATUS_SUCCESS);
+    assert_int_equal(pf_admin_set_vf_mac(w->p.device, 2, mac), STATUS_SUCCESS);
     assert_true(poll_until(w, mac_changed));
     assert_memory_equal(drv(w, 0)->mac, mac, 6);
     assert_int_equal(drv(w, 0)->last_mask, 1u << PF_BLOCK_ID_VF_INFO);
@@ -510,7 +497,7 @@ test_mitigated_range_update(void **state)
     assert_int_equal(b.mmio_trapped - a.mmio_trapped, 2);
     /* The PF now traps writes to pages 0-1: MITIGATED_RANGE_UPDATE completes, the map is rebuilt. */
     assert_int_equal(total(w, VSP_EV_INTERCEPT_UPDATE), 2); /* one per assigned VF */
-    assert_int_equal(pf_admin_set_mitigated_ranges(w->device, 2, &whole, 1), STATUS_SUCCESS);
+    assert_int_equal(pf_admin_set_mitigated_ranges(w->p.device, 2, &whole, 1), STATUS_SUCCESS);
     assert_true(poll_until(w, intercept_rebuilt));
     vsp_vpci_host_stats(h, &a);
     assert_int_equal(priv_queues(w, 0, 4), 4); /* the write trapped, the read of page 1 now direct */
@@ -540,12 +527,12 @@ test_pf_surprise_removal(void **state)
     struct vsp_stack_pf_info info;
     struct vsp_vf_info vi;
 
-    assert_int_equal(wdf_pnp_surprise_remove(w->node), STATUS_SUCCESS);
+    assert_int_equal(wdf_pnp_surprise_remove(w->p.node), STATUS_SUCCESS);
     assert_true(poll_until(w, pf_gone));
-    assert_int_equal(vsp_stack_pfs(w->s, &info, 1), 0);
-    assert_int_equal(vsp_vmm_vf_info(vsp_stack_vmm(w->s), w->pf, 2, &vi), PCIVIRT_ENOENT);
-    assert_int_equal(vsp_stack_assign(w->s, w->pf, 2, w->vm[0].vm, NULL), PCIVIRT_ENOENT);
-    assert_int_equal(wdf_pnp_remove(w->node), STATUS_SUCCESS);
+    assert_int_equal(vsp_stack_pfs(w->p.s, &info, 1), 0);
+    assert_int_equal(vsp_vmm_vf_info(vsp_stack_vmm(w->p.s), w->p.pf, 2, &vi), PCIVIRT_ENOENT);
+    assert_int_equal(vsp_stack_assign(w->p.s, w->p.pf, 2, w->vm[0].vm, NULL), PCIVIRT_ENOENT);
+    assert_int_equal(wdf_pnp_remove(w->p.node), STATUS_SUCCESS);
 }
 
 int

@@ -43,12 +43,7 @@
 /* The shared world (tools/world.h) and borrowed pointers into it. */
 struct rig {
     struct world *world;
-    struct wdf_host *host;
-    struct pv_platform *plat;
-    struct pv_sriov_dev *dev;
-    const struct pv_profile *prof;
-    WDFDEVICE device;
-    struct vsp_stack *s;
+    struct world_parts p;
 };
 
 /* The default device with 8 VFs behind the reference PF driver, the stack started and attached; no VMs. */
@@ -61,12 +56,7 @@ rig_up(struct rig *w)
     if (world_create(&cfg, &w->world, &err) != 0) {
         fail_msg("world: %s: %s", world_step_name(err.step), err.message);
     }
-    w->host = world_host(w->world);
-    w->plat = world_platform(w->world);
-    w->dev = world_pf_dev(w->world, 0);
-    w->prof = world_pf_profile(w->world, 0);
-    w->device = world_pf_device(w->world, 0);
-    w->s = world_stack(w->world);
+    world_parts(w->world, 0, &w->p);
 }
 
 /* BAR0 of VF @vf on the host, from the device's own resources. */
@@ -76,9 +66,9 @@ vf_bar0(struct rig *w, unsigned vf)
     struct pcivirt_bus_resources res;
     ULONGLONG start = 0;
 
-    pv_sriov_query_resources(w->dev, &res);
+    pv_sriov_query_resources(w->p.dev, &res);
     RtlCmDecodeMemIoResource(&res.bar[0], &start);
-    return start + vf * w->prof->vf_bar[0].size;
+    return start + vf * w->p.prof->vf_bar[0].size;
 }
 
 /* What the VF's guest would leave behind: a mailbox block and a scratch value. */
@@ -91,9 +81,9 @@ dirty_vf(struct rig *w)
     uint8_t mail[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     uint32_t scratch = 0x5CA77E12;
 
-    assert_int_equal(wdf_interface_list(w->host, &GUID_DEVINTERFACE_VIRTUALIZABLE_DEVICE, &links), STATUS_SUCCESS);
+    assert_int_equal(wdf_interface_list(w->p.host, &GUID_DEVINTERFACE_VIRTUALIZABLE_DEVICE, &links), STATUS_SUCCESS);
     assert_non_null(links[0]);
-    assert_int_equal(wdf_target_open(w->host, links[0], KernelMode, NULL, NULL, &t), STATUS_SUCCESS);
+    assert_int_equal(wdf_target_open(w->p.host, links[0], KernelMode, NULL, NULL, &t), STATUS_SUCCESS);
     wdf_interface_list_free(links);
     assert_int_equal(wdf_target_query_interface(t, &GUID_SRIOV_DEVICE_INTERFACE_STANDARD, (INTERFACE *)&tbl,
                                                 sizeof(tbl), SRIOV_DEVICE_INTERFACE_STANDARD_VERSION_1, NULL),
@@ -101,7 +91,7 @@ dirty_vf(struct rig *w)
     assert_int_equal(tbl.WriteVfConfigBlock(tbl.Context, VF, PF_BLOCK_ID_MAILBOX, mail, sizeof(mail)), STATUS_SUCCESS);
     tbl.InterfaceDereference(tbl.Context);
     wdf_target_close(t);
-    assert_int_equal(pv_platform_write(w->plat, vf_bar0(w, VF) + SWVF_REG_SCRATCH, &scratch, 4), 0);
+    assert_int_equal(pv_platform_write(w->p.plat, vf_bar0(w, VF) + SWVF_REG_SCRATCH, &scratch, 4), 0);
 }
 
 static void
@@ -117,21 +107,23 @@ stack_shutdown_resets_assigned_vfs(void **state)
     (void)state;
     memset(&w, 0, sizeof(w));
     rig_up(&w);
-    pf = vsp_stack_pf_find(w.s, "0000:03:00.0");
+    pf = vsp_stack_pf_find(w.p.s, "0000:03:00.0");
     assert_true(pf >= 0);
-    assert_int_equal(vsp_stack_vm_create(w.s, &vc, &vm), 0);
-    assert_int_equal(vsp_stack_assign(w.s, pf, VF, vm, NULL), 0);
+    assert_int_equal(vsp_stack_vm_create(w.p.s, &vc, &vm), 0);
+    assert_int_equal(vsp_stack_assign(w.p.s, pf, VF, vm, NULL), 0);
     dirty_vf(&w);
-    assert_int_equal(pf_admin_get_vf_block(w.device, VF, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len), STATUS_SUCCESS);
+    assert_int_equal(pf_admin_get_vf_block(w.p.device, VF, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len),
+                     STATUS_SUCCESS);
     assert_int_equal(len, 8); /* the dirt is there */
 
-    vsp_stack_shutdown(w.s); /* DETACH; the PF and its device stay */
+    vsp_stack_shutdown(w.p.s); /* DETACH; the PF and its device stay */
 
-    assert_int_equal(pf_admin_get_vf_block(w.device, VF, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len), STATUS_SUCCESS);
+    assert_int_equal(pf_admin_get_vf_block(w.p.device, VF, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len),
+                     STATUS_SUCCESS);
     assert_int_equal(len, 0); /* ResetVf dropped the VF-written block */
-    assert_int_equal(pv_platform_read(w.plat, vf_bar0(&w, VF) + SWVF_REG_SCRATCH, &scratch, 4), 0);
+    assert_int_equal(pv_platform_read(w.p.plat, vf_bar0(&w, VF) + SWVF_REG_SCRATCH, &scratch, 4), 0);
     assert_int_equal(scratch, 0); /* FLR: "0 after FLR" (dev/regs.h) */
-    assert_true(vsp_event_log_find(vsp_stack_log(w.s), VSP_EV_RESET, pf, VF, VSP_EV_NONE, NULL));
+    assert_true(vsp_event_log_find(vsp_stack_log(w.p.s), VSP_EV_RESET, pf, VF, VSP_EV_NONE, NULL));
     world_destroy(w.world);
 }
 
@@ -149,23 +141,25 @@ first_assignment_resets_vf_left_dirty(void **state)
     (void)state;
     memset(&w, 0, sizeof(w));
     rig_up(&w);
-    pf = vsp_stack_pf_find(w.s, "0000:03:00.0");
+    pf = vsp_stack_pf_find(w.p.s, "0000:03:00.0");
     assert_true(pf >= 0);
     dirty_vf(&w); /* what a previous VSP could not reset: the VF is free in this stack */
-    assert_int_equal(pf_admin_get_vf_block(w.device, VF, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len), STATUS_SUCCESS);
+    assert_int_equal(pf_admin_get_vf_block(w.p.device, VF, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len),
+                     STATUS_SUCCESS);
     assert_int_equal(len, 8);
-    assert_int_equal(vsp_stack_vm_create(w.s, &vc, &vm), 0);
+    assert_int_equal(vsp_stack_vm_create(w.p.s, &vc, &vm), 0);
 
-    assert_int_equal(vsp_stack_assign(w.s, pf, VF, vm, NULL), 0);
+    assert_int_equal(vsp_stack_assign(w.p.s, pf, VF, vm, NULL), 0);
 
-    assert_int_equal(vsp_vmm_vf_info(vsp_stack_vmm(w.s), pf, VF, &info), 0);
+    assert_int_equal(vsp_vmm_vf_info(vsp_stack_vmm(w.p.s), pf, VF, &info), 0);
     assert_int_equal(info.state, VSP_VF_ASSIGNED);
-    assert_int_equal(pf_admin_get_vf_block(w.device, VF, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len), STATUS_SUCCESS);
+    assert_int_equal(pf_admin_get_vf_block(w.p.device, VF, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len),
+                     STATUS_SUCCESS);
     assert_int_equal(len, 0); /* reset before the VM got it */
-    assert_int_equal(pv_platform_read(w.plat, vf_bar0(&w, VF) + SWVF_REG_SCRATCH, &scratch, 4), 0);
+    assert_int_equal(pv_platform_read(w.p.plat, vf_bar0(&w, VF) + SWVF_REG_SCRATCH, &scratch, 4), 0);
     assert_int_equal(scratch, 0);
-    assert_true(vsp_event_log_find(vsp_stack_log(w.s), VSP_EV_RESET, pf, VF, VSP_EV_NONE, NULL));
-    assert_true(vsp_event_log_find(vsp_stack_log(w.s), VSP_EV_HANDOFF_CLEAN, pf, VF, VSP_EV_NONE, NULL));
+    assert_true(vsp_event_log_find(vsp_stack_log(w.p.s), VSP_EV_RESET, pf, VF, VSP_EV_NONE, NULL));
+    assert_true(vsp_event_log_find(vsp_stack_log(w.p.s), VSP_EV_HANDOFF_CLEAN, pf, VF, VSP_EV_NONE, NULL));
     world_destroy(w.world);
 }
 

@@ -71,7 +71,7 @@ vf_free(struct stress *w, unsigned vf)
 {
     struct vsp_vf_info info;
 
-    return vsp_vmm_vf_info(vsp_stack_vmm(w->s), w->pf, (uint16_t)vf, &info) == 0 &&
+    return vsp_vmm_vf_info(vsp_stack_vmm(w->p.s), w->p.pf, (uint16_t)vf, &info) == 0 &&
            (info.state == VSP_VF_FREE || info.state == VSP_VF_QUARANTINED);
 }
 
@@ -102,7 +102,7 @@ expect_free(struct stress *w, unsigned vf, const char *after)
 {
     struct vsp_vf_info info;
 
-    if (vsp_vmm_vf_info(vsp_stack_vmm(w->s), w->pf, (uint16_t)vf, &info) != 0) {
+    if (vsp_vmm_vf_info(vsp_stack_vmm(w->p.s), w->p.pf, (uint16_t)vf, &info) != 0) {
         stress_fail(w, __LINE__, "VF %u unknown after %s", vf, after);
         return;
     }
@@ -132,14 +132,14 @@ pnp_helper_main(void *arg)
 {
     struct stress *w = arg;
 
-    wdf_thread_bind(w->host);
+    wdf_thread_bind(w->p.host);
     wd_idle(w->pnp.wd, false);
     wd_phase(w->pnp.wd, "pnp: query-stop (the broker asks the guests)");
-    w->pnp.query = wdf_pnp_query_stop(w->node);
+    w->pnp.query = wdf_pnp_query_stop(w->p.node);
     w->pnp.cancel = STATUS_PENDING;
     if (NT_SUCCESS(w->pnp.query)) {
         wd_phase(w->pnp.wd, "pnp: cancel-stop");
-        w->pnp.cancel = wdf_pnp_cancel_stop(w->node);
+        w->pnp.cancel = wdf_pnp_cancel_stop(w->p.node);
     }
     wd_phase(w->pnp.wd, "pnp: idle");
     wd_idle(w->pnp.wd, true);
@@ -188,7 +188,7 @@ cycle_begin(struct stress *w, struct cycle *c)
     c->aperture0 = vf_aperture(w);
     atomic_store(&w->moved, false);
     if (c->move) {
-        int rc = vsp_stack_rebalance_begin(w->s, w->node, move_resources, w);
+        int rc = vsp_stack_rebalance_begin(w->p.s, w->p.node, move_resources, w);
 
         CHECK(w, rc == 0, "rebalance_begin: %d", rc);
         return rc == 0;
@@ -210,7 +210,7 @@ cycle_wait(struct stress *w, struct wd_thread *me, struct cycle *c, NTSTATUS *st
 
     wd_phase(me, c->move ? "chaos: waiting for the rebalance outcome" : "chaos: waiting for query-stop/cancel-stop");
     for (;;) {
-        if (c->move && vsp_stack_rebalance_end(w->s, 1, status) == 0) {
+        if (c->move && vsp_stack_rebalance_end(w->p.s, 1, status) == 0) {
             return true;
         }
         if (!c->move && atomic_load(&w->pnp.done)) {
@@ -225,7 +225,7 @@ cycle_wait(struct stress *w, struct wd_thread *me, struct cycle *c, NTSTATUS *st
             total(w, VSP_EV_VM_ANSWER) - c->answers0 >= c->polite_vfs) {
             wd_phase(me, "chaos: advancing the virtual clock past the query-stop deadline");
             CHECK(w,
-                  wdf_host_clock_advance(w->host, VSP_QUERY_STOP_TIMEOUT_DEFAULT_NS + VSP_NS_PER_S) == STATUS_SUCCESS,
+                  wdf_host_clock_advance(w->p.host, VSP_QUERY_STOP_TIMEOUT_DEFAULT_NS + VSP_NS_PER_S) == STATUS_SUCCESS,
                   "clock advance");
             advanced = true;
         }
@@ -313,7 +313,7 @@ ev_surprise(struct stress *w, struct wd_thread *me, int vf)
     int rc;
 
     wd_phase(me, "chaos: surprise-removing a VF from its VM");
-    rc = vsp_vmm_surprise_remove(vsp_stack_vmm(w->s), w->pf, (uint16_t)vf, "stress: surprise removal");
+    rc = vsp_vmm_surprise_remove(vsp_stack_vmm(w->p.s), w->p.pf, (uint16_t)vf, "stress: surprise removal");
     CHECK(w, rc == 0, "surprise removal of VF %d: %d", vf, rc);
     model_remove(w, (unsigned)vf);
     expect_free(w, (unsigned)vf, "surprise removal");
@@ -322,7 +322,7 @@ ev_surprise(struct stress *w, struct wd_thread *me, int vf)
 static void
 ev_eject(struct stress *w, struct wd_thread *me, int vf)
 {
-    int rc = vsp_stack_eject(w->s, w->pf, (uint16_t)vf, "stress: eject");
+    int rc = vsp_stack_eject(w->p.s, w->p.pf, (uint16_t)vf, "stress: eject");
 
     CHECK(w, rc == 0, "eject of VF %d: %d", vf, rc);
     if (settle(w, me, vf_free, (unsigned)vf, "chaos: waiting for the guest to acknowledge an eject")) {
@@ -358,7 +358,7 @@ ev_assign(struct stress *w, struct wd_thread *me)
     if (rc != 0) {
         struct vsp_vf_info info = {.state = VSP_VF_FREE};
 
-        vsp_vmm_vf_info(vsp_stack_vmm(w->s), w->pf, (uint16_t)vf, &info);
+        vsp_vmm_vf_info(vsp_stack_vmm(w->p.s), w->p.pf, (uint16_t)vf, &info);
         stress_fail(w, __LINE__,
                     "assign VF %u to guest %u: %d (VF %s in vm %d; model %d %d %d %d %d %d %d %d; vm ids %d %d %d %d, "
                     "incarnation %llu, cycles %u)",
@@ -384,7 +384,7 @@ ev_mac(struct stress *w, struct wd_thread *me)
     wd_phase(me, "chaos: PF-side MAC change");
     mac_of(vf, seq, mac);
     atomic_store(&w->mac_started[vf], seq);
-    st = pf_admin_set_vf_mac(w->device, (uint16_t)vf, mac);
+    st = pf_admin_set_vf_mac(w->p.device, (uint16_t)vf, mac);
     atomic_store(&w->mac_committed[vf], seq);
     CHECK(w, st == STATUS_SUCCESS, "set MAC of VF %u: 0x%08x", vf, (unsigned)st);
 }
@@ -423,7 +423,7 @@ ev_ranges(struct stress *w, struct wd_thread *me)
     NTSTATUS st;
 
     wd_phase(me, "chaos: PF-side mitigated-range change");
-    st = pf_admin_set_mitigated_ranges(w->device, (uint16_t)vf, r, n);
+    st = pf_admin_set_mitigated_ranges(w->p.device, (uint16_t)vf, r, n);
     CHECK(w, st == STATUS_SUCCESS, "set ranges of VF %u: 0x%08x", vf, (unsigned)st);
     w->ranges[vf] = mode;
     if (w->m.watched[vf]) { /* the broker holds a RANGE_UPDATE for it: the map must be rebuilt */

@@ -93,7 +93,7 @@ check_assignments(struct stress *w)
         struct vsp_vf_info info;
         int h = w->m.holder[vf];
 
-        CHECK(w, vsp_vmm_vf_info(vsp_stack_vmm(w->s), w->pf, (uint16_t)vf, &info) == 0, "VF %u unknown", vf);
+        CHECK(w, vsp_vmm_vf_info(vsp_stack_vmm(w->p.s), w->p.pf, (uint16_t)vf, &info) == 0, "VF %u unknown", vf);
         if (h >= 0) {
             CHECK(w,
                   info.state == VSP_VF_ASSIGNED && info.vm == vsp_vm_id(vsp_stack_vm_vm(w->g[h].vm)) &&
@@ -119,7 +119,7 @@ check_events(struct stress *w)
     CHECK(w, ps.events_raised - w->m.raised0 == want && ps.events_delivered - w->m.delivered0 == want,
           "PF raised %u / delivered %u events in this incarnation; %u PnP cycles need %u",
           ps.events_raised - w->m.raised0, ps.events_delivered - w->m.delivered0, w->m.cycles, want);
-    CHECK(w, vsp_stack_pfs(w->s, &info, 1) == 1 && info.events == want, "broker received %u events, expected %u",
+    CHECK(w, vsp_stack_pfs(w->p.s, &info, 1) == 1 && info.events == want, "broker received %u events, expected %u",
           info.events, want);
     CHECK(w, total(w, VSP_EV_QUERY_STOP) == w->m.cycles && total(w, VSP_EV_RESTART) == w->m.cycles,
           "log: %llu QueryStop and %llu Restart for %u cycles", (unsigned long long)total(w, VSP_EV_QUERY_STOP),
@@ -131,8 +131,9 @@ check_events(struct stress *w)
         struct vsp_event ev;
         char line[256] = "";
 
-        if (vsp_event_log_find(vsp_stack_log(w->s), VSP_EV_PF_ERROR, VSP_EV_NONE, VSP_EV_NONE, VSP_EV_NONE, &ev) ||
-            vsp_event_log_find(vsp_stack_log(w->s), VSP_EV_HANDOFF_DIRTY, VSP_EV_NONE, VSP_EV_NONE, VSP_EV_NONE, &ev)) {
+        if (vsp_event_log_find(vsp_stack_log(w->p.s), VSP_EV_PF_ERROR, VSP_EV_NONE, VSP_EV_NONE, VSP_EV_NONE, &ev) ||
+            vsp_event_log_find(vsp_stack_log(w->p.s), VSP_EV_HANDOFF_DIRTY, VSP_EV_NONE, VSP_EV_NONE, VSP_EV_NONE,
+                               &ev)) {
             vsp_event_format(&ev, line, sizeof(line));
         }
         stress_fail(w, __LINE__, "log: %llu PF errors, %llu dirty handoffs; first: %s",
@@ -144,7 +145,7 @@ check_events(struct stress *w)
         struct vsp_event ev;
         char line[256] = "";
 
-        if (vsp_event_log_find(vsp_stack_log(w->s), VSP_EV_IOMMU_FAULT, VSP_EV_NONE, VSP_EV_NONE, VSP_EV_NONE, &ev)) {
+        if (vsp_event_log_find(vsp_stack_log(w->p.s), VSP_EV_IOMMU_FAULT, VSP_EV_NONE, VSP_EV_NONE, VSP_EV_NONE, &ev)) {
             vsp_event_format(&ev, line, sizeof(line));
         }
         stress_fail(w, __LINE__, "%llu IOMMU fault(s), only %llu DMA(s) raced a removal; first: %s",
@@ -240,10 +241,12 @@ vf_dirty(struct stress *w, unsigned vf)
     uint32_t len = 0, scratch = 0;
 
     CHECK(w,
-          pf_admin_get_vf_block(w->device, (uint16_t)vf, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len) == STATUS_SUCCESS,
+          pf_admin_get_vf_block(w->p.device, (uint16_t)vf, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len) ==
+              STATUS_SUCCESS,
           "mailbox of VF %u", vf);
     CHECK(w,
-          pv_platform_read(w->plat, vf_aperture(w) + vf * w->prof->vf_bar[0].size + SWVF_REG_SCRATCH, &scratch, 4) == 0,
+          pv_platform_read(w->p.plat, vf_aperture(w) + vf * w->p.prof->vf_bar[0].size + SWVF_REG_SCRATCH, &scratch,
+                           4) == 0,
           "scratch of VF %u", vf);
     return len != 0 || scratch != 0;
 }
@@ -296,7 +299,7 @@ ev_reattach(struct stress *w, struct wd_thread *me, bool mid)
     if (mid) {
         mark_guests(w); /* no guest may still answer with the last cycle's veto */
         settle(w, me, guests_passed_mark, 0, "reattach: waiting for the guests to take their answers");
-        CHECK(w, vsp_stack_rebalance_begin(w->s, w->node, move_resources, w) == 0, "rebalance_begin");
+        CHECK(w, vsp_stack_rebalance_begin(w->p.s, w->p.node, move_resources, w) == 0, "rebalance_begin");
         settle(w, me, query_stop_seen, 0, "reattach: waiting for the query-stop to reach the broker");
         w->st.detach_mid_event++;
     }
@@ -306,10 +309,10 @@ ev_reattach(struct stress *w, struct wd_thread *me, bool mid)
         return;
     }
     wd_phase(me, "reattach: stack shutdown (DETACH)");
-    vsp_stack_shutdown(w->s);
+    vsp_stack_shutdown(w->p.s);
     if (mid) {
         wd_phase(me, "reattach: waiting for the rebalance after DETACH");
-        for (unsigned k = 0; k < REAL_WAIT_MS && vsp_stack_rebalance_end(w->s, 1, &st) == PCIVIRT_ETIMEDOUT; k++) {
+        for (unsigned k = 0; k < REAL_WAIT_MS && vsp_stack_rebalance_end(w->p.s, 1, &st) == PCIVIRT_ETIMEDOUT; k++) {
         }
         CHECK(w, st == STATUS_SUCCESS, "rebalance interrupted by DETACH: 0x%08x (expected success)", (unsigned)st);
     }
@@ -388,7 +391,7 @@ chaos_main(void *arg)
     uint64_t start = wd_now_ms();
     unsigned done = 0;
 
-    wdf_thread_bind(w->host);
+    wdf_thread_bind(w->p.host);
     wd_idle(me, false);
     while (!atomic_load(&w->stop) && done < w->events_target &&
            (w->seconds == 0 || wd_now_ms() - start < 1000ull * w->seconds)) {

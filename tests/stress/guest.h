@@ -89,7 +89,7 @@ guest_sync(struct guest *g)
 static void
 op_ids(struct guest *g, unsigned s, struct gslot *sl, struct gvpci_dev *dev)
 {
-    uint32_t v = 0, want = (uint32_t)g->w->prof->vendor_id | (uint32_t)g->w->prof->vf_device_id << 16;
+    uint32_t v = 0, want = (uint32_t)g->w->p.prof->vendor_id | (uint32_t)g->w->p.prof->vf_device_id << 16;
     int rc = gvpci_cfg_read(dev, 0x00, 4, &v);
 
     if (JUDGE(rc == 0 && v == want, "config Vendor/Device ID", rc == 0 ? v : (uint64_t)rc, want)) {
@@ -291,7 +291,7 @@ stop_probe(struct guest *g, unsigned s, struct gslot *sl, struct gvpci_dev *dev)
     switch (rnd_below(&g->rng, 3)) {
     case 0:
         rc = gvpci_cfg_read(dev, 0x00, 4, &v);
-        JUDGE(rc != 0 || v == ((uint32_t)w->prof->vendor_id | (uint32_t)w->prof->vf_device_id << 16),
+        JUDGE(rc != 0 || v == ((uint32_t)w->p.prof->vendor_id | (uint32_t)w->p.prof->vf_device_id << 16),
               "stop window: config read right or refused", v, 0);
         break;
     case 1:

@@ -138,14 +138,7 @@ struct stress {
 
     /* the machine: the shared world (tools/world.h) and borrowed pointers into it */
     struct world *world;
-    struct wdf_host *host;
-    struct pv_platform *plat;
-    struct pv_sriov_dev *dev;
-    const struct pv_profile *prof;
-    struct wdf_node *node;
-    WDFDEVICE device;
-    struct vsp_stack *s;
-    int pf;
+    struct world_parts p; /* host, plat, s, dev, prof, node, device, pf (the stack's PF id) */
     struct guest g[NVMS];
     atomic_uint reports; /* verifier reports */
     atomic_bool moved;
@@ -279,7 +272,7 @@ mac_valid(const uint8_t mac[6], unsigned vf, uint32_t lo, uint32_t hi)
 static inline uint64_t
 total(struct stress *w, enum vsp_event_type t)
 {
-    return vsp_event_log_total(vsp_stack_log(w->s), t);
+    return vsp_event_log_total(vsp_stack_log(w->p.s), t);
 }
 
 /* ---- the machine -------------------------------------------------------------------------------- */
@@ -303,7 +296,7 @@ vf_aperture(struct stress *w)
     struct pcivirt_bus_resources res;
     ULONGLONG start = 0;
 
-    pv_sriov_query_resources(w->dev, &res);
+    pv_sriov_query_resources(w->p.dev, &res);
     RtlCmDecodeMemIoResource(&res.bar[0], &start);
     return start;
 }
@@ -314,7 +307,7 @@ pf_status(struct stress *w)
     struct pf_admin_status ps;
 
     memset(&ps, 0, sizeof(ps));
-    CHECK(w, pf_admin_status(w->device, &ps) == STATUS_SUCCESS, "pf_admin_status failed");
+    CHECK(w, pf_admin_status(w->p.device, &ps) == STATUS_SUCCESS, "pf_admin_status failed");
     return ps;
 }
 
@@ -349,8 +342,8 @@ stack_up(struct stress *w, enum vsp_stop_policy policy)
         stress_fail(w, __LINE__, "stack: %s: %s", world_step_name(err.step), err.message);
         return false;
     }
-    w->s = world_stack(w->world);
-    w->pf = vsp_stack_pf_find(w->s, "0000:03:00.0");
+    world_parts(w->world, 0, &w->p);
+    w->p.pf = vsp_stack_pf_find(w->p.s, "0000:03:00.0");
     ps = pf_status(w);
     memset(&w->m, 0, sizeof(w->m));
     for (unsigned vf = 0; vf < NUM_VFS; vf++) {
@@ -361,14 +354,14 @@ stack_up(struct stress *w, enum vsp_stop_policy policy)
     w->m.delivered0 = ps.events_delivered;
     w->m.dma_gone0 = atomic_load(&w->dma_gone);
     w->st.incarnations++;
-    return w->pf >= 0 && ps.attached;
+    return w->p.pf >= 0 && ps.attached;
 }
 
 /* Assign @vf to guest @i in the stack and the model. */
 static int
 assign(struct stress *w, unsigned i, unsigned vf)
 {
-    int rc = vsp_stack_assign(w->s, w->pf, (uint16_t)vf, w->g[i].vm, NULL);
+    int rc = vsp_stack_assign(w->p.s, w->p.pf, (uint16_t)vf, w->g[i].vm, NULL);
 
     if (rc == 0) {
         w->m.holder[vf] = (int)i;
@@ -409,7 +402,7 @@ static void
 stack_down(struct stress *w)
 {
     world_stack_down(w->world);
-    w->s = NULL;
+    w->p.s = NULL;
     for (unsigned i = 0; i < NVMS; i++) {
         w->g[i].wv = NULL;
         w->g[i].vm = NULL;
@@ -434,18 +427,13 @@ machine_up(struct stress *w)
         stress_fail(w, __LINE__, "bring-up: %s: %s", world_step_name(err.step), err.message);
         return false;
     }
-    w->host = world_host(w->world);
-    w->plat = world_platform(w->world);
-    w->dev = world_pf_dev(w->world, 0);
-    w->prof = world_pf_profile(w->world, 0);
-    w->node = world_pf_node(w->world, 0);
-    w->device = world_pf_device(w->world, 0);
+    world_parts(w->world, 0, &w->p);
     /* Every VF starts with a MAC of the chaos thread's numbering (sequence 0). */
     for (unsigned vf = 0; vf < NUM_VFS; vf++) {
         uint8_t mac[6];
 
         mac_of(vf, 0, mac);
-        if (pf_admin_set_vf_mac(w->device, (uint16_t)vf, mac) != STATUS_SUCCESS) {
+        if (pf_admin_set_vf_mac(w->p.device, (uint16_t)vf, mac) != STATUS_SUCCESS) {
             stress_fail(w, __LINE__, "bring-up: MAC of VF %u", vf);
             return false;
         }
@@ -476,7 +464,7 @@ stress_down(struct stress *w)
 {
     world_destroy(w->world);
     w->world = NULL;
-    w->s = NULL;
+    w->p.s = NULL;
     pthread_mutex_destroy(&w->park_mx);
     pthread_cond_destroy(&w->park_cv);
     pthread_mutex_destroy(&w->fail_mx);
