@@ -13,26 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_input.h"
 #include "pci/caps.h"
 #include "pci/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-struct input {
-    const uint8_t *p;
-    size_t n;
-};
-
-static uint32_t
-take(struct input *in, unsigned bytes)
-{
-    uint32_t v = 0;
-
-    for (unsigned i = 0; i < bytes; i++) {
-        v = (v << 8) | (in->n ? (in->n--, *in->p++) : 0);
-    }
-    return v;
-}
 
 static unsigned hook_runs;
 static uint32_t hook_off, hook_len; /* the registered range; hook_len 0 when none */

@@ -26,35 +26,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_input.h"
 #include "pcivirt/pcivirt.h"
 #include "pf/conform/env.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c)                                                                                                       \
-    do {                                                                                                               \
-        if (!(c)) {                                                                                                    \
-            abort();                                                                                                   \
-        }                                                                                                              \
-    } while (0)
-
 #define MAX_OPS 40
-
-struct input {
-    const uint8_t *p;
-    size_t n;
-};
-
-static uint32_t
-take(struct input *in, unsigned bytes)
-{
-    uint32_t v = 0;
-
-    for (unsigned i = 0; i < bytes; i++) {
-        v = (v << 8) | (in->n ? (in->n--, *in->p++) : 0);
-    }
-    return v;
-}
 
 static const ULONG codes[] = {
     IOCTL_SRIOV_NOTIFICATION,

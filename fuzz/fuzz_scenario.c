@@ -13,17 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_input.h"
 #include "pcivirt/error.h"
 #include "scenario.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                                    \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            abort();                                                                                                   \
-        }                                                                                                              \
-    } while (0)
 
 static void
 check_steps(const struct scenario *sc)

@@ -28,37 +28,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_input.h"
 #include "dev/sriov_dev.h"
 #include "pci/regs.h"
 #include "util/le.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c)                                                                                                       \
-    do {                                                                                                               \
-        if (!(c)) {                                                                                                    \
-            abort();                                                                                                   \
-        }                                                                                                              \
-    } while (0)
-
 #define NVFS 8
 #define CFG 4096
-
-struct input {
-    const uint8_t *p;
-    size_t n;
-};
-
-static uint32_t
-take(struct input *in, unsigned bytes)
-{
-    uint32_t v = 0;
-
-    for (unsigned i = 0; i < bytes; i++) {
-        v = (v << 8) | (in->n ? (in->n--, *in->p++) : 0);
-    }
-    return v;
-}
 
 struct vf_shadow {
     uint16_t rid;

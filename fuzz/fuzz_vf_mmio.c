@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_input.h"
 #include "dev/regs.h"
 #include "dev/sriov_dev.h"
 #include "pci/regs.h"
@@ -37,32 +38,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c)                                                                                                       \
-    do {                                                                                                               \
-        if (!(c)) {                                                                                                    \
-            abort();                                                                                                   \
-        }                                                                                                              \
-    } while (0)
-
 #define NVFS 4
 #define MEM (64u * 1024)
 #define NREGS 30
-
-struct input {
-    const uint8_t *p;
-    size_t n;
-};
-
-static uint32_t
-take(struct input *in, unsigned bytes)
-{
-    uint32_t v = 0;
-
-    for (unsigned i = 0; i < bytes; i++) {
-        v = (v << 8) | (in->n ? (in->n--, *in->p++) : 0);
-    }
-    return v;
-}
 
 struct harness {
     struct pv_sriov_dev *dev;

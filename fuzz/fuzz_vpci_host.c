@@ -21,34 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_input.h"
 #include "../tests/vsp/vpci_fixture.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c)                                                                                                       \
-    do {                                                                                                               \
-        if (!(c)) {                                                                                                    \
-            abort();                                                                                                   \
-        }                                                                                                              \
-    } while (0)
-
 #define REQ_WAIT_NS (300 * (int64_t)VSP_NS_PER_MS)
-
-struct input {
-    const uint8_t *p;
-    size_t n;
-};
-
-static uint32_t
-take(struct input *in, unsigned bytes)
-{
-    uint32_t v = 0;
-
-    for (unsigned i = 0; i < bytes; i++) {
-        v = (v << 8) | (in->n ? (in->n--, *in->p++) : 0);
-    }
-    return v;
-}
 
 /* Take whatever the host sent, so its messages never block our completions. */
 static void

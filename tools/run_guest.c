@@ -1,9 +1,13 @@
 /*
  * tools/run_guest.c - a VM in a run: its platform and its guest bus driver.
  *
- * A VM is driven from the runner's thread: its guest vPCI bus driver and the
- * sample VF driver (src/guest) are single-threaded by design, and the VM's MMIO
- * exits go straight into its vPCI host (vsp_vpci_host_mmio_*), so an operation
+ * A VM is the world's (tools/world.h: the VM in the stack, its platform - MMIO
+ * exits, guest memory, interrupt controller - and its guest bus with the
+ * sample VF driver); the runner keeps borrowed pointers to its parts and
+ * counts the interrupts the VM receives.  It is driven from the runner's
+ * thread: its guest vPCI bus driver and the sample VF driver (src/guest) are
+ * single-threaded by design, and the VM's MMIO exits go straight into its
+ * vPCI host (vsp_vpci_host_mmio_*), so an operation
  * and everything it causes in the stack - an IOMMU translation, an interrupt
  * through remapping into the VM's controller - has happened when the call
  * returns.  Host-to-guest messages (relations, eject, invalidation) arrive on the
@@ -17,107 +21,69 @@
 
 #include "run_internal.h"
 
-/* ---- the VM's platform --------------------------------------------------------------- */
-
-static int
-p_mmio_read(void *ctx, uint64_t gpa, void *data, uint32_t len)
-{
-    struct run_vm *v = ctx;
-
-    return vsp_vpci_host_mmio_read(v->host, gpa, data, len);
-}
-
-static int
-p_mmio_write(void *ctx, uint64_t gpa, const void *data, uint32_t len)
-{
-    struct run_vm *v = ctx;
-
-    return vsp_vpci_host_mmio_write(v->host, gpa, data, len);
-}
-
-static int
-p_mem_read(void *ctx, uint64_t gpa, void *data, size_t len)
-{
-    struct run_vm *v = ctx;
-
-    return vsp_gmem_read(vsp_vm_memory(v->vm), gpa, data, len);
-}
-
-static int
-p_mem_write(void *ctx, uint64_t gpa, const void *data, size_t len)
-{
-    struct run_vm *v = ctx;
-
-    return vsp_gmem_write(vsp_vm_memory(v->vm), gpa, data, len);
-}
-
-/* MMIO windows above the VM's RAM (the config window must not lie inside RAM, 8.4). */
+/* Borrow the world VM's parts under the runner's names. */
 static void
-windows(const struct run_vm *v, struct gvpci_platform *p)
+borrow(struct run_vm *v)
 {
-    uint64_t low = 0xF0000000ull;
-    uint64_t top = (v->mem_bytes + 0x0FFFFFFFull) & ~0x0FFFFFFFull;
-
-    p->mmio_low_base = top > low ? top : low;
-    p->mmio_low_size = 0x08000000ull;
-    p->mmio_high_base =
-        p->mmio_low_base + p->mmio_low_size > 0x100000000ull ? p->mmio_low_base + p->mmio_low_size : 0x100000000ull;
-    p->mmio_high_size = 0x40000000ull;
+    v->svm = world_vm_stack_vm(v->wv);
+    v->vm = world_vm_vm(v->wv);
+    v->host = world_vm_host(v->wv);
+    v->guest_ch = world_vm_channel(v->wv);
+    v->bus = world_vm_bus(v->wv);
 }
 
-/* One sample-driver registration per distinct VF identity among the devices. */
+/* Every interrupt the VM's controller receives, counted before the guest bus gets it. */
 static void
-register_drivers(struct run *r, struct run_vm *v)
+count_irq(void *ctx, struct world_vm *wv, uint32_t vector)
 {
-    for (size_t i = 0; i < r->n_devs; i++) {
-        const struct pv_profile *p = r->devs[i].prof;
-        bool seen = false;
+    struct run_vm *v = ctx;
+    bool own = false;
 
-        for (unsigned k = 0; k < v->n_drv; k++) {
-            seen = seen || (v->drv[k].vendor_id == p->vendor_id && v->drv[k].device_id == p->vf_device_id);
-        }
-        if (!seen && v->n_drv < GVPCI_MAX_DRIVERS) {
-            swvf_driver_init(&v->drv[v->n_drv], p->vendor_id, p->vf_device_id);
-            gvpci_bus_register_driver(v->bus, &v->drv[v->n_drv]);
-            v->n_drv++;
-        }
+    (void)wv;
+    for (unsigned s = 0; s < GVPCI_SLOTS && v->bus != NULL; s++) {
+        struct swvf *f = swvf_of(gvpci_bus_dev(v->bus, s));
+
+        own = own || (f != NULL && f->vector == vector);
+    }
+    v->irqs++;
+    if (!own) {
+        v->irqs_foreign++;
     }
 }
 
 int
-run_guest_start(struct run *r, struct run_vm *v, char *why, size_t why_len)
+run_guest_create(struct run *r, struct run_vm *v, struct world_error *err)
 {
-    struct gvpci_config cfg;
-    struct pcivirt_error e;
+    struct world_vm_config vc;
     unsigned n = 0;
 
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.channel = v->guest_ch;
-    cfg.platform = (struct gvpci_platform){.ctx = v,
-                                           .mmio_read = p_mmio_read,
-                                           .mmio_write = p_mmio_write,
-                                           .mem_read = p_mem_read,
-                                           .mem_write = p_mem_write};
-    windows(v, &cfg.platform);
+    memset(&vc, 0, sizeof(vc));
+    v->run = r;
+    v->misbehave = v->sv->misbehave;
+    v->mem_bytes = (uint64_t)v->sv->memory_mib << 20;
+    vc.name = v->sv->name;
+    vc.memory_bytes = v->mem_bytes;
+    vc.vf = -1;
     /* Offer the configured version, then lower ones, like Linux (contract.md 8.3). */
     for (uint32_t ver = v->sv->vpci_version; ver >= PCI_PROTOCOL_VERSION_1_1 && n < GVPCI_MAX_VERSIONS; ver--) {
-        cfg.versions[n++] = ver;
+        vc.versions[n++] = ver;
     }
-    cfg.wait_ns = RUN_WAIT_NS;
-    cfg.ignore_eject = (v->misbehave & SCENARIO_GUEST_IGNORE_EJECT) != 0;
-    cfg.ignore_query_stop = (v->misbehave & SCENARIO_GUEST_IGNORE_QUERY_STOP) != 0;
-    pcivirt_error_clear(&e);
-    if (gvpci_bus_create(&cfg, &v->bus) != 0) {
-        snprintf(why, why_len, "VM '%s': cannot create its vPCI bus driver", v->sv->name);
+    vc.wait_ns = RUN_WAIT_NS;
+    vc.ignore_eject = (v->misbehave & SCENARIO_GUEST_IGNORE_EJECT) != 0;
+    vc.ignore_query_stop = (v->misbehave & SCENARIO_GUEST_IGNORE_QUERY_STOP) != 0;
+    vc.on_irq = count_irq;
+    vc.irq_ctx = v;
+    if (world_vm_add(r->world, &vc, &v->wv, err) != 0) {
         return -1;
     }
-    register_drivers(r, v);
-    if (gvpci_bus_start(v->bus, &e) != 0) {
-        snprintf(why, why_len, "VM '%s': vPCI bus start: %s", v->sv->name, e.message);
-        return -1;
-    }
-    if (!run_guest_settle(v)) {
-        snprintf(why, why_len, "VM '%s': its VF drivers did not come up", v->sv->name);
+    borrow(v);
+    return 0;
+}
+
+int
+run_guest_start(struct run_vm *v, struct world_error *err)
+{
+    if (world_vm_start(v->wv, err) != 0) {
         return -1;
     }
     v->vfs_gained += vsp_vm_devices(v->vm, NULL, 0);
@@ -138,11 +104,8 @@ run_guest_set_misbehave(struct run_vm *v, uint32_t misbehave)
 void
 run_guest_stop(struct run_vm *v)
 {
-    if (v->bus != NULL) {
-        gvpci_bus_stop(v->bus);
-        gvpci_bus_destroy(v->bus);
-        v->bus = NULL;
-    }
+    v->bus = NULL;
+    world_vm_stop(v->wv);
 }
 
 uint64_t
@@ -173,35 +136,10 @@ run_guests_poll(struct run *r)
     }
 }
 
-/* The guest's children are exactly the stack's exposures, each with its driver bound. */
-static bool
-guest_matches(struct run_vm *v)
-{
-    struct vsp_vf_info info[VSP_VPCI_SLOTS];
-    size_t n = vsp_vm_devices(v->vm, info, VSP_VPCI_SLOTS);
-    unsigned children = 0;
-
-    for (unsigned s = 0; s < GVPCI_SLOTS; s++) {
-        children += gvpci_bus_dev(v->bus, s) != NULL;
-    }
-    for (size_t i = 0; i < n && i < VSP_VPCI_SLOTS; i++) {
-        if (info[i].state == VSP_VF_ASSIGNED && swvf_of(gvpci_bus_dev(v->bus, info[i].slot)) == NULL) {
-            return false;
-        }
-    }
-    return children == n;
-}
-
 bool
 run_guest_settle(struct run_vm *v)
 {
-    for (int i = 0; v->bus != NULL && i < RUN_SETTLE_ROUNDS; i++) {
-        gvpci_bus_poll(v->bus, i == 0 ? 0 : RUN_POLL_NS);
-        if (guest_matches(v)) {
-            return true;
-        }
-    }
-    return false;
+    return v->bus != NULL && world_vm_settle(v->wv);
 }
 
 struct gvpci_dev *

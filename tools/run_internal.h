@@ -32,10 +32,11 @@
 #include "vsp/stack.h"
 #include "vsp/vmm.h"
 #include "vsp/vpci_host.h"
+#include "world.h"
 
-/* Bounds on waiting for a guest: one poll, rounds of polls, one request. */
-#define RUN_POLL_NS (20 * (int64_t)VSP_NS_PER_MS)
-#define RUN_SETTLE_ROUNDS 150
+/* Bounds on waiting for a guest: one poll, rounds of polls (the world's settle uses the same), one request. */
+#define RUN_POLL_NS WORLD_POLL_NS
+#define RUN_SETTLE_ROUNDS WORLD_SETTLE_ROUNDS
 #define RUN_WAIT_NS (5 * (int64_t)VSP_NS_PER_S)
 
 /* The invariants a run checks (docs/CLI.md "pcivirt run"). */
@@ -58,11 +59,11 @@ struct run_inv_state {
     char first[320]; /* the first failure's reason */
 };
 
+/* A scenario device; dev, node and pfdev are borrowed from the world (tools/world.h). */
 struct run_dev {
     const struct scenario_device *sd;
     struct pv_profile *prof;
     struct pv_sriov_dev *dev;
-    PCIVIRT_BUS_INTERFACE bus;
     struct wdf_node *node;
     WDFDEVICE pfdev; /* the reference PF driver's device (pf_admin_*) */
     int pf_id;       /* the stack's PF id */
@@ -72,16 +73,16 @@ struct run_dev {
     char instance[32];
 };
 
+/* A scenario VM; svm, vm, host, guest_ch and bus are borrowed from its world VM. */
 struct run_vm {
     const struct scenario_vm *sv;
     struct run *run;
+    struct world_vm *wv;      /* the world's VM: the stack's VM and the guest bus */
     struct vsp_stack_vm *svm; /* the stack's VM: owns vm, host and the channel */
     struct vsp_vm *vm;
     struct vsp_vpci_host *host;
     struct vmbus_channel *guest_ch;
-    struct gvpci_bus *bus;
-    struct gvpci_driver drv[GVPCI_MAX_DRIVERS];
-    unsigned n_drv;
+    struct gvpci_bus *bus; /* NULL once the guest stopped */
     uint32_t misbehave;
     uint64_t mem_bytes;
     /* what the VM saw */
@@ -96,6 +97,7 @@ struct run_vm {
 struct run {
     const struct scenario *sc;
     struct run_options opt;
+    struct world *world; /* the machine (tools/world.h); host, stack and plat are borrowed from it */
     struct wdf_host *host;
     struct vsp_stack *stack;
     struct vsp_event_log *log; /* the stack's parts (borrowed) */
@@ -107,7 +109,6 @@ struct run {
     size_t n_final;
     uint64_t final_totals[VSP_EV_TYPE_COUNT + 1];
     uint64_t final_dropped;
-    struct wdf_driver_module *pfdrv;
     struct run_dev *devs;
     size_t n_devs;
     struct run_vm *vms;
@@ -142,7 +143,11 @@ uint64_t run_total(struct run *r, enum vsp_event_type type);
 void run_rebalance(struct run *r, const struct scenario_step *st);
 
 /* ---- run_guest.c (the VM) and run_ops.c (what its driver does) ---- */
-int run_guest_start(struct run *r, struct run_vm *v, char *why, size_t why_len);
+/* run_guest_create() - the world VM of scenario VM @v: in the stack, its guest bus created (not started). */
+int run_guest_create(struct run *r, struct run_vm *v, struct world_error *err);
+/* run_guest_start() - start and settle @v's guest bus; count the VFs it gained. */
+int run_guest_start(struct run_vm *v, struct world_error *err);
+/* run_guest_stop() - stop and destroy @v's guest bus (the VM stays). */
 void run_guest_stop(struct run_vm *v);
 /* run_guest_set_misbehave() - @v misbehaves as @misbehave (SCENARIO_GUEST_*) from now on; its bus keeps running. */
 void run_guest_set_misbehave(struct run_vm *v, uint32_t misbehave);

@@ -33,14 +33,12 @@ static int
 move_resources(void *ctx)
 {
     struct move_ctx *m = ctx;
-    struct pcivirt_bus_resources res;
 
-    if (m->move && pv_sriov_assign_resources(m->d->dev, m->r->plat, NULL) != 0) {
+    if (world_pf_move_resources(m->r->world, (unsigned)(m->d - m->r->devs), m->move) != 0) {
         return -1;
     }
-    pv_sriov_query_resources(m->d->dev, &res);
     m->moved = m->move;
-    return NT_SUCCESS(wdf_node_set_resources(m->d->node, res.bar, res.bar, 1)) ? 0 : -1;
+    return 0;
 }
 
 /* Events of this step so far (the queue the timeline drains after each step). */
@@ -131,7 +129,8 @@ drive(struct run *r, struct holder *h, size_t n, uint64_t answers0, NTSTATUS *st
         }
         run_guests_poll(r);
         run_progress(r, "rebalance");
-        if (!advanced && r->sc->options.clock == SCENARIO_CLOCK_VIRTUAL && all_asked(r, h, n, answers0, &silent) && silent) {
+        if (!advanced && r->sc->options.clock == SCENARIO_CLOCK_VIRTUAL && all_asked(r, h, n, answers0, &silent) &&
+            silent) {
             /* The PF's PnP thread and the stack's service thread sleep on the host clock now. */
             wdf_host_wait_sleepers(r->host, 2, 2000);
             run_advance(r, (uint64_t)r->sc->timing.query_stop_timeout_ms * VSP_NS_PER_MS);
@@ -193,7 +192,8 @@ judge_once(struct run *r, struct run_dev *d)
     }
     for (size_t i = 0; i < n && i < VSP_STACK_MAX_PFS; i++) {
         if (info[i].id == d->pf_id) {
-            run_check(r, RUN_INV_EXACTLY_ONCE, ps.events_raised == ps.events_delivered && info[i].events == ps.events_delivered,
+            run_check(r, RUN_INV_EXACTLY_ONCE,
+                      ps.events_raised == ps.events_delivered && info[i].events == ps.events_delivered,
                       "'%s': the PF raised %u events, delivered %u; the stack received %u", d->sd->name,
                       ps.events_raised, ps.events_delivered, info[i].events);
         }
@@ -215,7 +215,8 @@ run_rebalance(struct run *r, const struct scenario_step *st)
 
     if (!run_check(r, RUN_INV_STEPS, rc == 0, "rebalance of '%s': the stack refused to start it (%s)", d->sd->name,
                    pcivirt_strerror(rc)) ||
-        !run_check(r, RUN_INV_STEPS, drive(r, h, n, answers0, &status), "rebalance of '%s' did not finish", d->sd->name)) {
+        !run_check(r, RUN_INV_STEPS, drive(r, h, n, answers0, &status), "rebalance of '%s' did not finish",
+                   d->sd->name)) {
         return;
     }
     run_guests_poll(r);

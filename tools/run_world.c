@@ -1,7 +1,9 @@
 /*
  * tools/run_world.c - building and tearing down the machine a scenario describes.
  *
- * Bring-up order:
+ * The machine is the shared world (tools/world.h: the same bring-up the tests
+ * and benchmarks use); this file maps a scenario onto its steps and points
+ * every failure at the scenario field behind it.  Bring-up order:
  *   runtime host (virtual or monotonic clock, verifier on, reports counted),
  *   the shared platform address space, the reference PF driver loaded ->
  *   the stack (vsp/stack.h) created on that host: its clock is the host's, so a
@@ -131,69 +133,40 @@ device_profile(struct run *r, size_t i, struct run_error *err)
     return 0;
 }
 
+/*
+ * Device @i in the world: software device with the stack's ports, resources,
+ * VFs enabled the way Linux's sriov_enable does (so a refused enable shows the
+ * device's own arithmetic), its PDO, the PF driver started.  A failure points
+ * at the scenario field that caused it.
+ */
 static int
-device_build(struct run *r, size_t i, struct run_error *err)
+device_add(struct run *r, size_t i, struct run_error *err)
 {
     struct run_dev *d = &r->devs[i];
-    struct pcivirt_error e;
-    struct pv_dma_port dma;
-    struct pv_irq_port irq;
+    const struct world_pf_config pc = {.prof = d->prof, .tag_instance = true, .enable_vfs = (uint16_t)d->sd->num_vfs};
+    struct world_error we;
     char path[64];
 
-    pcivirt_error_clear(&e);
-    if (pv_sriov_create(d->prof, &d->dev, &e) != 0) {
-        device_path(i, "source", path, sizeof(path));
-        return fail_at(r, err, CLI_EXIT_USAGE, path, "%s", e.message);
+    if (world_pf_add(r->world, &pc, &we) < 0) {
+        switch (we.step) {
+        case WORLD_STEP_DEVICE:
+            device_path(i, "source", path, sizeof(path));
+            return fail_at(r, err, CLI_EXIT_USAGE, path, "%s", we.message);
+        case WORLD_STEP_ENABLE:
+            device_path(i, d->sd->has_bus_range ? "bus_range" : "num_vfs", path, sizeof(path));
+            return fail_at(r, err, CLI_EXIT_FAILED, path, "device '%s' refused to enable its VFs: %s", d->sd->name,
+                           we.message);
+        case WORLD_STEP_PF_START:
+            return fail_at(r, err, CLI_EXIT_FAILED, NULL, "device '%s': %s", d->sd->name, we.message);
+        default: return fail_at(r, err, CLI_EXIT_FAILED, NULL, "%s", we.message);
+        }
     }
-    vsp_stack_ports(r->stack, &dma, &irq);
-    pv_sriov_set_ports(d->dev, &dma, &irq);
-    if (pv_sriov_assign_resources(d->dev, r->plat, &e) != 0) {
-        return fail_at(r, err, CLI_EXIT_FAILED, NULL, "resource assignment: %s", e.message);
-    }
-    if (d->sd->num_vfs != 0 && pv_sriov_enable(d->dev, (uint16_t)d->sd->num_vfs, &e) != 0) {
-        device_path(i, d->sd->has_bus_range ? "bus_range" : "num_vfs", path, sizeof(path));
-        return fail_at(r, err, CLI_EXIT_FAILED, path, "device '%s' refused to enable its VFs: %s", d->sd->name,
-                       e.message);
-    }
+    d->dev = world_pf_dev(r->world, (unsigned)i);
+    d->node = world_pf_node(r->world, (unsigned)i);
+    d->pfdev = world_pf_device(r->world, (unsigned)i);
     d->num_vfs = (uint16_t)d->sd->num_vfs;
     d->pf_rid = pv_sriov_pf_rid(d->dev);
-    pv_sriov_bus_interface(d->dev, &d->bus);
-    return 0;
-}
-
-/* The PDO exporting the bus interface, the reference PF driver as its FDO, started. */
-static int
-device_node(struct run *r, size_t i, struct run_error *err)
-{
-    struct run_dev *d = &r->devs[i];
-    struct pcivirt_bus_resources res;
-    struct wdf_pdo_interface iface = {&GUID_PCIVIRT_BUS_INTERFACE, (const INTERFACE *)&d->bus};
-    struct wdf_pdo_config cfg;
-    char hwid[48];
-    NTSTATUS st;
-
-    pv_sriov_query_resources(d->dev, &res);
-    snprintf(hwid, sizeof(hwid), "PCI\\VEN_%04X&DEV_%04X", d->prof->vendor_id, d->prof->device_id);
-    snprintf(d->instance, sizeof(d->instance), "%04x:%02x:%02x.%x-%zu", res.segment, res.pf_rid >> 8,
-             (res.pf_rid >> 3) & 0x1f, res.pf_rid & 7, i);
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.hardware_id = hwid;
-    cfg.instance_id = d->instance;
-    cfg.raw = res.bar;
-    cfg.translated = res.bar;
-    cfg.resource_count = 1;
-    cfg.interfaces = &iface;
-    cfg.interface_count = 1;
-    st = wdf_pdo_create(r->host, &cfg, &d->node);
-    st = NT_SUCCESS(st) ? wdf_node_add_driver(d->node, r->pfdrv, WDF_ROLE_FUNCTION) : st;
-    if (NT_SUCCESS(st)) {
-        d->pfdev = wdf_node_device(d->node, WDF_ROLE_FUNCTION);
-        st = wdf_pnp_start(d->node);
-    }
-    if (!NT_SUCCESS(st)) {
-        return fail_at(r, err, CLI_EXIT_FAILED, NULL, "device '%s': the PF driver did not start (0x%08x)", d->sd->name,
-                       (unsigned)st);
-    }
+    snprintf(d->instance, sizeof(d->instance), "%s", world_pf_instance(r->world, (unsigned)i));
     return 0;
 }
 
@@ -223,71 +196,34 @@ define_blocks(struct run *r, struct run_dev *d)
 static int
 start_stack(struct run *r, struct run_error *err)
 {
-    if (vsp_stack_start(r->stack) != 0) {
-        return fail_at(r, err, CLI_EXIT_FAILED, NULL, "%s", "the stack did not start");
-    }
-    if (!vsp_stack_wait_pfs(r->stack, (unsigned)r->n_devs, RUN_DISCOVERY_MS)) {
-        return fail_at(r, err, CLI_EXIT_FAILED, NULL, "the stack did not bind and attach all %zu PFs within %u ms",
-                       r->n_devs, RUN_DISCOVERY_MS);
+    struct world_error we;
+
+    if (world_stack_start(r->world, &we) != 0) {
+        if (we.step == WORLD_STEP_DISCOVERY && we.pf >= 0) {
+            return fail_at(r, err, CLI_EXIT_FAILED, NULL, "the stack did not discover device '%s'",
+                           r->devs[we.pf].sd->name);
+        }
+        return fail_at(r, err, CLI_EXIT_FAILED, NULL, "%s", we.message);
     }
     for (size_t i = 0; i < r->n_devs; i++) {
-        struct run_dev *d = &r->devs[i];
-
-        d->pf_id = vsp_stack_pf_find(r->stack, d->instance);
-        if (d->pf_id < 0) {
-            return fail_at(r, err, CLI_EXIT_FAILED, NULL, "the stack did not discover device '%s'", d->sd->name);
-        }
-        define_blocks(r, d);
+        r->devs[i].pf_id = world_pf_id(r->world, (unsigned)i);
+        define_blocks(r, &r->devs[i]);
     }
     return 0;
 }
 
-static void
-irq_sink(void *ctx, uint32_t vector, uint32_t dest)
-{
-    struct run_vm *v = ctx;
-    bool own = false;
-
-    (void)dest;
-    for (unsigned s = 0; s < GVPCI_SLOTS && v->bus != NULL; s++) {
-        struct swvf *f = swvf_of(gvpci_bus_dev(v->bus, s));
-
-        own = own || (f != NULL && f->vector == vector);
-    }
-    v->irqs++;
-    if (!own) {
-        v->irqs_foreign++;
-    }
-    if (v->bus != NULL) {
-        gvpci_bus_deliver_irq(v->bus, vector);
-    }
-}
-
-static int
-make_vm(struct run *r, struct run_vm *v, struct run_error *err)
-{
-    struct vsp_stack_vm_config vmc = {
-        .name = v->sv->name, .memory_bytes = (uint64_t)v->sv->memory_mib << 20, .irq_sink = irq_sink, .irq_ctx = v};
-
-    v->run = r;
-    v->mem_bytes = vmc.memory_bytes;
-    v->misbehave = v->sv->misbehave;
-    if (vsp_stack_vm_create(r->stack, &vmc, &v->svm) != 0) {
-        return fail_at(r, err, CLI_EXIT_FAILED, NULL, "cannot create VM '%s'", v->sv->name);
-    }
-    v->vm = vsp_stack_vm_vm(v->svm);
-    v->host = vsp_stack_vm_host(v->svm);
-    v->guest_ch = vsp_stack_vm_channel(v->svm);
-    return 0;
-}
-
+/* VMs with their guest buses, the initial assignments, then the guests started. */
 static int
 make_vms(struct run *r, struct run_error *err)
 {
+    struct world_error we;
+
     for (size_t i = 0; i < r->n_vms; i++) {
         r->vms[i].sv = &r->sc->vms[i];
-        if (make_vm(r, &r->vms[i], err) != 0) {
-            return err->exit_code;
+        if (run_guest_create(r, &r->vms[i], &we) != 0) {
+            return we.step == WORLD_STEP_VM
+                       ? fail_at(r, err, CLI_EXIT_FAILED, NULL, "cannot create VM '%s'", r->vms[i].sv->name)
+                       : fail_at(r, err, CLI_EXIT_FAILED, NULL, "guest bring-up failed: %s", we.message);
         }
     }
     for (size_t i = 0; i < r->sc->n_assignments; i++) {
@@ -301,46 +237,39 @@ make_vms(struct run *r, struct run_error *err)
         }
     }
     for (size_t i = 0; i < r->n_vms; i++) {
-        char why[256] = "";
-
-        if (run_guest_start(r, &r->vms[i], why, sizeof(why)) != 0) {
-            return fail_at(r, err, CLI_EXIT_FAILED, NULL, "guest bring-up failed: %s", why);
+        if (run_guest_start(&r->vms[i], &we) != 0) {
+            return fail_at(r, err, CLI_EXIT_FAILED, NULL, "guest bring-up failed: %s", we.message);
         }
     }
     return 0;
 }
 
+/* The world without devices: runtime host, platform, the PF driver loaded, the stack created. */
 static int
 make_host(struct run *r, struct run_error *err)
 {
-    struct wdf_host_config hc;
-    struct vsp_stack_config sc;
+    struct world_config cfg;
+    struct world_error we;
 
-    memset(&hc, 0, sizeof(hc));
-    hc.clock = r->sc->options.clock == SCENARIO_CLOCK_VIRTUAL ? WDF_CLOCK_VIRTUAL : WDF_CLOCK_MONOTONIC;
-    hc.on_report = on_report;
-    hc.report_ctx = r;
-    if (!NT_SUCCESS(wdf_host_create(&hc, &r->host))) {
-        return fail_at(r, err, CLI_EXIT_FAILED, NULL, "%s", "cannot create the runtime host");
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.clock = r->sc->options.clock == SCENARIO_CLOCK_VIRTUAL ? WDF_CLOCK_VIRTUAL : WDF_CLOCK_MONOTONIC;
+    cfg.on_report = on_report;
+    cfg.report_ctx = r;
+    cfg.log_capacity = RUN_LOG_CAPACITY;
+    cfg.discovery_ms = RUN_DISCOVERY_MS;
+    cfg.policy.query_stop_timeout_ns = (uint64_t)r->sc->timing.query_stop_timeout_ms * VSP_NS_PER_MS;
+    cfg.policy.on_no_answer =
+        r->sc->timing.on_timeout == SCENARIO_POLICY_VETO ? VSP_STOP_VETO : VSP_STOP_SURPRISE_REMOVE;
+    cfg.policy.eject_timeout_ns = (uint64_t)r->sc->timing.eject_window_ms * VSP_NS_PER_MS;
+    if (world_open(&cfg, &r->world, &we) != 0) {
+        return fail_at(r, err, CLI_EXIT_FAILED, NULL, "%s", we.message);
     }
-    wdf_thread_bind(r->host);
-    if (pv_platform_create(NULL, &r->plat) != 0 || run_events_init(r) != 0) {
+    if (run_events_init(r) != 0) {
         return fail_at(r, err, CLI_EXIT_FAILED, NULL, "%s", "out of memory (platform)");
     }
-    if (!NT_SUCCESS(wdf_driver_load(r->host, "pcivirt_pf", PfDriverEntry, &r->pfdrv))) {
-        return fail_at(r, err, CLI_EXIT_FAILED, NULL, "%s", "the reference PF driver did not load");
-    }
-    memset(&sc, 0, sizeof(sc));
-    sc.host = r->host;
-    sc.platform = r->plat;
-    sc.log_capacity = RUN_LOG_CAPACITY;
-    sc.policy.query_stop_timeout_ns = (uint64_t)r->sc->timing.query_stop_timeout_ms * VSP_NS_PER_MS;
-    sc.policy.on_no_answer =
-        r->sc->timing.on_timeout == SCENARIO_POLICY_VETO ? VSP_STOP_VETO : VSP_STOP_SURPRISE_REMOVE;
-    sc.policy.eject_timeout_ns = (uint64_t)r->sc->timing.eject_window_ms * VSP_NS_PER_MS;
-    if (vsp_stack_create(&sc, &r->stack) != 0) {
-        return fail_at(r, err, CLI_EXIT_FAILED, NULL, "%s", "cannot create the virtualization stack");
-    }
+    r->host = world_host(r->world);
+    r->plat = world_platform(r->world);
+    r->stack = world_stack(r->world);
     r->log = vsp_stack_log(r->stack);
     r->vmm = vsp_stack_vmm(r->stack);
     r->vpci = vsp_stack_vpci(r->stack);
@@ -359,8 +288,7 @@ run_world_build(struct run *r, struct run_error *err)
         r->devs[i].prof = pv_calloc(1, sizeof(*r->devs[i].prof));
         rc = r->devs[i].prof == NULL ? fail_at(r, err, CLI_EXIT_FAILED, NULL, "%s", "out of memory") : 0;
         rc = rc != 0 ? rc : device_profile(r, i, err);
-        rc = rc != 0 ? rc : device_build(r, i, err);
-        rc = rc != 0 ? rc : device_node(r, i, err);
+        rc = rc != 0 ? rc : device_add(r, i, err);
     }
     rc = rc != 0 ? rc : start_stack(r, err);
     return rc != 0 ? rc : make_vms(r, err);
@@ -409,14 +337,14 @@ run_advance(struct run *r, uint64_t ns)
 }
 
 /*
- * Devices go after the host: the PDOs hold the bus interface until their
- * removal.  The records stay (names, PF location, counts) for the summary.
+ * The world destroyed the devices (after the host: the PDOs hold the bus
+ * interface until their removal).  The records stay (names, PF location,
+ * counts) for the summary.
  */
 static void
-destroy_devices(struct run *r)
+forget_devices(struct run *r)
 {
     for (size_t i = 0; i < r->n_devs; i++) {
-        pv_sriov_destroy(r->devs[i].dev);
         pv_free(r->devs[i].prof);
         r->devs[i].dev = NULL;
         r->devs[i].prof = NULL;
@@ -473,7 +401,8 @@ run_world_teardown(struct run *r)
             r->vms[i].mmio_trapped = hs.mmio_trapped;
         }
         run_guest_stop(&r->vms[i]);
-        vsp_stack_vm_destroy(r->vms[i].svm);
+        world_vm_destroy(r->vms[i].wv);
+        r->vms[i].wv = NULL;
         r->vms[i].svm = NULL;
         r->vms[i].vm = NULL;
         r->vms[i].host = NULL;
@@ -487,7 +416,7 @@ run_world_teardown(struct run *r)
         keep_events(r);
         vsp_event_log_set_listener(r->log, NULL, NULL);
         run_print_events(r);
-        vsp_stack_destroy(r->stack);
+        world_stack_down(r->world);
     }
     r->stack = NULL;
     r->log = NULL;
@@ -498,12 +427,11 @@ run_world_teardown(struct run *r)
             wdf_pnp_remove_device(r->devs[i].node);
         }
     }
-    wdf_host_destroy(r->host);
-    wdf_thread_bind(NULL);
+    world_destroy(r->world);
+    r->world = NULL;
     r->host = NULL;
     if (r->devs != NULL) {
-        destroy_devices(r);
+        forget_devices(r);
     }
-    pv_platform_destroy(r->plat);
     r->plat = NULL;
 }

@@ -96,31 +96,11 @@ on_invalidate(void *ctx, uint64_t mask)
     }
 }
 
-static uint32_t
-find_cap(struct gvpci_dev *dev, uint8_t id)
-{
-    uint32_t pos = 0, hdr = 0;
-
-    if (gvpci_cfg_read(dev, 0x34, 1, &pos) != 0) {
-        return 0;
-    }
-    for (int n = 0; n < 48 && pos >= 0x40; n++) {
-        if (gvpci_cfg_read(dev, pos & 0xFC, 2, &hdr) != 0) {
-            return 0;
-        }
-        if ((hdr & 0xFF) == id) {
-            return pos & 0xFC;
-        }
-        pos = hdr >> 8;
-    }
-    return 0;
-}
-
 /* One vector, in MSI-X entry 0, unmasked; MSI-X enabled. */
 static int
 setup_msix(struct swvf *s)
 {
-    uint32_t cap = find_cap(s->dev, CAP_MSIX);
+    uint32_t cap = gvpci_find_cap(s->dev, CAP_MSIX);
     uint32_t tbl = 0, ctl = 0;
     int rc;
 
@@ -182,7 +162,7 @@ static void
 remove_dev(struct gvpci_dev *dev)
 {
     struct swvf *s = gvpci_dev_drvdata(dev);
-    uint32_t cap = find_cap(dev, CAP_MSIX), ctl = 0, cmd = 0;
+    uint32_t cap = gvpci_find_cap(dev, CAP_MSIX), ctl = 0, cmd = 0;
 
     if (s == NULL) {
         return;

@@ -136,6 +136,26 @@ gvpci_cfg_write(struct gvpci_dev *dev, uint32_t off, uint32_t len, uint32_t val)
     return cfg_access(dev, off, len, true, &val);
 }
 
+uint32_t
+gvpci_find_cap(struct gvpci_dev *dev, uint8_t id)
+{
+    uint32_t pos = 0, hdr = 0;
+
+    if (gvpci_cfg_read(dev, 0x34, 1, &pos) != 0) {
+        return 0;
+    }
+    for (int n = 0; n < 48 && pos >= 0x40; n++) {
+        if (gvpci_cfg_read(dev, pos & 0xFC, 2, &hdr) != 0) {
+            return 0;
+        }
+        if ((hdr & 0xFF) == id) {
+            return pos & 0xFC;
+        }
+        pos = hdr >> 8;
+    }
+    return 0;
+}
+
 /* ---- children -------------------------------------------------------------------------------- */
 
 /* Sizes from the probed values, rounded up to pages (contract.md 8.5 step 2). */

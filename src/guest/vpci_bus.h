@@ -162,6 +162,13 @@ void *gvpci_dev_drvdata(const struct gvpci_dev *dev);
 int gvpci_cfg_read(struct gvpci_dev *dev, uint32_t off, uint32_t len, uint32_t *val);
 int gvpci_cfg_write(struct gvpci_dev *dev, uint32_t off, uint32_t len, uint32_t val);
 
+/**
+ * gvpci_find_cap() - walk the standard capability list (Capabilities Pointer
+ * at 0x34, at most 48 entries, the low two bits of each pointer ignored) for @id.
+ * Return: its offset, or 0 when absent or a read failed.
+ */
+uint32_t gvpci_find_cap(struct gvpci_dev *dev, uint8_t id);
+
 /* Where BAR @bar sits in guest physical space (0 size: none). */
 void gvpci_bar(const struct gvpci_dev *dev, unsigned bar, uint64_t *gpa, uint64_t *size);
 /* 32-bit BAR MMIO.  Return: 0; PCIVIRT_ERANGE outside the BAR; the MMIO error. */

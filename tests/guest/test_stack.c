@@ -27,38 +27,23 @@
 #include "util/alloc.h"
 #include "util/le.h"
 #include "vsp/stack.h"
+#include "world.h"
 
 #define NVMS 2
-#define MEM (64u << 20)
-#define LOW_BASE 0xF0000000ull
-#define LOW_SIZE 0x08000000ull
-#define HIGH_BASE 0x100000000ull
-#define HIGH_SIZE 0x40000000ull
-#define WAIT_NS (2 * (int64_t)VSP_NS_PER_S)
 #define REAL_MS 10000u
 
-struct world;
-
+/* A guest: borrowed from the shared world (tools/world.h). */
 struct gvm {
-    struct world *w;
+    struct world_vm *wv;
     struct vsp_stack_vm *vm;
     struct gvpci_bus *bus;
-    struct gvpci_driver drv;
-    uint16_t vf;
     uint32_t slot;
 };
 
-struct world {
-    struct wdf_host *host;
-    struct pv_platform *plat;
-    struct pv_sriov_dev *dev;
-    struct pv_profile prof;
-    PCIVIRT_BUS_INTERFACE bus;
-    struct wdf_node *node;
-    struct wdf_driver_module *drv;
-    WDFDEVICE device;
-    struct vsp_stack *s;
-    int pf;
+/* The machine the tests drive: the shared world and borrowed pointers into it. */
+struct tw {
+    struct world *world;
+    struct world_parts p;
     struct gvm vm[NVMS];
     unsigned reports;
     bool moved;
@@ -67,150 +52,58 @@ struct world {
 static void
 on_report(void *ctx, const struct wdf_verifier_report *r)
 {
-    struct world *w = ctx;
+    struct tw *w = ctx;
 
     (void)r;
     __atomic_add_fetch(&w->reports, 1, __ATOMIC_SEQ_CST);
 }
 
-/* ---- the guest's platform ---------------------------------------------------------------- */
-
-static int
-p_mmio_read(void *ctx, uint64_t gpa, void *data, uint32_t len)
+/*
+ * The machine: the default device with 8 VFs behind the reference PF driver,
+ * the stack on the virtual clock, VM A holding VF 2 and VM B VF 5 (@rude_b:
+ * B's guest never answers PCI_QUERY_STOP), each guest's VF driver bound.
+ */
+static struct tw *
+tw_new(enum vsp_stop_policy policy, uint16_t sriov_size, bool rude_b)
 {
-    return vsp_vpci_host_mmio_read(vsp_stack_vm_host(((struct gvm *)ctx)->vm), gpa, data, len);
-}
-
-static int
-p_mmio_write(void *ctx, uint64_t gpa, const void *data, uint32_t len)
-{
-    return vsp_vpci_host_mmio_write(vsp_stack_vm_host(((struct gvm *)ctx)->vm), gpa, data, len);
-}
-
-static int
-p_mem_read(void *ctx, uint64_t gpa, void *data, size_t len)
-{
-    return vsp_gmem_read(vsp_vm_memory(vsp_stack_vm_vm(((struct gvm *)ctx)->vm)), gpa, data, len);
-}
-
-static int
-p_mem_write(void *ctx, uint64_t gpa, const void *data, size_t len)
-{
-    return vsp_gmem_write(vsp_vm_memory(vsp_stack_vm_vm(((struct gvm *)ctx)->vm)), gpa, data, len);
-}
-
-static void
-irq_sink(void *ctx, uint32_t vector, uint32_t dest)
-{
-    struct gvm *g = ctx;
-
-    (void)dest;
-    if (g->bus != NULL) {
-        gvpci_bus_deliver_irq(g->bus, vector);
-    }
-}
-
-/* ---- the world -------------------------------------------------------------------------------- */
-
-static void
-make_device(struct world *w)
-{
-    struct pcivirt_bus_resources res;
-    struct wdf_pdo_interface iface = {&GUID_PCIVIRT_BUS_INTERFACE, (const INTERFACE *)&w->bus};
-    struct wdf_pdo_config cfg;
-
-    pv_profile_default(&w->prof);
-    w->prof.initial_vfs = 8;
-    assert_int_equal(pv_platform_create(NULL, &w->plat), 0);
-    assert_int_equal(pv_sriov_create(&w->prof, &w->dev, NULL), 0);
-    assert_int_equal(pv_sriov_assign_resources(w->dev, w->plat, NULL), 0);
-    pv_sriov_bus_interface(w->dev, &w->bus);
-    pv_sriov_query_resources(w->dev, &res);
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.hardware_id = "PCI\\VEN_8086&DEV_10FB";
-    cfg.instance_id = "0000:03:00.0";
-    cfg.raw = res.bar;
-    cfg.translated = res.bar;
-    cfg.resource_count = 1;
-    cfg.interfaces = &iface;
-    cfg.interface_count = 1;
-    assert_int_equal(wdf_pdo_create(w->host, &cfg, &w->node), STATUS_SUCCESS);
-}
-
-static void
-start_guest(struct world *w, unsigned i, uint16_t vf, bool rude)
-{
-    struct gvm *g = &w->vm[i];
-    struct vsp_stack_vm_config vc = {
-        .name = i == 0 ? "vm-a" : "vm-b", .memory_bytes = MEM, .irq_sink = irq_sink, .irq_ctx = g};
-    struct gvpci_config gc = {.platform = {.ctx = g,
-                                           .mmio_read = p_mmio_read,
-                                           .mmio_write = p_mmio_write,
-                                           .mem_read = p_mem_read,
-                                           .mem_write = p_mem_write,
-                                           .mmio_low_base = LOW_BASE,
-                                           .mmio_low_size = LOW_SIZE,
-                                           .mmio_high_base = HIGH_BASE,
-                                           .mmio_high_size = HIGH_SIZE},
-                              .ignore_query_stop = rude};
-    struct pcivirt_error err;
-
-    g->w = w;
-    g->vf = vf;
-    assert_int_equal(vsp_stack_vm_create(w->s, &vc, &g->vm), 0);
-    assert_int_equal(vsp_stack_assign(w->s, w->pf, vf, g->vm, &g->slot), 0);
-    gc.channel = vsp_stack_vm_channel(g->vm);
-    assert_int_equal(gvpci_bus_create(&gc, &g->bus), 0);
-    swvf_driver_init(&g->drv, w->prof.vendor_id, w->prof.vf_device_id);
-    assert_int_equal(gvpci_bus_register_driver(g->bus, &g->drv), 0);
-    assert_int_equal(gvpci_bus_start(g->bus, &err), 0);
-    assert_non_null(swvf_of(gvpci_bus_dev(g->bus, g->slot)));
-}
-
-static struct world *
-world_new(enum vsp_stop_policy policy, uint16_t sriov_size, bool rude_b)
-{
-    struct world *w = pv_calloc(1, sizeof(*w));
-    struct wdf_host_config hc = {.clock = WDF_CLOCK_VIRTUAL, .on_report = on_report, .report_ctx = w};
-    struct vsp_stack_config sc;
-    struct pv_dma_port dma;
-    struct pv_irq_port irq;
+    struct tw *w = pv_calloc(1, sizeof(*w));
+    const struct world_vm_config vms[NVMS] = {{.name = "vm-a", .pf = 0, .vf = 2},
+                                              {.name = "vm-b", .pf = 0, .vf = 5, .ignore_query_stop = rude_b}};
+    struct world_config cfg = {.clock = WDF_CLOCK_VIRTUAL,
+                               .on_report = on_report,
+                               .policy = {.on_no_answer = policy, .sriov_size = sriov_size},
+                               .pf = {.initial_vfs = 8},
+                               .n_vms = NVMS,
+                               .vms = vms};
+    struct world_error err;
 
     assert_non_null(w);
-    assert_int_equal(wdf_host_create(&hc, &w->host), STATUS_SUCCESS);
-    wdf_thread_bind(w->host);
-    make_device(w);
-    sc = (struct vsp_stack_config){
-        .host = w->host, .platform = w->plat, .policy = {.on_no_answer = policy, .sriov_size = sriov_size}};
-    assert_int_equal(vsp_stack_create(&sc, &w->s), 0);
-    vsp_stack_ports(w->s, &dma, &irq);
-    pv_sriov_set_ports(w->dev, &dma, &irq);
-    assert_int_equal(wdf_driver_load(w->host, "pcivirt_pf", PfDriverEntry, &w->drv), STATUS_SUCCESS);
-    assert_int_equal(wdf_node_add_driver(w->node, w->drv, WDF_ROLE_FUNCTION), STATUS_SUCCESS);
-    w->device = wdf_node_device(w->node, WDF_ROLE_FUNCTION);
-    assert_int_equal(wdf_pnp_start(w->node), STATUS_SUCCESS);
-    assert_int_equal(vsp_stack_start(w->s), 0);
-    assert_true(vsp_stack_wait_pfs(w->s, 1, REAL_MS));
-    w->pf = vsp_stack_pf_find(w->s, "0000:03:00.0");
-    assert_true(w->pf >= 0);
-    start_guest(w, 0, 2, false);
-    start_guest(w, 1, 5, rude_b);
+    cfg.report_ctx = w;
+    if (world_create(&cfg, &w->world, &err) != 0) {
+        fail_msg("world: %s: %s", world_step_name(err.step), err.message);
+    }
+    world_parts(w->world, 0, &w->p);
+    assert_int_equal(w->p.pf, vsp_stack_pf_find(w->p.s, "0000:03:00.0"));
+    assert_true(w->p.pf >= 0);
+    for (unsigned i = 0; i < NVMS; i++) {
+        struct gvm *g = &w->vm[i];
+
+        g->wv = world_vm_at(w->world, i);
+        g->vm = world_vm_stack_vm(g->wv);
+        g->bus = world_vm_bus(g->wv);
+        g->slot = world_vm_slot(g->wv);
+        assert_non_null(swvf_of(gvpci_bus_dev(g->bus, g->slot)));
+    }
     return w;
 }
 
 static void
-world_free(struct world *w)
+tw_free(struct tw *w)
 {
     for (unsigned i = 0; i < NVMS; i++) {
-        gvpci_bus_destroy(w->vm[i].bus);
         w->vm[i].bus = NULL;
     }
-    pv_sriov_set_ports(w->dev, NULL, NULL);
-    vsp_stack_destroy(w->s);
-    wdf_host_destroy(w->host);
-    wdf_thread_bind(NULL);
-    pv_sriov_destroy(w->dev);
-    pv_platform_destroy(w->plat);
+    world_destroy(w->world);
     assert_int_equal(w->reports, 0);
     pv_free(w);
 }
@@ -218,42 +111,42 @@ world_free(struct world *w)
 static int
 setup_veto(void **state)
 {
-    *state = world_new(VSP_STOP_VETO, 0, false);
+    *state = tw_new(VSP_STOP_VETO, 0, false);
     return 0;
 }
 
 static int
 setup_v1(void **state)
 {
-    *state = world_new(VSP_STOP_VETO, sizeof(SRIOV_DEVICE_INTERFACE_STANDARD), false);
+    *state = tw_new(VSP_STOP_VETO, sizeof(SRIOV_DEVICE_INTERFACE_STANDARD), false);
     return 0;
 }
 
 static int
 setup_rude_veto(void **state)
 {
-    *state = world_new(VSP_STOP_VETO, 0, true);
+    *state = tw_new(VSP_STOP_VETO, 0, true);
     return 0;
 }
 
 static int
 setup_rude_surprise(void **state)
 {
-    *state = world_new(VSP_STOP_SURPRISE_REMOVE, 0, true);
+    *state = tw_new(VSP_STOP_SURPRISE_REMOVE, 0, true);
     return 0;
 }
 
 static int
 teardown(void **state)
 {
-    world_free(*state);
+    tw_free(*state);
     return 0;
 }
 
 /* ---- helpers ------------------------------------------------------------------------------------ */
 
 static void
-poll_guests(struct world *w)
+poll_guests(struct tw *w)
 {
     for (unsigned i = 0; i < NVMS; i++) {
         if (w->vm[i].bus != NULL) {
@@ -264,7 +157,7 @@ poll_guests(struct world *w)
 
 /* Poll the guests until @cond(w) or the real-time bound. */
 static bool
-poll_until(struct world *w, bool (*cond)(struct world *w))
+poll_until(struct tw *w, bool (*cond)(struct tw *w))
 {
     for (unsigned i = 0; i < REAL_MS; i++) {
         if (cond(w)) {
@@ -278,25 +171,23 @@ poll_until(struct world *w, bool (*cond)(struct world *w))
 static int
 move_resources(void *ctx)
 {
-    struct world *w = ctx;
-    struct pcivirt_bus_resources res;
+    struct tw *w = ctx;
 
-    if (pv_sriov_assign_resources(w->dev, w->plat, NULL) != 0) {
+    if (world_pf_move_resources(w->world, 0, true) != 0) {
         return -1;
     }
-    pv_sriov_query_resources(w->dev, &res);
     w->moved = true;
-    return NT_SUCCESS(wdf_node_set_resources(w->node, res.bar, res.bar, 1)) ? 0 : -1;
+    return 0;
 }
 
 /* Run the rebalance to its end while the guests keep polling. */
 static NTSTATUS
-finish_rebalance(struct world *w)
+finish_rebalance(struct tw *w)
 {
     NTSTATUS st = STATUS_PENDING;
 
     for (unsigned i = 0; i < REAL_MS; i++) {
-        if (vsp_stack_rebalance_end(w->s, 0, &st) == 0) {
+        if (vsp_stack_rebalance_end(w->p.s, 0, &st) == 0) {
             return st;
         }
         poll_guests(w);
@@ -306,32 +197,32 @@ finish_rebalance(struct world *w)
 }
 
 static struct swvf *
-drv(struct world *w, unsigned i)
+drv(struct tw *w, unsigned i)
 {
     return swvf_of(gvpci_bus_dev(w->vm[i].bus, w->vm[i].slot));
 }
 
 static uint64_t
-total(struct world *w, enum vsp_event_type t)
+total(struct tw *w, enum vsp_event_type t)
 {
-    return vsp_event_log_total(vsp_stack_log(w->s), t);
+    return vsp_event_log_total(vsp_stack_log(w->p.s), t);
 }
 
 /* The VF's BAR0 base on the host, from the device itself. */
 static uint64_t
-vf_bar0_host(struct world *w, uint16_t vf)
+vf_bar0_host(struct tw *w, uint16_t vf)
 {
     struct pcivirt_bus_resources res;
     ULONGLONG start = 0;
 
     (void)vf;
-    pv_sriov_query_resources(w->dev, &res);
+    pv_sriov_query_resources(w->p.dev, &res);
     RtlCmDecodeMemIoResource(&res.bar[0], &start);
     return start;
 }
 
 static void
-dma_works(struct world *w, unsigned i)
+dma_works(struct tw *w, unsigned i)
 {
     struct gvpci_dev *dev = gvpci_bus_dev(w->vm[i].bus, w->vm[i].slot);
     uint8_t src[128], dst[128];
@@ -352,19 +243,19 @@ dma_works(struct world *w, unsigned i)
 static void
 test_discovery_v2(void **state)
 {
-    struct world *w = *state;
+    struct tw *w = *state;
     struct vsp_stack_pf_info info;
     struct pf_admin_status ps;
     struct dev_vf_geometry geo;
 
-    assert_int_equal(vsp_stack_pfs(w->s, &info, 1), 1);
-    pv_sriov_geometry(w->dev, &geo);
+    assert_int_equal(vsp_stack_pfs(w->p.s, &info, 1), 1);
+    pv_sriov_geometry(w->p.dev, &geo);
     assert_int_equal(info.num_vfs, geo.num_vfs); /* NumVFs found by probing equals the device's */
     assert_true(info.v2);
     assert_true(info.mitigable);
     assert_true(info.attached);
     assert_non_null(strstr(info.link, "0000:03:00.0"));
-    assert_int_equal(pf_admin_status(w->device, &ps), STATUS_SUCCESS);
+    assert_int_equal(pf_admin_status(w->p.device, &ps), STATUS_SUCCESS);
     assert_true(ps.attached);
     assert_int_equal(total(w, VSP_EV_PF_ARRIVAL), 1);
     assert_int_equal(total(w, VSP_EV_ATTACH), 1);
@@ -373,8 +264,8 @@ test_discovery_v2(void **state)
     assert_int_equal(drv(w, 1)->vf_index, 5);
     dma_works(w, 0);
     /* Shutdown: DETACH, every table dereferenced (the PF counts them). */
-    vsp_stack_shutdown(w->s);
-    assert_int_equal(pf_admin_status(w->device, &ps), STATUS_SUCCESS);
+    vsp_stack_shutdown(w->p.s);
+    assert_int_equal(pf_admin_status(w->p.device, &ps), STATUS_SUCCESS);
     assert_false(ps.attached);
     assert_int_equal(ps.interface_refs, 0);
     assert_int_equal(total(w, VSP_EV_DETACH), 1);
@@ -384,21 +275,21 @@ test_discovery_v2(void **state)
 static void
 test_discovery_v1(void **state)
 {
-    struct world *w = *state;
+    struct tw *w = *state;
     struct vsp_stack_pf_info info;
 
-    assert_int_equal(vsp_stack_pfs(w->s, &info, 1), 1);
+    assert_int_equal(vsp_stack_pfs(w->p.s, &info, 1), 1);
     assert_false(info.v2); /* a requester asking 120 bytes gets the version-1 table */
     assert_int_equal(drv(w, 0)->vf_index, 2);
     for (unsigned i = 0; i < 6; i++) {
-        assert_int_equal(drv(w, 0)->bar_size[i], w->prof.vf_bar[i].size);
+        assert_int_equal(drv(w, 0)->bar_size[i], w->p.prof->vf_bar[i].size);
     }
 }
 
 /* ---- rebalance -------------------------------------------------------------------------------- */
 
 static bool
-restarted_both(struct world *w)
+restarted_both(struct tw *w)
 {
     return drv(w, 0) != NULL && drv(w, 1) != NULL && drv(w, 0)->restarts == 1 && drv(w, 1)->restarts == 1;
 }
@@ -406,12 +297,12 @@ restarted_both(struct world *w)
 static void
 test_rebalance_acknowledged(void **state)
 {
-    struct world *w = *state;
+    struct tw *w = *state;
     uint64_t before = vf_bar0_host(w, 2);
     struct pf_admin_status ps;
     uint32_t vendor = 0;
 
-    assert_int_equal(vsp_stack_rebalance_begin(w->s, w->node, move_resources, w), 0);
+    assert_int_equal(vsp_stack_rebalance_begin(w->p.s, w->p.node, move_resources, w), 0);
     assert_int_equal(finish_rebalance(w), STATUS_SUCCESS);
     assert_true(w->moved);
     assert_true(vf_bar0_host(w, 2) != before); /* the device's BARs really moved */
@@ -421,13 +312,13 @@ test_rebalance_acknowledged(void **state)
         assert_true(drv(w, i)->id_after_restart); /* BAR0 reached the device at its new place */
         dma_works(w, i);
         assert_int_equal(gvpci_cfg_read(gvpci_bus_dev(w->vm[i].bus, w->vm[i].slot), 0, 2, &vendor), 0);
-        assert_int_equal(vendor, w->prof.vendor_id);
+        assert_int_equal(vendor, w->p.prof->vendor_id);
     }
     assert_int_equal(total(w, VSP_EV_VM_ANSWER), 2);
     assert_int_equal(total(w, VSP_EV_VETO), 0);
     assert_int_equal(total(w, VSP_EV_TIMEOUT), 0);
     /* Exactly once: two events raised and delivered by the PF, two received and logged. */
-    assert_int_equal(pf_admin_status(w->device, &ps), STATUS_SUCCESS);
+    assert_int_equal(pf_admin_status(w->p.device, &ps), STATUS_SUCCESS);
     assert_int_equal(ps.events_raised, 2);
     assert_int_equal(ps.events_delivered, 2);
     assert_int_equal(total(w, VSP_EV_QUERY_STOP), 1);
@@ -438,25 +329,25 @@ test_rebalance_acknowledged(void **state)
 }
 
 static bool
-polite_answered(struct world *w)
+polite_answered(struct tw *w)
 {
     return drv(w, 0)->query_stops == 1 && total(w, VSP_EV_VM_ANSWER) == 1;
 }
 
 /* Start a rebalance, let the polite guest answer, then let the deadline pass. */
 static void
-rebalance_past_deadline(struct world *w)
+rebalance_past_deadline(struct tw *w)
 {
-    assert_int_equal(vsp_stack_rebalance_begin(w->s, w->node, move_resources, w), 0);
+    assert_int_equal(vsp_stack_rebalance_begin(w->p.s, w->p.node, move_resources, w), 0);
     assert_true(poll_until(w, polite_answered));
     /* The PF's PnP thread and the stack's service thread both sleep on the host clock now. */
-    assert_true(wdf_host_wait_sleepers(w->host, 2, REAL_MS));
+    assert_true(wdf_host_wait_sleepers(w->p.host, 2, REAL_MS));
     assert_int_equal(total(w, VSP_EV_TIMEOUT), 0);
-    assert_int_equal(wdf_host_clock_advance(w->host, VSP_QUERY_STOP_TIMEOUT_DEFAULT_NS), STATUS_SUCCESS);
+    assert_int_equal(wdf_host_clock_advance(w->p.host, VSP_QUERY_STOP_TIMEOUT_DEFAULT_NS), STATUS_SUCCESS);
 }
 
 static bool
-polite_cancelled(struct world *w)
+polite_cancelled(struct tw *w)
 {
     return drv(w, 0)->stop_cancels == 1;
 }
@@ -464,7 +355,7 @@ polite_cancelled(struct world *w)
 static void
 test_no_answer_veto(void **state)
 {
-    struct world *w = *state;
+    struct tw *w = *state;
     int rude = vsp_vm_id(vsp_stack_vm_vm(w->vm[1].vm));
     struct vsp_event ev;
     struct vsp_vf_info info;
@@ -472,13 +363,13 @@ test_no_answer_veto(void **state)
     rebalance_past_deadline(w);
     assert_int_equal(finish_rebalance(w), STATUS_IO_TIMEOUT); /* the query-stop failed: vetoed */
     assert_false(w->moved);                                   /* the PnP manager cancelled the stop */
-    assert_true(vsp_event_log_find(vsp_stack_log(w->s), VSP_EV_TIMEOUT, w->pf, 5, rude, &ev));
+    assert_true(vsp_event_log_find(vsp_stack_log(w->p.s), VSP_EV_TIMEOUT, w->p.pf, 5, rude, &ev));
     assert_int_equal(ev.status, STATUS_IO_TIMEOUT);
-    assert_true(vsp_event_log_find(vsp_stack_log(w->s), VSP_EV_VETO, w->pf, 5, rude, &ev));
+    assert_true(vsp_event_log_find(vsp_stack_log(w->p.s), VSP_EV_VETO, w->p.pf, 5, rude, &ev));
     assert_int_equal(ev.status, STATUS_IO_TIMEOUT);
     assert_int_equal(total(w, VSP_EV_SURPRISE_REMOVAL), 0);
     /* The rude VM keeps its VF; the polite one hears that the stop was cancelled. */
-    assert_int_equal(vsp_vmm_vf_info(vsp_stack_vmm(w->s), w->pf, 5, &info), 0);
+    assert_int_equal(vsp_vmm_vf_info(vsp_stack_vmm(w->p.s), w->p.pf, 5, &info), 0);
     assert_int_equal(info.state, VSP_VF_ASSIGNED);
     assert_true(poll_until(w, polite_cancelled));
     dma_works(w, 0);
@@ -487,17 +378,17 @@ test_no_answer_veto(void **state)
 static void
 test_guest_refusal_vetoes(void **state)
 {
-    struct world *w = *state;
+    struct tw *w = *state;
     int vm_b = vsp_vm_id(vsp_stack_vm_vm(w->vm[1].vm));
     struct vsp_event ev;
 
     drv(w, 1)->stop_answer = STATUS_DEVICE_BUSY; /* VF 5's driver refuses to let go */
-    assert_int_equal(vsp_stack_rebalance_begin(w->s, w->node, move_resources, w), 0);
+    assert_int_equal(vsp_stack_rebalance_begin(w->p.s, w->p.node, move_resources, w), 0);
     assert_int_equal(finish_rebalance(w), STATUS_DEVICE_BUSY); /* the PF failed query-stop with it */
     assert_false(w->moved);
-    assert_true(vsp_event_log_find(vsp_stack_log(w->s), VSP_EV_VM_ANSWER, w->pf, 5, vm_b, &ev));
+    assert_true(vsp_event_log_find(vsp_stack_log(w->p.s), VSP_EV_VM_ANSWER, w->p.pf, 5, vm_b, &ev));
     assert_int_equal(ev.status, STATUS_DEVICE_BUSY);
-    assert_true(vsp_event_log_find(vsp_stack_log(w->s), VSP_EV_VETO, w->pf, 5, vm_b, &ev));
+    assert_true(vsp_event_log_find(vsp_stack_log(w->p.s), VSP_EV_VETO, w->p.pf, 5, vm_b, &ev));
     assert_int_equal(ev.status, STATUS_DEVICE_BUSY);
     assert_int_equal(total(w, VSP_EV_TIMEOUT), 0); /* no deadline was needed */
     assert_true(poll_until(w, polite_cancelled));
@@ -505,7 +396,7 @@ test_guest_refusal_vetoes(void **state)
 }
 
 static bool
-rude_lost_vf(struct world *w)
+rude_lost_vf(struct tw *w)
 {
     return gvpci_bus_dev(w->vm[1].bus, w->vm[1].slot) == NULL && drv(w, 0)->restarts == 1;
 }
@@ -513,7 +404,7 @@ rude_lost_vf(struct world *w)
 static void
 test_no_answer_surprise_remove(void **state)
 {
-    struct world *w = *state;
+    struct tw *w = *state;
     int rude = vsp_vm_id(vsp_stack_vm_vm(w->vm[1].vm));
     struct vsp_event ev;
     struct vsp_vf_info info;
@@ -521,10 +412,10 @@ test_no_answer_surprise_remove(void **state)
     rebalance_past_deadline(w);
     assert_int_equal(finish_rebalance(w), STATUS_SUCCESS); /* the stop proceeded */
     assert_true(w->moved);
-    assert_true(vsp_event_log_find(vsp_stack_log(w->s), VSP_EV_TIMEOUT, w->pf, 5, rude, &ev));
-    assert_true(vsp_event_log_find(vsp_stack_log(w->s), VSP_EV_SURPRISE_REMOVAL, w->pf, 5, rude, &ev));
+    assert_true(vsp_event_log_find(vsp_stack_log(w->p.s), VSP_EV_TIMEOUT, w->p.pf, 5, rude, &ev));
+    assert_true(vsp_event_log_find(vsp_stack_log(w->p.s), VSP_EV_SURPRISE_REMOVAL, w->p.pf, 5, rude, &ev));
     assert_int_equal(total(w, VSP_EV_VETO), 0);
-    assert_int_equal(vsp_vmm_vf_info(vsp_stack_vmm(w->s), w->pf, 5, &info), 0);
+    assert_int_equal(vsp_vmm_vf_info(vsp_stack_vmm(w->p.s), w->p.pf, 5, &info), 0);
     assert_int_not_equal(info.vm, rude);
     assert_true(poll_until(w, rude_lost_vf));
     assert_true(drv(w, 0)->id_after_restart);
@@ -534,19 +425,19 @@ test_no_answer_surprise_remove(void **state)
 static void
 test_detach_mid_event(void **state)
 {
-    struct world *w = *state;
+    struct tw *w = *state;
     struct pf_admin_status ps;
 
-    assert_int_equal(vsp_stack_rebalance_begin(w->s, w->node, move_resources, w), 0);
+    assert_int_equal(vsp_stack_rebalance_begin(w->p.s, w->p.node, move_resources, w), 0);
     assert_true(poll_until(w, polite_answered));
     /* The rude guest holds the round open; shutting down DETACHes and the stop proceeds. */
-    vsp_stack_shutdown(w->s);
+    vsp_stack_shutdown(w->p.s);
     assert_int_equal(finish_rebalance(w), STATUS_SUCCESS);
     assert_true(w->moved);
     assert_int_equal(total(w, VSP_EV_DETACH), 1);
     assert_int_equal(total(w, VSP_EV_VETO), 0);
     assert_int_equal(total(w, VSP_EV_EVENT_COMPLETE), 0);
-    assert_int_equal(pf_admin_status(w->device, &ps), STATUS_SUCCESS);
+    assert_int_equal(pf_admin_status(w->p.device, &ps), STATUS_SUCCESS);
     assert_false(ps.attached);
     assert_int_equal(ps.events_raised, 1); /* no Restart for a VSP that left */
 }
@@ -554,7 +445,7 @@ test_detach_mid_event(void **state)
 /* ---- invalidation and mitigation --------------------------------------------------------------- */
 
 static bool
-mac_changed(struct world *w)
+mac_changed(struct tw *w)
 {
     return drv(w, 0)->mac_reads >= 2 && drv(w, 0)->mac[1] == 0xAB;
 }
@@ -562,11 +453,11 @@ mac_changed(struct world *w)
 static void
 test_mac_change_invalidates(void **state)
 {
-    struct world *w = *state;
+    struct tw *w = *state;
     const uint8_t mac[6] = {0x02, 0xAB, 0xCD, 0xEF, 0x01, 0x23};
     unsigned other = drv(w, 1)->mac_reads;
 
-    assert_int_equal(pf_admin_set_vf_mac(w->device, 2, mac), STATUS_SUCCESS);
+    assert_int_equal(pf_admin_set_vf_mac(w->p.device, 2, mac), STATUS_SUCCESS);
     assert_true(poll_until(w, mac_changed));
     assert_memory_equal(drv(w, 0)->mac, mac, 6);
     assert_int_equal(drv(w, 0)->last_mask, 1u << PF_BLOCK_ID_VF_INFO);
@@ -575,7 +466,7 @@ test_mac_change_invalidates(void **state)
 }
 
 static uint32_t
-priv_queues(struct world *w, unsigned i, uint32_t write)
+priv_queues(struct tw *w, unsigned i, uint32_t write)
 {
     struct gvpci_dev *dev = gvpci_bus_dev(w->vm[i].bus, w->vm[i].slot);
     uint32_t v = 0;
@@ -586,7 +477,7 @@ priv_queues(struct world *w, unsigned i, uint32_t write)
 }
 
 static bool
-intercept_rebuilt(struct world *w)
+intercept_rebuilt(struct tw *w)
 {
     return total(w, VSP_EV_INTERCEPT_UPDATE) >= 3;
 }
@@ -594,7 +485,7 @@ intercept_rebuilt(struct world *w)
 static void
 test_mitigated_range_update(void **state)
 {
-    struct world *w = *state;
+    struct tw *w = *state;
     struct vsp_vpci_host *h = vsp_stack_vm_host(w->vm[0].vm);
     struct vsp_vpci_stats a, b;
     struct pf_mitig_range whole = {.bar = 0, .base_page = 0, .page_count = 2, .intercept_writes = true};
@@ -606,7 +497,7 @@ test_mitigated_range_update(void **state)
     assert_int_equal(b.mmio_trapped - a.mmio_trapped, 2);
     /* The PF now traps writes to pages 0-1: MITIGATED_RANGE_UPDATE completes, the map is rebuilt. */
     assert_int_equal(total(w, VSP_EV_INTERCEPT_UPDATE), 2); /* one per assigned VF */
-    assert_int_equal(pf_admin_set_mitigated_ranges(w->device, 2, &whole, 1), STATUS_SUCCESS);
+    assert_int_equal(pf_admin_set_mitigated_ranges(w->p.device, 2, &whole, 1), STATUS_SUCCESS);
     assert_true(poll_until(w, intercept_rebuilt));
     vsp_vpci_host_stats(h, &a);
     assert_int_equal(priv_queues(w, 0, 4), 4); /* the write trapped, the read of page 1 now direct */
@@ -623,7 +514,7 @@ test_mitigated_range_update(void **state)
 /* ---- removal ---------------------------------------------------------------------------------- */
 
 static bool
-pf_gone(struct world *w)
+pf_gone(struct tw *w)
 {
     return total(w, VSP_EV_PF_REMOVAL) == 1 && gvpci_bus_dev(w->vm[0].bus, w->vm[0].slot) == NULL &&
            gvpci_bus_dev(w->vm[1].bus, w->vm[1].slot) == NULL;
@@ -632,16 +523,16 @@ pf_gone(struct world *w)
 static void
 test_pf_surprise_removal(void **state)
 {
-    struct world *w = *state;
+    struct tw *w = *state;
     struct vsp_stack_pf_info info;
     struct vsp_vf_info vi;
 
-    assert_int_equal(wdf_pnp_surprise_remove(w->node), STATUS_SUCCESS);
+    assert_int_equal(wdf_pnp_surprise_remove(w->p.node), STATUS_SUCCESS);
     assert_true(poll_until(w, pf_gone));
-    assert_int_equal(vsp_stack_pfs(w->s, &info, 1), 0);
-    assert_int_equal(vsp_vmm_vf_info(vsp_stack_vmm(w->s), w->pf, 2, &vi), PCIVIRT_ENOENT);
-    assert_int_equal(vsp_stack_assign(w->s, w->pf, 2, w->vm[0].vm, NULL), PCIVIRT_ENOENT);
-    assert_int_equal(wdf_pnp_remove(w->node), STATUS_SUCCESS);
+    assert_int_equal(vsp_stack_pfs(w->p.s, &info, 1), 0);
+    assert_int_equal(vsp_vmm_vf_info(vsp_stack_vmm(w->p.s), w->p.pf, 2, &vi), PCIVIRT_ENOENT);
+    assert_int_equal(vsp_stack_assign(w->p.s, w->p.pf, 2, w->vm[0].vm, NULL), PCIVIRT_ENOENT);
+    assert_int_equal(wdf_pnp_remove(w->p.node), STATUS_SUCCESS);
 }
 
 int

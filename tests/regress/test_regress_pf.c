@@ -29,17 +29,13 @@
 #include "dev/sriov_dev.h"
 #include "pf/pf.h"
 #include "util/alloc.h"
+#include "world.h"
 
 #define VF 2u
 
-struct world {
-    struct wdf_host *host;
-    struct pv_platform *plat;
-    struct pv_sriov_dev *dev;
-    struct pv_profile prof;
-    PCIVIRT_BUS_INTERFACE bus;
-    struct wdf_node *node;
-    struct wdf_driver_module *drv;
+/* The shared world (tools/world.h) without a stack, and the test's handle on the PF. */
+struct rig {
+    struct world *world;
     WDFDEVICE device;
     struct wdf_target *target;
     MITIGABLE_DEVICE_INTERFACE mitig;
@@ -54,37 +50,23 @@ struct update {
     NTSTATUS status;
 };
 
+/* The default device with 8 VFs behind the reference PF driver; the VSP's target and mitigable table. */
 static void
-world_up(struct world *w)
+rig_up(struct rig *w)
 {
-    struct pcivirt_bus_resources res;
-    struct wdf_pdo_interface iface = {&GUID_PCIVIRT_BUS_INTERFACE, (const INTERFACE *)&w->bus};
-    struct wdf_pdo_config cfg = {.hardware_id = "PCI\\VEN_8086&DEV_10FB", .instance_id = "0000:03:00.0"};
-    struct wdf_host_config hc = {.clock = WDF_CLOCK_VIRTUAL};
+    const struct world_config cfg = {.clock = WDF_CLOCK_VIRTUAL, .no_stack = true, .pf = {.initial_vfs = 8}};
+    struct world_error err;
     char **links = NULL;
 
-    assert_int_equal(wdf_host_create(&hc, &w->host), STATUS_SUCCESS);
-    wdf_thread_bind(w->host);
-    pv_profile_default(&w->prof);
-    w->prof.initial_vfs = 8;
-    assert_int_equal(pv_platform_create(NULL, &w->plat), 0);
-    assert_int_equal(pv_sriov_create(&w->prof, &w->dev, NULL), 0);
-    assert_int_equal(pv_sriov_assign_resources(w->dev, w->plat, NULL), 0);
-    pv_sriov_bus_interface(w->dev, &w->bus);
-    pv_sriov_query_resources(w->dev, &res);
-    cfg.raw = res.bar;
-    cfg.translated = res.bar;
-    cfg.resource_count = 1;
-    cfg.interfaces = &iface;
-    cfg.interface_count = 1;
-    assert_int_equal(wdf_pdo_create(w->host, &cfg, &w->node), STATUS_SUCCESS);
-    assert_int_equal(wdf_driver_load(w->host, "pcivirt_pf", PfDriverEntry, &w->drv), STATUS_SUCCESS);
-    assert_int_equal(wdf_node_add_driver(w->node, w->drv, WDF_ROLE_FUNCTION), STATUS_SUCCESS);
-    w->device = wdf_node_device(w->node, WDF_ROLE_FUNCTION);
-    assert_int_equal(wdf_pnp_start(w->node), STATUS_SUCCESS);
-    assert_int_equal(wdf_interface_list(w->host, &GUID_DEVINTERFACE_VIRTUALIZABLE_DEVICE, &links), STATUS_SUCCESS);
+    if (world_create(&cfg, &w->world, &err) != 0) {
+        fail_msg("world: %s: %s", world_step_name(err.step), err.message);
+    }
+    w->device = world_pf_device(w->world, 0);
+    assert_int_equal(wdf_interface_list(world_host(w->world), &GUID_DEVINTERFACE_VIRTUALIZABLE_DEVICE, &links),
+                     STATUS_SUCCESS);
     assert_non_null(links[0]);
-    assert_int_equal(wdf_target_open(w->host, links[0], KernelMode, NULL, NULL, &w->target), STATUS_SUCCESS);
+    assert_int_equal(wdf_target_open(world_host(w->world), links[0], KernelMode, NULL, NULL, &w->target),
+                     STATUS_SUCCESS);
     wdf_interface_list_free(links);
     assert_int_equal(wdf_target_query_interface(w->target, &GUID_MITIGABLE_DEVICE_INTERFACE, (INTERFACE *)&w->mitig,
                                                 sizeof(w->mitig), 1, NULL),
@@ -92,14 +74,11 @@ world_up(struct world *w)
 }
 
 static void
-world_down(struct world *w)
+rig_down(struct rig *w)
 {
     w->mitig.InterfaceDereference(w->mitig.Context);
     wdf_target_close(w->target);
-    wdf_host_destroy(w->host);
-    wdf_thread_bind(NULL);
-    pv_sriov_destroy(w->dev);
-    pv_platform_destroy(w->plat);
+    world_destroy(w->world);
 }
 
 static void
@@ -115,7 +94,7 @@ on_update(void *ctx, struct wdf_io *io, NTSTATUS status, ULONG_PTR information)
 
 /* Arm VF's MITIGATED_RANGE_UPDATE as the stack does after re-reading the ranges. */
 static void
-arm(struct world *w, struct update *u)
+arm(struct rig *w, struct update *u)
 {
     memset(u, 0, sizeof(*u));
     u->in.VfIndex = VF;
@@ -143,14 +122,14 @@ completed(struct update *u)
 
 /* A trapped 4-byte read of VF BAR0 at @off through the PF's table; the status. */
 static NTSTATUS
-trapped_read(struct world *w, uint64_t off, uint32_t *v)
+trapped_read(struct rig *w, uint64_t off, uint32_t *v)
 {
     *v = 0;
     return w->mitig.ReadWriteMitigatedRegister(w->mitig.Context, VF, TRUE, 0, off, 4, (PUCHAR)v);
 }
 
 static void
-set_ranges(struct world *w, bool page0)
+set_ranges(struct rig *w, bool page0)
 {
     struct pf_mitig_range r[2] = {
         {.bar = 0, .base_page = 1, .page_count = 1, .intercept_reads = true, .intercept_writes = true},
@@ -162,13 +141,13 @@ set_ranges(struct world *w, bool page0)
 static void
 trapped_access_keeps_reported_range_until_stack_rereads(void **state)
 {
-    struct world w;
+    struct rig w;
     struct update u;
     uint32_t v = 0;
 
     (void)state;
     memset(&w, 0, sizeof(w));
-    world_up(&w);
+    rig_up(&w);
 
     /* Page 0 (ID and scratch registers) trapped; the stack catches up: one dirty completion, then held. */
     set_ranges(&w, true);
@@ -210,7 +189,7 @@ trapped_access_keeps_reported_range_until_stack_rereads(void **state)
     wdf_io_cancel(u.io);
     assert_true(completed(&u));
     assert_int_equal(u.status, STATUS_CANCELLED);
-    world_down(&w);
+    rig_down(&w);
 }
 
 int

@@ -36,80 +36,44 @@
 #include "pf/pf.h"
 #include "util/alloc.h"
 #include "vsp/stack.h"
+#include "world.h"
 
 #define VF 2u
 
-struct world {
-    struct wdf_host *host;
-    struct pv_platform *plat;
-    struct pv_sriov_dev *dev;
-    struct pv_profile prof;
-    PCIVIRT_BUS_INTERFACE bus;
-    struct wdf_node *node;
-    struct wdf_driver_module *drv;
-    WDFDEVICE device;
-    struct vsp_stack *s;
+/* The shared world (tools/world.h) and borrowed pointers into it. */
+struct rig {
+    struct world *world;
+    struct world_parts p;
 };
 
+/* The default device with 8 VFs behind the reference PF driver, the stack started and attached; no VMs. */
 static void
-world_up(struct world *w)
+rig_up(struct rig *w)
 {
-    struct pcivirt_bus_resources res;
-    struct wdf_pdo_interface iface = {&GUID_PCIVIRT_BUS_INTERFACE, (const INTERFACE *)&w->bus};
-    struct wdf_pdo_config cfg = {.hardware_id = "PCI\\VEN_8086&DEV_10FB", .instance_id = "0000:03:00.0"};
-    struct wdf_host_config hc = {.clock = WDF_CLOCK_VIRTUAL};
-    struct vsp_stack_config sc;
+    const struct world_config cfg = {.clock = WDF_CLOCK_VIRTUAL, .discovery_ms = 10000, .pf = {.initial_vfs = 8}};
+    struct world_error err;
 
-    assert_int_equal(wdf_host_create(&hc, &w->host), STATUS_SUCCESS);
-    wdf_thread_bind(w->host);
-    pv_profile_default(&w->prof);
-    w->prof.initial_vfs = 8;
-    assert_int_equal(pv_platform_create(NULL, &w->plat), 0);
-    assert_int_equal(pv_sriov_create(&w->prof, &w->dev, NULL), 0);
-    assert_int_equal(pv_sriov_assign_resources(w->dev, w->plat, NULL), 0);
-    pv_sriov_bus_interface(w->dev, &w->bus);
-    pv_sriov_query_resources(w->dev, &res);
-    cfg.raw = res.bar;
-    cfg.translated = res.bar;
-    cfg.resource_count = 1;
-    cfg.interfaces = &iface;
-    cfg.interface_count = 1;
-    assert_int_equal(wdf_pdo_create(w->host, &cfg, &w->node), STATUS_SUCCESS);
-    assert_int_equal(wdf_driver_load(w->host, "pcivirt_pf", PfDriverEntry, &w->drv), STATUS_SUCCESS);
-    assert_int_equal(wdf_node_add_driver(w->node, w->drv, WDF_ROLE_FUNCTION), STATUS_SUCCESS);
-    w->device = wdf_node_device(w->node, WDF_ROLE_FUNCTION);
-    assert_int_equal(wdf_pnp_start(w->node), STATUS_SUCCESS);
-    sc = (struct vsp_stack_config){.host = w->host, .platform = w->plat};
-    assert_int_equal(vsp_stack_create(&sc, &w->s), 0);
-    assert_int_equal(vsp_stack_start(w->s), 0);
-    assert_true(vsp_stack_wait_pfs(w->s, 1, 10000));
-}
-
-static void
-world_down(struct world *w)
-{
-    vsp_stack_destroy(w->s);
-    wdf_host_destroy(w->host);
-    wdf_thread_bind(NULL);
-    pv_sriov_destroy(w->dev);
-    pv_platform_destroy(w->plat);
+    if (world_create(&cfg, &w->world, &err) != 0) {
+        fail_msg("world: %s: %s", world_step_name(err.step), err.message);
+    }
+    world_parts(w->world, 0, &w->p);
 }
 
 /* BAR0 of VF @vf on the host, from the device's own resources. */
 static uint64_t
-vf_bar0(struct world *w, unsigned vf)
+vf_bar0(struct rig *w, unsigned vf)
 {
     struct pcivirt_bus_resources res;
     ULONGLONG start = 0;
 
-    pv_sriov_query_resources(w->dev, &res);
+    pv_sriov_query_resources(w->p.dev, &res);
     RtlCmDecodeMemIoResource(&res.bar[0], &start);
-    return start + vf * w->prof.vf_bar[0].size;
+    return start + vf * w->p.prof->vf_bar[0].size;
 }
 
 /* What the VF's guest would leave behind: a mailbox block and a scratch value. */
 static void
-dirty_vf(struct world *w)
+dirty_vf(struct rig *w)
 {
     SRIOV_DEVICE_INTERFACE_STANDARD tbl;
     struct wdf_target *t = NULL;
@@ -117,9 +81,9 @@ dirty_vf(struct world *w)
     uint8_t mail[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     uint32_t scratch = 0x5CA77E12;
 
-    assert_int_equal(wdf_interface_list(w->host, &GUID_DEVINTERFACE_VIRTUALIZABLE_DEVICE, &links), STATUS_SUCCESS);
+    assert_int_equal(wdf_interface_list(w->p.host, &GUID_DEVINTERFACE_VIRTUALIZABLE_DEVICE, &links), STATUS_SUCCESS);
     assert_non_null(links[0]);
-    assert_int_equal(wdf_target_open(w->host, links[0], KernelMode, NULL, NULL, &t), STATUS_SUCCESS);
+    assert_int_equal(wdf_target_open(w->p.host, links[0], KernelMode, NULL, NULL, &t), STATUS_SUCCESS);
     wdf_interface_list_free(links);
     assert_int_equal(wdf_target_query_interface(t, &GUID_SRIOV_DEVICE_INTERFACE_STANDARD, (INTERFACE *)&tbl,
                                                 sizeof(tbl), SRIOV_DEVICE_INTERFACE_STANDARD_VERSION_1, NULL),
@@ -127,13 +91,13 @@ dirty_vf(struct world *w)
     assert_int_equal(tbl.WriteVfConfigBlock(tbl.Context, VF, PF_BLOCK_ID_MAILBOX, mail, sizeof(mail)), STATUS_SUCCESS);
     tbl.InterfaceDereference(tbl.Context);
     wdf_target_close(t);
-    assert_int_equal(pv_platform_write(w->plat, vf_bar0(w, VF) + SWVF_REG_SCRATCH, &scratch, 4), 0);
+    assert_int_equal(pv_platform_write(w->p.plat, vf_bar0(w, VF) + SWVF_REG_SCRATCH, &scratch, 4), 0);
 }
 
 static void
 stack_shutdown_resets_assigned_vfs(void **state)
 {
-    struct world w;
+    struct rig w;
     struct vsp_stack_vm *vm = NULL;
     struct vsp_stack_vm_config vc = {.name = "vm-a", .memory_bytes = 16u << 20};
     int pf;
@@ -142,29 +106,31 @@ stack_shutdown_resets_assigned_vfs(void **state)
 
     (void)state;
     memset(&w, 0, sizeof(w));
-    world_up(&w);
-    pf = vsp_stack_pf_find(w.s, "0000:03:00.0");
+    rig_up(&w);
+    pf = vsp_stack_pf_find(w.p.s, "0000:03:00.0");
     assert_true(pf >= 0);
-    assert_int_equal(vsp_stack_vm_create(w.s, &vc, &vm), 0);
-    assert_int_equal(vsp_stack_assign(w.s, pf, VF, vm, NULL), 0);
+    assert_int_equal(vsp_stack_vm_create(w.p.s, &vc, &vm), 0);
+    assert_int_equal(vsp_stack_assign(w.p.s, pf, VF, vm, NULL), 0);
     dirty_vf(&w);
-    assert_int_equal(pf_admin_get_vf_block(w.device, VF, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len), STATUS_SUCCESS);
+    assert_int_equal(pf_admin_get_vf_block(w.p.device, VF, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len),
+                     STATUS_SUCCESS);
     assert_int_equal(len, 8); /* the dirt is there */
 
-    vsp_stack_shutdown(w.s); /* DETACH; the PF and its device stay */
+    vsp_stack_shutdown(w.p.s); /* DETACH; the PF and its device stay */
 
-    assert_int_equal(pf_admin_get_vf_block(w.device, VF, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len), STATUS_SUCCESS);
+    assert_int_equal(pf_admin_get_vf_block(w.p.device, VF, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len),
+                     STATUS_SUCCESS);
     assert_int_equal(len, 0); /* ResetVf dropped the VF-written block */
-    assert_int_equal(pv_platform_read(w.plat, vf_bar0(&w, VF) + SWVF_REG_SCRATCH, &scratch, 4), 0);
+    assert_int_equal(pv_platform_read(w.p.plat, vf_bar0(&w, VF) + SWVF_REG_SCRATCH, &scratch, 4), 0);
     assert_int_equal(scratch, 0); /* FLR: "0 after FLR" (dev/regs.h) */
-    assert_true(vsp_event_log_find(vsp_stack_log(w.s), VSP_EV_RESET, pf, VF, VSP_EV_NONE, NULL));
-    world_down(&w);
+    assert_true(vsp_event_log_find(vsp_stack_log(w.p.s), VSP_EV_RESET, pf, VF, VSP_EV_NONE, NULL));
+    world_destroy(w.world);
 }
 
 static void
 first_assignment_resets_vf_left_dirty(void **state)
 {
-    struct world w;
+    struct rig w;
     struct vsp_stack_vm *vm = NULL;
     struct vsp_stack_vm_config vc = {.name = "vm-b", .memory_bytes = 16u << 20};
     struct vsp_vf_info info;
@@ -174,25 +140,27 @@ first_assignment_resets_vf_left_dirty(void **state)
 
     (void)state;
     memset(&w, 0, sizeof(w));
-    world_up(&w);
-    pf = vsp_stack_pf_find(w.s, "0000:03:00.0");
+    rig_up(&w);
+    pf = vsp_stack_pf_find(w.p.s, "0000:03:00.0");
     assert_true(pf >= 0);
     dirty_vf(&w); /* what a previous VSP could not reset: the VF is free in this stack */
-    assert_int_equal(pf_admin_get_vf_block(w.device, VF, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len), STATUS_SUCCESS);
+    assert_int_equal(pf_admin_get_vf_block(w.p.device, VF, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len),
+                     STATUS_SUCCESS);
     assert_int_equal(len, 8);
-    assert_int_equal(vsp_stack_vm_create(w.s, &vc, &vm), 0);
+    assert_int_equal(vsp_stack_vm_create(w.p.s, &vc, &vm), 0);
 
-    assert_int_equal(vsp_stack_assign(w.s, pf, VF, vm, NULL), 0);
+    assert_int_equal(vsp_stack_assign(w.p.s, pf, VF, vm, NULL), 0);
 
-    assert_int_equal(vsp_vmm_vf_info(vsp_stack_vmm(w.s), pf, VF, &info), 0);
+    assert_int_equal(vsp_vmm_vf_info(vsp_stack_vmm(w.p.s), pf, VF, &info), 0);
     assert_int_equal(info.state, VSP_VF_ASSIGNED);
-    assert_int_equal(pf_admin_get_vf_block(w.device, VF, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len), STATUS_SUCCESS);
+    assert_int_equal(pf_admin_get_vf_block(w.p.device, VF, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len),
+                     STATUS_SUCCESS);
     assert_int_equal(len, 0); /* reset before the VM got it */
-    assert_int_equal(pv_platform_read(w.plat, vf_bar0(&w, VF) + SWVF_REG_SCRATCH, &scratch, 4), 0);
+    assert_int_equal(pv_platform_read(w.p.plat, vf_bar0(&w, VF) + SWVF_REG_SCRATCH, &scratch, 4), 0);
     assert_int_equal(scratch, 0);
-    assert_true(vsp_event_log_find(vsp_stack_log(w.s), VSP_EV_RESET, pf, VF, VSP_EV_NONE, NULL));
-    assert_true(vsp_event_log_find(vsp_stack_log(w.s), VSP_EV_HANDOFF_CLEAN, pf, VF, VSP_EV_NONE, NULL));
-    world_down(&w);
+    assert_true(vsp_event_log_find(vsp_stack_log(w.p.s), VSP_EV_RESET, pf, VF, VSP_EV_NONE, NULL));
+    assert_true(vsp_event_log_find(vsp_stack_log(w.p.s), VSP_EV_HANDOFF_CLEAN, pf, VF, VSP_EV_NONE, NULL));
+    world_destroy(w.world);
 }
 
 int

@@ -37,7 +37,7 @@ static const unsigned ev_weight[EV_KINDS] = {22, 14, 9, 5, 14, 17, 16, 3};
 
 /* Poll @cond (real time, bounded); false (and a failure) when it never held. */
 static bool
-settle(struct world *w, struct wd_thread *me, bool (*cond)(struct world *w, unsigned arg), unsigned arg,
+settle(struct stress *w, struct wd_thread *me, bool (*cond)(struct stress *w, unsigned arg), unsigned arg,
        const char *phase)
 {
     uint64_t start = wd_now_ms();
@@ -57,7 +57,7 @@ settle(struct world *w, struct wd_thread *me, bool (*cond)(struct world *w, unsi
 }
 
 static bool
-events_settled(struct world *w, unsigned unused)
+events_settled(struct stress *w, unsigned unused)
 {
     struct pf_admin_status ps = pf_status(w);
 
@@ -67,17 +67,17 @@ events_settled(struct world *w, unsigned unused)
 }
 
 static bool
-vf_free(struct world *w, unsigned vf)
+vf_free(struct stress *w, unsigned vf)
 {
     struct vsp_vf_info info;
 
-    return vsp_vmm_vf_info(vsp_stack_vmm(w->s), w->pf, (uint16_t)vf, &info) == 0 &&
+    return vsp_vmm_vf_info(vsp_stack_vmm(w->p.s), w->p.pf, (uint16_t)vf, &info) == 0 &&
            (info.state == VSP_VF_FREE || info.state == VSP_VF_QUARANTINED);
 }
 
 /* Every guest went twice more through its loop since mark_guests() (so it saw what was published). */
 static bool
-guests_passed_mark(struct world *w, unsigned unused)
+guests_passed_mark(struct stress *w, unsigned unused)
 {
     (void)unused;
     for (unsigned i = 0; i < NVMS; i++) {
@@ -89,7 +89,7 @@ guests_passed_mark(struct world *w, unsigned unused)
 }
 
 static void
-mark_guests(struct world *w)
+mark_guests(struct stress *w)
 {
     for (unsigned i = 0; i < NVMS; i++) {
         w->guest_mark[i] = atomic_load(&w->g[i].wd->progress) + 2;
@@ -98,11 +98,11 @@ mark_guests(struct world *w)
 
 /* A VF leaving a VM must come back FREE: reset and checked clean (docs/STACK.md clean handoff). */
 static void
-expect_free(struct world *w, unsigned vf, const char *after)
+expect_free(struct stress *w, unsigned vf, const char *after)
 {
     struct vsp_vf_info info;
 
-    if (vsp_vmm_vf_info(vsp_stack_vmm(w->s), w->pf, (uint16_t)vf, &info) != 0) {
+    if (vsp_vmm_vf_info(vsp_stack_vmm(w->p.s), w->p.pf, (uint16_t)vf, &info) != 0) {
         stress_fail(w, __LINE__, "VF %u unknown after %s", vf, after);
         return;
     }
@@ -114,7 +114,7 @@ expect_free(struct world *w, unsigned vf, const char *after)
 }
 
 static void
-model_remove(struct world *w, unsigned vf)
+model_remove(struct stress *w, unsigned vf)
 {
     int i = w->m.holder[vf];
 
@@ -130,16 +130,16 @@ model_remove(struct world *w, unsigned vf)
 static void *
 pnp_helper_main(void *arg)
 {
-    struct world *w = arg;
+    struct stress *w = arg;
 
-    wdf_thread_bind(w->host);
+    wdf_thread_bind(w->p.host);
     wd_idle(w->pnp.wd, false);
     wd_phase(w->pnp.wd, "pnp: query-stop (the broker asks the guests)");
-    w->pnp.query = wdf_pnp_query_stop(w->node);
+    w->pnp.query = wdf_pnp_query_stop(w->p.node);
     w->pnp.cancel = STATUS_PENDING;
     if (NT_SUCCESS(w->pnp.query)) {
         wd_phase(w->pnp.wd, "pnp: cancel-stop");
-        w->pnp.cancel = wdf_pnp_cancel_stop(w->node);
+        w->pnp.cancel = wdf_pnp_cancel_stop(w->p.node);
     }
     wd_phase(w->pnp.wd, "pnp: idle");
     wd_idle(w->pnp.wd, true);
@@ -159,7 +159,7 @@ struct cycle {
 
 /* Decide who vetoes and what the PnP manager must answer (docs/STACK.md: decision exactly once). */
 static void
-cycle_plan(struct world *w, struct cycle *c)
+cycle_plan(struct stress *w, struct cycle *c)
 {
     c->rude_holds = w->m.count[RUDE] > 0;
     for (unsigned vf = 0; vf < NUM_VFS; vf++) {
@@ -182,13 +182,13 @@ cycle_plan(struct world *w, struct cycle *c)
 
 /* Start the cycle on another thread: the stack's rebalance thread, or our PnP helper. */
 static bool
-cycle_begin(struct world *w, struct cycle *c)
+cycle_begin(struct stress *w, struct cycle *c)
 {
     c->answers0 = total(w, VSP_EV_VM_ANSWER);
     c->aperture0 = vf_aperture(w);
     atomic_store(&w->moved, false);
     if (c->move) {
-        int rc = vsp_stack_rebalance_begin(w->s, w->node, move_resources, w);
+        int rc = vsp_stack_rebalance_begin(w->p.s, w->p.node, move_resources, w);
 
         CHECK(w, rc == 0, "rebalance_begin: %d", rc);
         return rc == 0;
@@ -203,14 +203,14 @@ cycle_begin(struct world *w, struct cycle *c)
 
 /* Wait for the outcome, advancing the virtual clock past the deadline when only the rude VM is left. */
 static bool
-cycle_wait(struct world *w, struct wd_thread *me, struct cycle *c, NTSTATUS *status)
+cycle_wait(struct stress *w, struct wd_thread *me, struct cycle *c, NTSTATUS *status)
 {
     uint64_t start = wd_now_ms();
     bool advanced = false;
 
     wd_phase(me, c->move ? "chaos: waiting for the rebalance outcome" : "chaos: waiting for query-stop/cancel-stop");
     for (;;) {
-        if (c->move && vsp_stack_rebalance_end(w->s, 1, status) == 0) {
+        if (c->move && vsp_stack_rebalance_end(w->p.s, 1, status) == 0) {
             return true;
         }
         if (!c->move && atomic_load(&w->pnp.done)) {
@@ -225,7 +225,7 @@ cycle_wait(struct world *w, struct wd_thread *me, struct cycle *c, NTSTATUS *sta
             total(w, VSP_EV_VM_ANSWER) - c->answers0 >= c->polite_vfs) {
             wd_phase(me, "chaos: advancing the virtual clock past the query-stop deadline");
             CHECK(w,
-                  wdf_host_clock_advance(w->host, VSP_QUERY_STOP_TIMEOUT_DEFAULT_NS + VSP_NS_PER_S) == STATUS_SUCCESS,
+                  wdf_host_clock_advance(w->p.host, VSP_QUERY_STOP_TIMEOUT_DEFAULT_NS + VSP_NS_PER_S) == STATUS_SUCCESS,
                   "clock advance");
             advanced = true;
         }
@@ -240,7 +240,7 @@ cycle_wait(struct world *w, struct wd_thread *me, struct cycle *c, NTSTATUS *sta
 }
 
 static void
-cycle_account(struct world *w, struct cycle *c, NTSTATUS status)
+cycle_account(struct stress *w, struct cycle *c, NTSTATUS status)
 {
     CHECK(w, status == c->expect, "%s: PnP outcome 0x%08x, expected 0x%08x (veto %d, rude holds %d, policy %s)",
           c->move ? "rebalance" : "query-stop", (unsigned)status, (unsigned)c->expect, c->any_veto, c->rude_holds,
@@ -272,7 +272,7 @@ cycle_account(struct world *w, struct cycle *c, NTSTATUS status)
 }
 
 static void
-ev_cycle(struct world *w, struct wd_thread *me, bool move)
+ev_cycle(struct stress *w, struct wd_thread *me, bool move)
 {
     struct cycle c = {.move = move};
     NTSTATUS status = STATUS_PENDING;
@@ -295,7 +295,7 @@ ev_cycle(struct world *w, struct wd_thread *me, bool move)
 
 /* A VF in a VM, at random, or -1. */
 static int
-pick_held(struct world *w)
+pick_held(struct stress *w)
 {
     unsigned cand[NUM_VFS], n = 0;
 
@@ -308,21 +308,21 @@ pick_held(struct world *w)
 }
 
 static void
-ev_surprise(struct world *w, struct wd_thread *me, int vf)
+ev_surprise(struct stress *w, struct wd_thread *me, int vf)
 {
     int rc;
 
     wd_phase(me, "chaos: surprise-removing a VF from its VM");
-    rc = vsp_vmm_surprise_remove(vsp_stack_vmm(w->s), w->pf, (uint16_t)vf, "stress: surprise removal");
+    rc = vsp_vmm_surprise_remove(vsp_stack_vmm(w->p.s), w->p.pf, (uint16_t)vf, "stress: surprise removal");
     CHECK(w, rc == 0, "surprise removal of VF %d: %d", vf, rc);
     model_remove(w, (unsigned)vf);
     expect_free(w, (unsigned)vf, "surprise removal");
 }
 
 static void
-ev_eject(struct world *w, struct wd_thread *me, int vf)
+ev_eject(struct stress *w, struct wd_thread *me, int vf)
 {
-    int rc = vsp_stack_eject(w->s, w->pf, (uint16_t)vf, "stress: eject");
+    int rc = vsp_stack_eject(w->p.s, w->p.pf, (uint16_t)vf, "stress: eject");
 
     CHECK(w, rc == 0, "eject of VF %d: %d", vf, rc);
     if (settle(w, me, vf_free, (unsigned)vf, "chaos: waiting for the guest to acknowledge an eject")) {
@@ -333,7 +333,7 @@ ev_eject(struct world *w, struct wd_thread *me, int vf)
 
 /* Give a free VF to a VM with room (the rude one less often); false when none fits. */
 static bool
-ev_assign(struct world *w, struct wd_thread *me)
+ev_assign(struct stress *w, struct wd_thread *me)
 {
     unsigned vfs[NUM_VFS], vms[3 * NVMS], nv = 0, nm = 0;
     int rc;
@@ -358,7 +358,7 @@ ev_assign(struct world *w, struct wd_thread *me)
     if (rc != 0) {
         struct vsp_vf_info info = {.state = VSP_VF_FREE};
 
-        vsp_vmm_vf_info(vsp_stack_vmm(w->s), w->pf, (uint16_t)vf, &info);
+        vsp_vmm_vf_info(vsp_stack_vmm(w->p.s), w->p.pf, (uint16_t)vf, &info);
         stress_fail(w, __LINE__,
                     "assign VF %u to guest %u: %d (VF %s in vm %d; model %d %d %d %d %d %d %d %d; vm ids %d %d %d %d, "
                     "incarnation %llu, cycles %u)",
@@ -374,7 +374,7 @@ ev_assign(struct world *w, struct wd_thread *me)
 /* ---- PF-side changes ------------------------------------------------------------------------------ */
 
 static void
-ev_mac(struct world *w, struct wd_thread *me)
+ev_mac(struct stress *w, struct wd_thread *me)
 {
     unsigned vf = rnd_below(&w->rng, NUM_VFS);
     uint32_t seq = atomic_load(&w->mac_started[vf]) + 1;
@@ -384,7 +384,7 @@ ev_mac(struct world *w, struct wd_thread *me)
     wd_phase(me, "chaos: PF-side MAC change");
     mac_of(vf, seq, mac);
     atomic_store(&w->mac_started[vf], seq);
-    st = pf_admin_set_vf_mac(w->device, (uint16_t)vf, mac);
+    st = pf_admin_set_vf_mac(w->p.device, (uint16_t)vf, mac);
     atomic_store(&w->mac_committed[vf], seq);
     CHECK(w, st == STATUS_SUCCESS, "set MAC of VF %u: 0x%08x", vf, (unsigned)st);
 }
@@ -407,13 +407,13 @@ ranges_of(unsigned mode, struct pf_mitig_range r[2])
 }
 
 static bool
-intercept_grew(struct world *w, unsigned before)
+intercept_grew(struct stress *w, unsigned before)
 {
     return total(w, VSP_EV_INTERCEPT_UPDATE) > before;
 }
 
 static void
-ev_ranges(struct world *w, struct wd_thread *me)
+ev_ranges(struct stress *w, struct wd_thread *me)
 {
     unsigned vf = rnd_below(&w->rng, NUM_VFS);
     unsigned mode = (w->ranges[vf] + 1 + rnd_below(&w->rng, RANGES_MODES - 1)) % RANGES_MODES;
@@ -423,7 +423,7 @@ ev_ranges(struct world *w, struct wd_thread *me)
     NTSTATUS st;
 
     wd_phase(me, "chaos: PF-side mitigated-range change");
-    st = pf_admin_set_mitigated_ranges(w->device, (uint16_t)vf, r, n);
+    st = pf_admin_set_mitigated_ranges(w->p.device, (uint16_t)vf, r, n);
     CHECK(w, st == STATUS_SUCCESS, "set ranges of VF %u: 0x%08x", vf, (unsigned)st);
     w->ranges[vf] = mode;
     if (w->m.watched[vf]) { /* the broker holds a RANGE_UPDATE for it: the map must be rebuilt */

@@ -33,7 +33,7 @@
  * check_guest() then asserts the result).
  */
 static bool
-guest_settled(struct world *w, unsigned i)
+guest_settled(struct stress *w, unsigned i)
 {
     struct guest *g = &w->g[i];
     struct vsp_vf_info info[GVPCI_SLOTS];
@@ -60,7 +60,7 @@ guest_settled(struct world *w, unsigned i)
 
 /* Why guest @i did not settle, on stderr (the failure itself is already recorded). */
 static void
-diag_guest(struct world *w, unsigned i)
+diag_guest(struct stress *w, unsigned i)
 {
     struct guest *g = &w->g[i];
     struct vsp_vf_info info[GVPCI_SLOTS];
@@ -87,13 +87,13 @@ diag_guest(struct world *w, unsigned i)
 }
 
 static void
-check_assignments(struct world *w)
+check_assignments(struct stress *w)
 {
     for (unsigned vf = 0; vf < NUM_VFS; vf++) {
         struct vsp_vf_info info;
         int h = w->m.holder[vf];
 
-        CHECK(w, vsp_vmm_vf_info(vsp_stack_vmm(w->s), w->pf, (uint16_t)vf, &info) == 0, "VF %u unknown", vf);
+        CHECK(w, vsp_vmm_vf_info(vsp_stack_vmm(w->p.s), w->p.pf, (uint16_t)vf, &info) == 0, "VF %u unknown", vf);
         if (h >= 0) {
             CHECK(w,
                   info.state == VSP_VF_ASSIGNED && info.vm == vsp_vm_id(vsp_stack_vm_vm(w->g[h].vm)) &&
@@ -108,7 +108,7 @@ check_assignments(struct world *w)
 }
 
 static void
-check_events(struct world *w)
+check_events(struct stress *w)
 {
     struct pf_admin_status ps = pf_status(w);
     struct vsp_stack_pf_info info;
@@ -119,7 +119,7 @@ check_events(struct world *w)
     CHECK(w, ps.events_raised - w->m.raised0 == want && ps.events_delivered - w->m.delivered0 == want,
           "PF raised %u / delivered %u events in this incarnation; %u PnP cycles need %u",
           ps.events_raised - w->m.raised0, ps.events_delivered - w->m.delivered0, w->m.cycles, want);
-    CHECK(w, vsp_stack_pfs(w->s, &info, 1) == 1 && info.events == want, "broker received %u events, expected %u",
+    CHECK(w, vsp_stack_pfs(w->p.s, &info, 1) == 1 && info.events == want, "broker received %u events, expected %u",
           info.events, want);
     CHECK(w, total(w, VSP_EV_QUERY_STOP) == w->m.cycles && total(w, VSP_EV_RESTART) == w->m.cycles,
           "log: %llu QueryStop and %llu Restart for %u cycles", (unsigned long long)total(w, VSP_EV_QUERY_STOP),
@@ -131,8 +131,9 @@ check_events(struct world *w)
         struct vsp_event ev;
         char line[256] = "";
 
-        if (vsp_event_log_find(vsp_stack_log(w->s), VSP_EV_PF_ERROR, VSP_EV_NONE, VSP_EV_NONE, VSP_EV_NONE, &ev) ||
-            vsp_event_log_find(vsp_stack_log(w->s), VSP_EV_HANDOFF_DIRTY, VSP_EV_NONE, VSP_EV_NONE, VSP_EV_NONE, &ev)) {
+        if (vsp_event_log_find(vsp_stack_log(w->p.s), VSP_EV_PF_ERROR, VSP_EV_NONE, VSP_EV_NONE, VSP_EV_NONE, &ev) ||
+            vsp_event_log_find(vsp_stack_log(w->p.s), VSP_EV_HANDOFF_DIRTY, VSP_EV_NONE, VSP_EV_NONE, VSP_EV_NONE,
+                               &ev)) {
             vsp_event_format(&ev, line, sizeof(line));
         }
         stress_fail(w, __LINE__, "log: %llu PF errors, %llu dirty handoffs; first: %s",
@@ -144,7 +145,7 @@ check_events(struct world *w)
         struct vsp_event ev;
         char line[256] = "";
 
-        if (vsp_event_log_find(vsp_stack_log(w->s), VSP_EV_IOMMU_FAULT, VSP_EV_NONE, VSP_EV_NONE, VSP_EV_NONE, &ev)) {
+        if (vsp_event_log_find(vsp_stack_log(w->p.s), VSP_EV_IOMMU_FAULT, VSP_EV_NONE, VSP_EV_NONE, VSP_EV_NONE, &ev)) {
             vsp_event_format(&ev, line, sizeof(line));
         }
         stress_fail(w, __LINE__, "%llu IOMMU fault(s), only %llu DMA(s) raced a removal; first: %s",
@@ -156,7 +157,7 @@ check_events(struct world *w)
 
 /* Scratch (BAR0 page 0) read and write trap exactly as VF @sl->vf's ranges say. */
 static void
-check_traps(struct world *w, struct guest *g, unsigned s, struct gslot *sl, struct gvpci_dev *dev)
+check_traps(struct stress *w, struct guest *g, unsigned s, struct gslot *sl, struct gvpci_dev *dev)
 {
     struct vsp_vpci_host *h = vsp_stack_vm_host(g->vm);
     unsigned mode = w->ranges[sl->vf];
@@ -177,7 +178,7 @@ check_traps(struct world *w, struct guest *g, unsigned s, struct gslot *sl, stru
 }
 
 static void
-check_guest(struct world *w, struct guest *g)
+check_guest(struct stress *w, struct guest *g)
 {
     for (unsigned s = 0; s < GVPCI_SLOTS && !atomic_load(&w->stop); s++) {
         struct gslot *sl = &g->slot[s];
@@ -201,7 +202,7 @@ check_guest(struct world *w, struct guest *g)
 }
 
 static void
-checkpoint(struct world *w, struct wd_thread *me)
+checkpoint(struct stress *w, struct wd_thread *me)
 {
     if (!settle(w, me, events_settled, 0, "checkpoint: waiting for PnP events to settle") || !park_all(w, me)) {
         CHECK(w, atomic_load(&w->stop), "checkpoint: guests did not park");
@@ -226,7 +227,7 @@ checkpoint(struct world *w, struct wd_thread *me)
 /* ---- detach and re-attach ------------------------------------------------------------------------ */
 
 static bool
-query_stop_seen(struct world *w, unsigned unused)
+query_stop_seen(struct stress *w, unsigned unused)
 {
     (void)unused;
     return total(w, VSP_EV_QUERY_STOP) > w->m.cycles;
@@ -234,16 +235,18 @@ query_stop_seen(struct world *w, unsigned unused)
 
 /* VF @vf still carries a guest's mailbox block or scratch value (the PF and the device say). */
 static bool
-vf_dirty(struct world *w, unsigned vf)
+vf_dirty(struct stress *w, unsigned vf)
 {
     uint8_t buf[128];
     uint32_t len = 0, scratch = 0;
 
     CHECK(w,
-          pf_admin_get_vf_block(w->device, (uint16_t)vf, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len) == STATUS_SUCCESS,
+          pf_admin_get_vf_block(w->p.device, (uint16_t)vf, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len) ==
+              STATUS_SUCCESS,
           "mailbox of VF %u", vf);
     CHECK(w,
-          pv_platform_read(w->plat, vf_aperture(w) + vf * w->prof.vf_bar[0].size + SWVF_REG_SCRATCH, &scratch, 4) == 0,
+          pv_platform_read(w->p.plat, vf_aperture(w) + vf * w->p.prof->vf_bar[0].size + SWVF_REG_SCRATCH, &scratch,
+                           4) == 0,
           "scratch of VF %u", vf);
     return len != 0 || scratch != 0;
 }
@@ -256,7 +259,7 @@ vf_dirty(struct world *w, unsigned vf)
  * hands them out - which check_vouched() covers.
  */
 static void
-check_released(struct world *w, const bool held[NUM_VFS], bool mid)
+check_released(struct stress *w, const bool held[NUM_VFS], bool mid)
 {
     for (unsigned vf = 0; vf < NUM_VFS && !mid; vf++) {
         CHECK(w, !held[vf] || !vf_dirty(w, vf), "VF %u left its VM at stack shutdown without a reset", vf);
@@ -269,7 +272,7 @@ check_released(struct world *w, const bool held[NUM_VFS], bool mid)
  * (vsp_vmm_vouch; the guests are still parked, so nothing wrote to it yet).
  */
 static void
-check_vouched(struct world *w)
+check_vouched(struct stress *w)
 {
     for (unsigned vf = 0; vf < NUM_VFS; vf++) {
         CHECK(w, w->m.holder[vf] < 0 || !vf_dirty(w, vf), "VF %u reached guest %d with a previous VM's state", vf,
@@ -283,7 +286,7 @@ check_vouched(struct world *w)
  * 4.6) and a new stack with a random no-answer policy attaches.
  */
 static void
-ev_reattach(struct world *w, struct wd_thread *me, bool mid)
+ev_reattach(struct stress *w, struct wd_thread *me, bool mid)
 {
     struct pf_admin_status ps;
     NTSTATUS st = STATUS_PENDING;
@@ -296,7 +299,7 @@ ev_reattach(struct world *w, struct wd_thread *me, bool mid)
     if (mid) {
         mark_guests(w); /* no guest may still answer with the last cycle's veto */
         settle(w, me, guests_passed_mark, 0, "reattach: waiting for the guests to take their answers");
-        CHECK(w, vsp_stack_rebalance_begin(w->s, w->node, move_resources, w) == 0, "rebalance_begin");
+        CHECK(w, vsp_stack_rebalance_begin(w->p.s, w->p.node, move_resources, w) == 0, "rebalance_begin");
         settle(w, me, query_stop_seen, 0, "reattach: waiting for the query-stop to reach the broker");
         w->st.detach_mid_event++;
     }
@@ -306,10 +309,10 @@ ev_reattach(struct world *w, struct wd_thread *me, bool mid)
         return;
     }
     wd_phase(me, "reattach: stack shutdown (DETACH)");
-    vsp_stack_shutdown(w->s);
+    vsp_stack_shutdown(w->p.s);
     if (mid) {
         wd_phase(me, "reattach: waiting for the rebalance after DETACH");
-        for (unsigned k = 0; k < REAL_WAIT_MS && vsp_stack_rebalance_end(w->s, 1, &st) == PCIVIRT_ETIMEDOUT; k++) {
+        for (unsigned k = 0; k < REAL_WAIT_MS && vsp_stack_rebalance_end(w->p.s, 1, &st) == PCIVIRT_ETIMEDOUT; k++) {
         }
         CHECK(w, st == STATUS_SUCCESS, "rebalance interrupted by DETACH: 0x%08x (expected success)", (unsigned)st);
     }
@@ -334,7 +337,7 @@ ev_reattach(struct world *w, struct wd_thread *me, bool mid)
 /* ---- the loop ------------------------------------------------------------------------------------- */
 
 static enum ev_kind
-pick_kind(struct world *w)
+pick_kind(struct stress *w)
 {
     unsigned r = rnd_below(&w->rng, 100), acc = 0;
 
@@ -348,7 +351,7 @@ pick_kind(struct world *w)
 }
 
 static enum ev_kind
-run_event(struct world *w, struct wd_thread *me, enum ev_kind k)
+run_event(struct stress *w, struct wd_thread *me, enum ev_kind k)
 {
     int vf;
 
@@ -383,12 +386,12 @@ run_event(struct world *w, struct wd_thread *me, enum ev_kind k)
 static void *
 chaos_main(void *arg)
 {
-    struct world *w = arg;
+    struct stress *w = arg;
     struct wd_thread *me = w->wd.t; /* slot 0 */
     uint64_t start = wd_now_ms();
     unsigned done = 0;
 
-    wdf_thread_bind(w->host);
+    wdf_thread_bind(w->p.host);
     wd_idle(me, false);
     while (!atomic_load(&w->stop) && done < w->events_target &&
            (w->seconds == 0 || wd_now_ms() - start < 1000ull * w->seconds)) {

@@ -27,7 +27,7 @@
 
 #include <sched.h>
 
-#include "world.h"
+#include "stress.h"
 
 #define CAP_PCIE 0x10u
 #define CMD_MEMORY_MASTER 0x0006u
@@ -63,26 +63,6 @@ judge(struct guest *g, unsigned slot, struct gslot *sl, bool ok, int rc, const c
 /* JUDGE() - judge() inside an operation (g, s, sl and rc in scope). */
 #define JUDGE(ok, what, got, want) judge(g, s, sl, (ok), rc, (what), (got), (want))
 
-static uint32_t
-find_pcie(struct gvpci_dev *dev)
-{
-    uint32_t pos = 0, hdr = 0;
-
-    if (gvpci_cfg_read(dev, 0x34, 1, &pos) != 0) {
-        return 0;
-    }
-    for (int n = 0; n < 48 && pos >= 0x40; n++) {
-        if (gvpci_cfg_read(dev, pos & 0xFC, 2, &hdr) != 0) {
-            return 0;
-        }
-        if ((hdr & 0xFF) == CAP_PCIE) {
-            return pos & 0xFC;
-        }
-        pos = hdr >> 8;
-    }
-    return 0;
-}
-
 /* Bring the slot table in line with the bus: a new serial is a new exposure. */
 static void
 guest_sync(struct guest *g)
@@ -109,7 +89,7 @@ guest_sync(struct guest *g)
 static void
 op_ids(struct guest *g, unsigned s, struct gslot *sl, struct gvpci_dev *dev)
 {
-    uint32_t v = 0, want = (uint32_t)g->w->prof.vendor_id | (uint32_t)g->w->prof.vf_device_id << 16;
+    uint32_t v = 0, want = (uint32_t)g->w->p.prof->vendor_id | (uint32_t)g->w->p.prof->vf_device_id << 16;
     int rc = gvpci_cfg_read(dev, 0x00, 4, &v);
 
     if (JUDGE(rc == 0 && v == want, "config Vendor/Device ID", rc == 0 ? v : (uint64_t)rc, want)) {
@@ -145,7 +125,7 @@ op_pcie_reg(struct guest *g, unsigned s, struct gslot *sl, struct gvpci_dev *dev
     int rc = 0;
 
     if (sl->pcie == 0) {
-        sl->pcie = find_pcie(dev);
+        sl->pcie = gvpci_find_cap(dev, CAP_PCIE);
         if (sl->pcie == 0) {
             JUDGE(false, "PCIe capability found", 0, 1);
             return;
@@ -181,7 +161,7 @@ op_devctl2(struct guest *g, unsigned s, struct gslot *sl, struct gvpci_dev *dev)
 static void
 op_mac(struct guest *g, unsigned s, struct gslot *sl, struct gvpci_dev *dev)
 {
-    struct world *w = g->w;
+    struct stress *w = g->w;
     uint32_t lo = atomic_load(&w->mac_committed[sl->vf % NUM_VFS]);
     uint8_t buf[16], mac[6];
     uint32_t got = 0, r_lo = 0, r_hi = 0, hi;
@@ -302,7 +282,7 @@ op_dma(struct guest *g, unsigned s, struct gslot *sl, struct gvpci_dev *dev)
 static void
 stop_probe(struct guest *g, unsigned s, struct gslot *sl, struct gvpci_dev *dev)
 {
-    struct world *w = g->w;
+    struct stress *w = g->w;
     uint32_t v = 0, lo = atomic_load(&w->mac_committed[sl->vf % NUM_VFS]), got = 0;
     uint8_t buf[16];
     int rc;
@@ -311,7 +291,7 @@ stop_probe(struct guest *g, unsigned s, struct gslot *sl, struct gvpci_dev *dev)
     switch (rnd_below(&g->rng, 3)) {
     case 0:
         rc = gvpci_cfg_read(dev, 0x00, 4, &v);
-        JUDGE(rc != 0 || v == ((uint32_t)w->prof.vendor_id | (uint32_t)w->prof.vf_device_id << 16),
+        JUDGE(rc != 0 || v == ((uint32_t)w->p.prof->vendor_id | (uint32_t)w->p.prof->vf_device_id << 16),
               "stop window: config read right or refused", v, 0);
         break;
     case 1:

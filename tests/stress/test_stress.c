@@ -9,7 +9,7 @@
  * surprise-removed at the deadline), query-stop + cancel-stop, surprise removal
  * and eject of VFs, assignments, PF-side MAC and mitigated-range changes, and
  * detach + re-attach of the stack (sometimes in the middle of a query-stop).
- * A watchdog names any thread that stops making progress.  world.h, guest.h,
+ * A watchdog names any thread that stops making progress.  stress.h, guest.h,
  * chaos.h and checks.h say what is checked and why.
  *
  * Run length: PCIVIRT_STRESS_EVENTS (default 500, the CI run) and
@@ -47,7 +47,7 @@ env_uint(const char *name, unsigned def)
 }
 
 static void
-print_summary(struct world *w, double secs)
+print_summary(struct stress *w, double secs)
 {
     uint64_t total_events = 0, ops = 0, removed = 0, dma = 0, probes = 0, probe_err = 0, macs = 0;
 
@@ -79,8 +79,9 @@ print_summary(struct world *w, double secs)
                   (unsigned long long)removed, (unsigned long long)probes, (unsigned long long)probe_err);
 }
 
-static void
-start_threads(struct world *w)
+/* Watchdog and guest threads; false (w->msg says why) when one could not start. */
+static bool
+start_threads(struct stress *w)
 {
     wd_register(&w->wd, "chaos");
     w->pnp.wd = wd_register(&w->wd, "pnp-helper");
@@ -90,19 +91,50 @@ start_threads(struct world *w)
         snprintf(name, sizeof(name), "guest-%u%s", i, i == RUDE ? "-rude" : "");
         w->g[i].wd = wd_register(&w->wd, name);
     }
-    assert_true(wd_start(&w->wd, w->watchdog_ms, NULL));
+    if (!wd_start(&w->wd, w->watchdog_ms, NULL)) {
+        stress_fail(w, __LINE__, "the watchdog did not start");
+        return false;
+    }
     for (unsigned i = 0; i < NVMS; i++) {
         w->g[i].thread_started = pthread_create(&w->g[i].thread, NULL, guest_main, &w->g[i]) == 0;
-        assert_true(w->g[i].thread_started);
+        if (!w->g[i].thread_started) {
+            stress_fail(w, __LINE__, "guest thread %u did not start", i);
+            return false;
+        }
     }
+    return true;
 }
 
+/* Stop and join whatever runs: the chaos thread (if started), the guests, the watchdog. */
+static void
+stop_threads(struct stress *w, pthread_t *chaos)
+{
+    if (chaos != NULL) {
+        pthread_join(*chaos, NULL);
+    }
+    atomic_store(&w->stop, true);
+    unpark_all(w);
+    for (unsigned i = 0; i < NVMS; i++) {
+        if (w->g[i].thread_started) {
+            pthread_join(w->g[i].thread, NULL);
+        }
+    }
+    wd_stop(&w->wd);
+}
+
+/*
+ * Every path out frees the world and the record: the verdict is taken into
+ * locals first, and only then may cmocka jump out of the test.
+ */
 static void
 test_stress(void **state)
 {
-    struct world *w = pv_calloc(1, sizeof(*w));
+    struct stress *w = pv_calloc(1, sizeof(*w));
     pthread_t chaos;
-    uint64_t t0;
+    bool up, running = false, chaos_started = false, failed;
+    uint64_t t0, seed, checkpoints;
+    unsigned reports;
+    char msg[sizeof(w->msg)];
 
     (void)state;
     assert_non_null(w);
@@ -113,27 +145,34 @@ test_stress(void **state)
     w->verbose = env_uint("PCIVIRT_STRESS_VERBOSE", 0);
     print_message("stress: seed %llu (PCIVIRT_STRESS_SEED to repeat), %u events\n", (unsigned long long)w->seed,
                   w->events_target);
-    if (!world_up(w)) {
-        fail_msg("bring-up failed: %s", w->msg);
-    }
+    up = stress_up(w);
     t0 = wd_now_ms();
-    start_threads(w);
-    assert_int_equal(pthread_create(&chaos, NULL, chaos_main, w), 0);
-    pthread_join(chaos, NULL);
-    atomic_store(&w->stop, true);
-    unpark_all(w);
-    for (unsigned i = 0; i < NVMS; i++) {
-        pthread_join(w->g[i].thread, NULL);
+    if (up) {
+        running = start_threads(w);
+        chaos_started = running && pthread_create(&chaos, NULL, chaos_main, w) == 0;
+        if (running && !chaos_started) {
+            stress_fail(w, __LINE__, "the chaos thread did not start");
+        }
+        stop_threads(w, chaos_started ? &chaos : NULL);
     }
-    wd_stop(&w->wd);
-    print_summary(w, (double)(wd_now_ms() - t0) / 1000.0);
-    world_down(w);
-    if (atomic_load(&w->failed)) {
-        fail_msg("seed %llu: %s", (unsigned long long)w->seed, w->msg);
+    if (chaos_started) {
+        print_summary(w, (double)(wd_now_ms() - t0) / 1000.0);
     }
-    assert_int_equal(atomic_load(&w->reports), 0);
-    assert_true(w->st.checkpoints >= 1);
+    stress_down(w);
+    failed = atomic_load(&w->failed);
+    seed = w->seed;
+    reports = atomic_load(&w->reports);
+    checkpoints = w->st.checkpoints;
+    memcpy(msg, w->msg, sizeof(msg));
     pv_free(w);
+    if (!up) {
+        fail_msg("bring-up failed: %s", msg);
+    }
+    if (failed) {
+        fail_msg("seed %llu: %s", (unsigned long long)seed, msg);
+    }
+    assert_int_equal(reports, 0);
+    assert_true(checkpoints >= 1);
 }
 
 /* ---- the watchdog can fail ------------------------------------------------------------------------ */

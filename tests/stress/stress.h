@@ -1,12 +1,15 @@
 /*
- * tests/stress/world.h - the machine the stress test runs: the whole stack on
+ * tests/stress/stress.h - the machine the stress test runs: the whole stack on
  * the reference PF driver, several VMs with real guests, and the model the
  * chaos thread keeps of what it did.
  *
- * Why it is shaped so.  The stress test starts from tests/guest/test_stack.c's
- * bring-up (runtime host on the virtual clock, software SR-IOV device behind a
- * PDO, the reference PF driver, the stack facade discovering it, VMs whose
- * guests run the vPCI bus driver and the sample VF driver) but has to survive
+ * Why it is shaped so.  The machine is the shared world of tools/world.h,
+ * brought up in steps (runtime host on the virtual clock, software SR-IOV
+ * device behind a PDO, the reference PF driver, every VF given a MAC, then the
+ * stack discovering it, VMs whose guests run the vPCI bus driver and the
+ * sample VF driver; a detach + re-attach is world_stack_down/world_stack_up),
+ * the same bring-up the runner and tests/guest/test_stack.c use.  The stress
+ * test keeps borrowed pointers into it under its own names, and has to survive
  * threads: each guest owns its bus (the guest side is single-threaded by
  * design, guest/vpci_bus.h), the chaos thread owns the PnP side, and the two
  * meet only through atomics and a park barrier.  When the chaos thread needs
@@ -22,8 +25,8 @@
  * store), the chaos thread's own model of assignments, MACs and trapped
  * ranges, and values the guests wrote themselves.
  */
-#ifndef PCIVIRT_TESTS_STRESS_WORLD_H
-#define PCIVIRT_TESTS_STRESS_WORLD_H
+#ifndef PCIVIRT_TESTS_STRESS_STRESS_H
+#define PCIVIRT_TESTS_STRESS_STRESS_H
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -42,6 +45,7 @@
 #include "util/alloc.h"
 #include "vsp/stack.h"
 #include "watchdog.h"
+#include "world.h"
 
 #define NVMS 4u    /* three polite guests and one that never answers PCI_QUERY_STOP */
 #define RUDE 3u    /* the index of the latter */
@@ -89,15 +93,15 @@ struct guest_stats {
     uint64_t ops, ops_removed, dma, irqs, mac_reads, stop_probes, stop_probe_errors, stopped_iters;
 };
 
-struct world;
+struct stress;
 
 struct guest {
-    struct world *w;
+    struct stress *w;
     unsigned idx;
     bool rude;
+    struct world_vm *wv; /* the shared world's VM (tools/world.h); the two below are borrowed from it */
     struct vsp_stack_vm *vm;
     struct gvpci_bus *bus;
-    struct gvpci_driver drv;
     pthread_t thread;
     bool thread_started;
     struct wd_thread *wd;
@@ -124,7 +128,7 @@ struct world_stats {
     uint64_t checkpoints, incarnations, detach_mid_event;
 };
 
-struct world {
+struct stress {
     /* configuration */
     unsigned events_target;
     unsigned seconds;
@@ -132,17 +136,9 @@ struct world {
     uint64_t seed;
     unsigned verbose;
 
-    /* the machine */
-    struct wdf_host *host;
-    struct pv_platform *plat;
-    struct pv_sriov_dev *dev;
-    struct pv_profile prof;
-    PCIVIRT_BUS_INTERFACE bus;
-    struct wdf_node *node;
-    struct wdf_driver_module *drv;
-    WDFDEVICE device;
-    struct vsp_stack *s;
-    int pf;
+    /* the machine: the shared world (tools/world.h) and borrowed pointers into it */
+    struct world *world;
+    struct world_parts p; /* host, plat, s, dev, prof, node, device, pf (the stack's PF id) */
     struct guest g[NVMS];
     atomic_uint reports; /* verifier reports */
     atomic_bool moved;
@@ -181,7 +177,7 @@ struct world {
 /* ---- failure and randomness ------------------------------------------------------------- */
 
 static void __attribute__((format(printf, 4, 5)))
-stress_fail_at(struct world *w, const char *file, int line, const char *fmt, ...)
+stress_fail_at(struct stress *w, const char *file, int line, const char *fmt, ...)
 {
     const char *base = strrchr(file, '/');
     va_list ap;
@@ -241,7 +237,7 @@ sleep_ms(unsigned ms)
 static void
 on_report(void *ctx, const struct wdf_verifier_report *r)
 {
-    struct world *w = ctx;
+    struct stress *w = ctx;
 
     atomic_fetch_add(&w->reports, 1);
     /* Runs with the host mutex held (docs/RUNTIME.md rule 7): no runtime calls, only record it. */
@@ -274,161 +270,80 @@ mac_valid(const uint8_t mac[6], unsigned vf, uint32_t lo, uint32_t hi)
 }
 
 static inline uint64_t
-total(struct world *w, enum vsp_event_type t)
+total(struct stress *w, enum vsp_event_type t)
 {
-    return vsp_event_log_total(vsp_stack_log(w->s), t);
-}
-
-/* ---- the guests' platform ---------------------------------------------------------------------- */
-
-static int
-p_mmio_read(void *ctx, uint64_t gpa, void *data, uint32_t len)
-{
-    return vsp_vpci_host_mmio_read(vsp_stack_vm_host(((struct guest *)ctx)->vm), gpa, data, len);
-}
-
-static int
-p_mmio_write(void *ctx, uint64_t gpa, const void *data, uint32_t len)
-{
-    return vsp_vpci_host_mmio_write(vsp_stack_vm_host(((struct guest *)ctx)->vm), gpa, data, len);
-}
-
-static int
-p_mem_read(void *ctx, uint64_t gpa, void *data, size_t len)
-{
-    return vsp_gmem_read(vsp_vm_memory(vsp_stack_vm_vm(((struct guest *)ctx)->vm)), gpa, data, len);
-}
-
-static int
-p_mem_write(void *ctx, uint64_t gpa, const void *data, size_t len)
-{
-    return vsp_gmem_write(vsp_vm_memory(vsp_stack_vm_vm(((struct guest *)ctx)->vm)), gpa, data, len);
-}
-
-/* MSI-X reaches the VM on the thread that rang the doorbell: the guest's own, or a parked guest's owner. */
-static void
-irq_sink(void *ctx, uint32_t vector, uint32_t dest)
-{
-    struct guest *g = ctx;
-
-    (void)dest;
-    if (g->bus != NULL) {
-        gvpci_bus_deliver_irq(g->bus, vector);
-    }
+    return vsp_event_log_total(vsp_stack_log(w->p.s), t);
 }
 
 /* ---- the machine -------------------------------------------------------------------------------- */
-
-static bool
-make_device(struct world *w)
-{
-    struct pcivirt_bus_resources res;
-    struct wdf_pdo_interface iface = {&GUID_PCIVIRT_BUS_INTERFACE, (const INTERFACE *)&w->bus};
-    struct wdf_pdo_config cfg;
-
-    pv_profile_default(&w->prof);
-    w->prof.initial_vfs = NUM_VFS;
-    if (pv_platform_create(NULL, &w->plat) != 0 || pv_sriov_create(&w->prof, &w->dev, NULL) != 0 ||
-        pv_sriov_assign_resources(w->dev, w->plat, NULL) != 0) {
-        return false;
-    }
-    pv_sriov_bus_interface(w->dev, &w->bus);
-    pv_sriov_query_resources(w->dev, &res);
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.hardware_id = "PCI\\VEN_8086&DEV_10FB";
-    cfg.instance_id = "0000:03:00.0";
-    cfg.raw = res.bar;
-    cfg.translated = res.bar;
-    cfg.resource_count = 1;
-    cfg.interfaces = &iface;
-    cfg.interface_count = 1;
-    return NT_SUCCESS(wdf_pdo_create(w->host, &cfg, &w->node));
-}
 
 /* The rebalance's resource move (runs on the stack's rebalance thread). */
 static int
 move_resources(void *ctx)
 {
-    struct world *w = ctx;
-    struct pcivirt_bus_resources res;
+    struct stress *w = ctx;
 
-    if (pv_sriov_assign_resources(w->dev, w->plat, NULL) != 0) {
+    if (world_pf_move_resources(w->world, 0, true) != 0) {
         return -1;
     }
-    pv_sriov_query_resources(w->dev, &res);
     atomic_store(&w->moved, true);
-    return NT_SUCCESS(wdf_node_set_resources(w->node, res.bar, res.bar, 1)) ? 0 : -1;
+    return 0;
 }
 
 static uint64_t
-vf_aperture(struct world *w)
+vf_aperture(struct stress *w)
 {
     struct pcivirt_bus_resources res;
     ULONGLONG start = 0;
 
-    pv_sriov_query_resources(w->dev, &res);
+    pv_sriov_query_resources(w->p.dev, &res);
     RtlCmDecodeMemIoResource(&res.bar[0], &start);
     return start;
 }
 
 static struct pf_admin_status
-pf_status(struct world *w)
+pf_status(struct stress *w)
 {
     struct pf_admin_status ps;
 
     memset(&ps, 0, sizeof(ps));
-    CHECK(w, pf_admin_status(w->device, &ps) == STATUS_SUCCESS, "pf_admin_status failed");
+    CHECK(w, pf_admin_status(w->p.device, &ps) == STATUS_SUCCESS, "pf_admin_status failed");
     return ps;
 }
 
 /* A VM for guest @i and its bus (not started). */
 static bool
-guest_create(struct world *w, unsigned i)
+guest_create(struct stress *w, unsigned i)
 {
     static const char *const names[NVMS] = {"vm-a", "vm-b", "vm-c", "vm-rude"};
     struct guest *g = &w->g[i];
-    struct vsp_stack_vm_config vc = {.name = names[i], .memory_bytes = MEM, .irq_sink = irq_sink, .irq_ctx = g};
-    struct gvpci_config gc = {.platform = {.ctx = g,
-                                           .mmio_read = p_mmio_read,
-                                           .mmio_write = p_mmio_write,
-                                           .mem_read = p_mem_read,
-                                           .mem_write = p_mem_write,
-                                           .mmio_low_base = LOW_BASE,
-                                           .mmio_low_size = LOW_SIZE,
-                                           .mmio_high_base = HIGH_BASE,
-                                           .mmio_high_size = HIGH_SIZE},
-                              .ignore_query_stop = g->rude};
+    const struct world_vm_config vc = {.name = names[i], .memory_bytes = MEM, .vf = -1, .ignore_query_stop = g->rude};
+    struct world_error err;
 
     memset(g->slot, 0, sizeof(g->slot));
-    if (vsp_stack_vm_create(w->s, &vc, &g->vm) != 0) {
+    if (world_vm_add(w->world, &vc, &g->wv, &err) != 0) {
+        stress_fail(w, __LINE__, "guest %u: %s: %s", i, world_step_name(err.step), err.message);
         return false;
     }
-    gc.channel = vsp_stack_vm_channel(g->vm);
-    if (gvpci_bus_create(&gc, &g->bus) != 0) {
-        return false;
-    }
-    swvf_driver_init(&g->drv, w->prof.vendor_id, w->prof.vf_device_id);
-    return gvpci_bus_register_driver(g->bus, &g->drv) == 0;
+    g->vm = world_vm_stack_vm(g->wv);
+    g->bus = world_vm_bus(g->wv);
+    return true;
 }
 
 /* Stack, discovery, attach; the model of this incarnation starts empty. */
 static bool
-stack_up(struct world *w, enum vsp_stop_policy policy)
+stack_up(struct stress *w, enum vsp_stop_policy policy)
 {
-    struct vsp_stack_config sc = {.host = w->host, .platform = w->plat, .policy = {.on_no_answer = policy}};
-    struct pv_dma_port dma;
-    struct pv_irq_port irq;
+    const struct vsp_stack_policy sp = {.on_no_answer = policy};
     struct pf_admin_status ps;
+    struct world_error err;
 
-    if (vsp_stack_create(&sc, &w->s) != 0) {
+    if (world_stack_up(w->world, &sp, &err) != 0) {
+        stress_fail(w, __LINE__, "stack: %s: %s", world_step_name(err.step), err.message);
         return false;
     }
-    vsp_stack_ports(w->s, &dma, &irq);
-    pv_sriov_set_ports(w->dev, &dma, &irq);
-    if (vsp_stack_start(w->s) != 0 || !vsp_stack_wait_pfs(w->s, 1, REAL_WAIT_MS)) {
-        return false;
-    }
-    w->pf = vsp_stack_pf_find(w->s, "0000:03:00.0");
+    world_parts(w->world, 0, &w->p);
+    w->p.pf = vsp_stack_pf_find(w->p.s, "0000:03:00.0");
     ps = pf_status(w);
     memset(&w->m, 0, sizeof(w->m));
     for (unsigned vf = 0; vf < NUM_VFS; vf++) {
@@ -439,14 +354,14 @@ stack_up(struct world *w, enum vsp_stop_policy policy)
     w->m.delivered0 = ps.events_delivered;
     w->m.dma_gone0 = atomic_load(&w->dma_gone);
     w->st.incarnations++;
-    return w->pf >= 0 && ps.attached;
+    return w->p.pf >= 0 && ps.attached;
 }
 
 /* Assign @vf to guest @i in the stack and the model. */
 static int
-assign(struct world *w, unsigned i, unsigned vf)
+assign(struct stress *w, unsigned i, unsigned vf)
 {
-    int rc = vsp_stack_assign(w->s, w->pf, (uint16_t)vf, w->g[i].vm, NULL);
+    int rc = vsp_stack_assign(w->p.s, w->p.pf, (uint16_t)vf, w->g[i].vm, NULL);
 
     if (rc == 0) {
         w->m.holder[vf] = (int)i;
@@ -458,10 +373,10 @@ assign(struct world *w, unsigned i, unsigned vf)
 
 /* VMs, buses and the initial assignment: A: VF 0, B: VFs 1 and 2, C: VF 3; the rude VM none. */
 static bool
-guests_up(struct world *w)
+guests_up(struct stress *w)
 {
     static const int initial[NUM_VFS] = {0, 1, 1, 2, -1, -1, -1, -1};
-    struct pcivirt_error err;
+    struct world_error err;
 
     for (unsigned i = 0; i < NVMS; i++) {
         if (!guest_create(w, i)) {
@@ -474,8 +389,8 @@ guests_up(struct world *w)
         }
     }
     for (unsigned i = 0; i < NVMS; i++) {
-        if (gvpci_bus_start(w->g[i].bus, &err) != 0) {
-            stress_fail(w, __LINE__, "guest %u: bus start: %s", i, err.message);
+        if (world_vm_start(w->g[i].wv, &err) != 0) {
+            stress_fail(w, __LINE__, "guest %u: %s: %s", i, world_step_name(err.step), err.message);
             return false;
         }
     }
@@ -484,28 +399,52 @@ guests_up(struct world *w)
 
 /* Buses, VMs and the stack go (DETACH); the device and the PF driver stay. */
 static void
-stack_down(struct world *w)
+stack_down(struct stress *w)
 {
+    world_stack_down(w->world);
+    w->p.s = NULL;
     for (unsigned i = 0; i < NVMS; i++) {
-        gvpci_bus_destroy(w->g[i].bus);
+        w->g[i].wv = NULL;
+        w->g[i].vm = NULL;
         w->g[i].bus = NULL;
         memset(w->g[i].slot, 0, sizeof(w->g[i].slot));
     }
-    if (w->dev != NULL) {
-        pv_sriov_set_ports(w->dev, NULL, NULL);
-    }
-    vsp_stack_destroy(w->s); /* destroys the VMs too */
-    w->s = NULL;
-    for (unsigned i = 0; i < NVMS; i++) {
-        w->g[i].vm = NULL;
-    }
 }
 
+/* The default device (NUM_VFS) behind the reference PF driver, its VFs' MACs; no stack yet. */
 static bool
-world_up(struct world *w)
+machine_up(struct stress *w)
 {
-    struct wdf_host_config hc = {.clock = WDF_CLOCK_VIRTUAL, .on_report = on_report, .report_ctx = w};
+    const struct world_config cfg = {.clock = WDF_CLOCK_VIRTUAL,
+                                     .on_report = on_report,
+                                     .report_ctx = w,
+                                     .no_stack = true,
+                                     .discovery_ms = REAL_WAIT_MS};
+    const struct world_pf_config pc = {.initial_vfs = NUM_VFS};
+    struct world_error err;
 
+    if (world_open(&cfg, &w->world, &err) != 0 || world_pf_add(w->world, &pc, &err) < 0) {
+        stress_fail(w, __LINE__, "bring-up: %s: %s", world_step_name(err.step), err.message);
+        return false;
+    }
+    world_parts(w->world, 0, &w->p);
+    /* Every VF starts with a MAC of the chaos thread's numbering (sequence 0). */
+    for (unsigned vf = 0; vf < NUM_VFS; vf++) {
+        uint8_t mac[6];
+
+        mac_of(vf, 0, mac);
+        if (pf_admin_set_vf_mac(w->p.device, (uint16_t)vf, mac) != STATUS_SUCCESS) {
+            stress_fail(w, __LINE__, "bring-up: MAC of VF %u", vf);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Everything up; on false w->msg says why and stress_down() frees what was built. */
+static bool
+stress_up(struct stress *w)
+{
     pthread_mutex_init(&w->park_mx, NULL);
     pthread_cond_init(&w->park_cv, NULL);
     pthread_mutex_init(&w->fail_mx, NULL);
@@ -516,40 +455,16 @@ world_up(struct world *w)
         w->g[i].rude = i == RUDE;
         w->g[i].rng = (w->seed + i + 1) * 0x9E3779B97F4A7C15ull;
     }
-    if (!NT_SUCCESS(wdf_host_create(&hc, &w->host))) {
-        return false;
-    }
-    wdf_thread_bind(w->host);
-    if (!make_device(w) || !NT_SUCCESS(wdf_driver_load(w->host, "pcivirt_pf", PfDriverEntry, &w->drv)) ||
-        !NT_SUCCESS(wdf_node_add_driver(w->node, w->drv, WDF_ROLE_FUNCTION))) {
-        return false;
-    }
-    w->device = wdf_node_device(w->node, WDF_ROLE_FUNCTION);
-    if (!NT_SUCCESS(wdf_pnp_start(w->node))) {
-        return false;
-    }
-    /* Every VF starts with a MAC of the chaos thread's numbering (sequence 0). */
-    for (unsigned vf = 0; vf < NUM_VFS; vf++) {
-        uint8_t mac[6];
-
-        mac_of(vf, 0, mac);
-        if (pf_admin_set_vf_mac(w->device, (uint16_t)vf, mac) != STATUS_SUCCESS) {
-            return false;
-        }
-    }
-    return stack_up(w, VSP_STOP_VETO) && guests_up(w);
+    return machine_up(w) && stack_up(w, VSP_STOP_VETO) && guests_up(w);
 }
 
+/* Whatever stress_up() built goes (it may have stopped anywhere). */
 static void
-world_down(struct world *w)
+stress_down(struct stress *w)
 {
-    if (w->s != NULL) {
-        stack_down(w);
-    }
-    wdf_host_destroy(w->host);
-    wdf_thread_bind(NULL);
-    pv_sriov_destroy(w->dev);
-    pv_platform_destroy(w->plat);
+    world_destroy(w->world);
+    w->world = NULL;
+    w->p.s = NULL;
     pthread_mutex_destroy(&w->park_mx);
     pthread_cond_destroy(&w->park_cv);
     pthread_mutex_destroy(&w->fail_mx);
@@ -561,7 +476,7 @@ world_down(struct world *w)
 static bool
 guest_park_point(struct guest *g)
 {
-    struct world *w = g->w;
+    struct stress *w = g->w;
 
     pthread_mutex_lock(&w->park_mx);
     if (w->pause && !atomic_load(&w->stop)) {
@@ -581,7 +496,7 @@ guest_park_point(struct guest *g)
 
 /* Chaos side: every guest thread parked (true), or the test is ending (false). */
 static bool
-park_all(struct world *w, struct wd_thread *me)
+park_all(struct stress *w, struct wd_thread *me)
 {
     uint64_t start = wd_now_ms();
     bool ok;
@@ -606,7 +521,7 @@ park_all(struct world *w, struct wd_thread *me)
 }
 
 static void
-unpark_all(struct world *w)
+unpark_all(struct stress *w)
 {
     pthread_mutex_lock(&w->park_mx);
     w->pause = false;
@@ -614,4 +529,4 @@ unpark_all(struct world *w)
     pthread_mutex_unlock(&w->park_mx);
 }
 
-#endif /* PCIVIRT_TESTS_STRESS_WORLD_H */
+#endif /* PCIVIRT_TESTS_STRESS_STRESS_H */
