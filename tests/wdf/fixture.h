@@ -549,14 +549,12 @@ fx_pdo(struct fx *f, const char *instance, uint64_t base)
     return node;
 }
 
-/* A host with a virtual clock, the test driver as FDO on one PDO, not started. */
+/* A host as @hc configures it, the test driver as FDO on one PDO, not started. */
 static void
-fx_setup(struct fx *f)
+fx_setup_host(struct fx *f, const struct wdf_host_config *hc)
 {
-    struct wdf_host_config hc = {.clock = WDF_CLOCK_VIRTUAL};
-
     memset(f, 0, sizeof(*f));
-    assert_int_equal(wdf_host_create(&hc, &f->host), STATUS_SUCCESS);
+    assert_int_equal(wdf_host_create(hc, &f->host), STATUS_SUCCESS);
     f->node = fx_pdo(f, "0000:01:00.0", 0xf0000000ull);
     assert_int_equal(wdf_driver_load(f->host, "tdrv", td_driver_entry, &f->drv), STATUS_SUCCESS);
     assert_int_equal(wdf_node_add_driver(f->node, f->drv, td_cfg.filter ? WDF_ROLE_LOWER_FILTER : WDF_ROLE_FUNCTION),
@@ -565,6 +563,15 @@ fx_setup(struct fx *f)
     assert_non_null(f->dev);
     f->ctx = TdGetContext(f->dev);
     assert_non_null(f->ctx);
+}
+
+/* A host with a virtual clock, the test driver as FDO on one PDO, not started. */
+static void
+fx_setup(struct fx *f)
+{
+    struct wdf_host_config hc = {.clock = WDF_CLOCK_VIRTUAL};
+
+    fx_setup_host(f, &hc);
 }
 
 static void
