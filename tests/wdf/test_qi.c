@@ -49,24 +49,13 @@ dummy_bars2(PVOID Context, USHORT VfIndex, PULONG BaseRegisterValues)
 }
 
 /* The registered tables, as a v1 and a v2 PF would export them. */
-static SRIOV_DEVICE_INTERFACE_STANDARD_2 v1_table = {
-    .Size = sizeof(SRIOV_DEVICE_INTERFACE_STANDARD),
-    .Version = 1,
-    .Context = &refs_taken,
-    .InterfaceReference = count_ref,
-    .InterfaceDereference = count_deref,
-    .ReadVfConfig = dummy_read,
-    .QueryProbedBars_2 = dummy_bars2,
-};
-static SRIOV_DEVICE_INTERFACE_STANDARD_2 v2_table = {
-    .Size = sizeof(SRIOV_DEVICE_INTERFACE_STANDARD_2),
-    .Version = 2,
-    .Context = &refs_taken,
-    .InterfaceReference = count_ref,
-    .InterfaceDereference = count_deref,
-    .ReadVfConfig = dummy_read,
-    .QueryProbedBars_2 = dummy_bars2,
-};
+#define QI_TABLE(size, version)                                                                                        \
+    {                                                                                                                  \
+        .Size = (size), .Version = (version), .Context = &refs_taken, .InterfaceReference = count_ref,                 \
+        .InterfaceDereference = count_deref, .ReadVfConfig = dummy_read, .QueryProbedBars_2 = dummy_bars2,             \
+    }
+static SRIOV_DEVICE_INTERFACE_STANDARD_2 v1_table = QI_TABLE(sizeof(SRIOV_DEVICE_INTERFACE_STANDARD), 1);
+static SRIOV_DEVICE_INTERFACE_STANDARD_2 v2_table = QI_TABLE(sizeof(SRIOV_DEVICE_INTERFACE_STANDARD_2), 2);
 
 static void
 grid(struct wdf_target *t, const SRIOV_DEVICE_INTERFACE_STANDARD_2 *reg)
