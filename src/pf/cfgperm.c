@@ -13,7 +13,10 @@
 #define LINES(a) (a), (unsigned)(sizeof(a) / sizeof((a)[0]))
 
 /* Byte 1 of every standard capability: the same rule in each table below. */
-#define NEXT_POINTER {0x01, 1, PF_PERM_PLAIN, 0xFF, 0, 0, "Next pointer: virtual, skips hidden capabilities"}
+#define NEXT_POINTER                                                                                                   \
+    {                                                                                                                  \
+        0x01, 1, PF_PERM_PLAIN, 0xFF, 0, 0, "Next pointer: virtual, skips hidden capabilities"                         \
+    }
 
 static const struct pf_perm_line header_lines[] = {
     {0x00, 4, PF_PERM_PLAIN, 0xFFFFFFFF, 0, 0,
