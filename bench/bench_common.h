@@ -104,4 +104,36 @@ bench_sink(uint64_t v)
     __asm__ volatile("" : : "r"(v) : "memory");
 }
 
+/*
+ * The timed loop behind every per-operation figure: @iters calls of @op, each
+ * given the next bench_xorshift() value from @seed and adding what it returns to
+ * one sink; the result is nanoseconds per call.  A path and its baseline both go
+ * through it, so they differ in @op alone.  The loop is always inlined into its
+ * caller (a BENCH_NOINLINE function per figure, which callgrind counts), and @op
+ * is then a constant there, which the compiler inlines as well: no indirect call
+ * sits inside a nanosecond measurement (docs/PERFORMANCE.md, "The timed loop").
+ */
+typedef uint64_t (*bench_op)(void *ctx, uint64_t rnd);
+
+static inline __attribute__((always_inline)) double
+bench_loop(unsigned iters, uint64_t seed, bench_op op, void *ctx)
+{
+    uint64_t x = seed, sink = 0;
+    double t0 = bench_now_ns();
+
+    for (unsigned i = 0; i < iters; i++) {
+        sink += op(ctx, bench_xorshift(&x));
+    }
+    bench_sink(sink);
+    return (bench_now_ns() - t0) / iters;
+}
+
+/* A figure's own loop function, double name(ctx_type *c, uint64_t seed): bench_loop of
+ * c->iters calls of @op on @c.  One function per figure, so callgrind counts each by name. */
+#define BENCH_LOOP_FUNCTION(name, ctx_type, op)                                                                        \
+    static BENCH_NOINLINE double name(ctx_type *c, uint64_t seed)                                                      \
+    {                                                                                                                  \
+        return bench_loop(c->iters, seed, op, c);                                                                      \
+    }
+
 #endif /* PCIVIRT_BENCH_COMMON_H */

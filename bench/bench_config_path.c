@@ -46,87 +46,67 @@ struct path_ctx {
     unsigned iters;
 };
 
-static BENCH_NOINLINE double
-rd_guest(struct path_ctx *c, uint64_t seed)
+/* The dword each read takes: a random one of the first CFG_BYTES. */
+static inline uint32_t
+rd_offset(uint64_t rnd)
 {
-    uint64_t x = seed, sink = 0;
-    double t0 = bench_now_ns();
-
-    for (unsigned i = 0; i < c->iters; i++) {
-        uint32_t v = 0;
-
-        gvpci_cfg_read(c->gdev, (uint32_t)(bench_xorshift(&x) >> 32) & (CFG_BYTES - 4), 4, &v);
-        sink += v;
-    }
-    bench_sink(sink);
-    return (bench_now_ns() - t0) / c->iters;
+    return (uint32_t)(rnd >> 32) & (CFG_BYTES - 4);
 }
 
-static BENCH_NOINLINE double
-rd_exit(struct path_ctx *c, uint64_t seed)
+static inline uint64_t
+op_guest(void *ctx, uint64_t rnd)
 {
-    uint64_t x = seed, sink = 0;
-    double t0 = bench_now_ns();
+    struct path_ctx *c = ctx;
+    uint32_t v = 0;
 
-    for (unsigned i = 0; i < c->iters; i++) {
-        uint32_t off = (uint32_t)(bench_xorshift(&x) >> 32) & (CFG_BYTES - 4);
-        uint8_t b[4];
-
-        vsp_vpci_host_mmio_read(c->w->guest[c->vm].host, c->window + 0x1000 + off, b, 4);
-        sink += le32_get(b);
-    }
-    bench_sink(sink);
-    return (bench_now_ns() - t0) / c->iters;
+    gvpci_cfg_read(c->gdev, rd_offset(rnd), 4, &v);
+    return v;
 }
 
-static BENCH_NOINLINE double
-rd_pf(struct path_ctx *c, uint64_t seed)
+static inline uint64_t
+op_exit(void *ctx, uint64_t rnd)
 {
-    uint64_t x = seed, sink = 0;
-    double t0 = bench_now_ns();
+    struct path_ctx *c = ctx;
+    uint8_t b[4];
 
-    for (unsigned i = 0; i < c->iters; i++) {
-        uint32_t off = (uint32_t)(bench_xorshift(&x) >> 32) & (CFG_BYTES - 4);
-        uint8_t b[4];
-
-        c->sriov.ReadVfConfig(c->sriov.Context, b, c->w->guest[c->vm].vf, off, 4);
-        sink += le32_get(b);
-    }
-    bench_sink(sink);
-    return (bench_now_ns() - t0) / c->iters;
+    vsp_vpci_host_mmio_read(c->w->guest[c->vm].host, c->window + 0x1000 + rd_offset(rnd), b, 4);
+    return le32_get(b);
 }
 
-static BENCH_NOINLINE double
-rd_device(struct path_ctx *c, uint64_t seed)
+static inline uint64_t
+op_pf(void *ctx, uint64_t rnd)
 {
-    uint64_t x = seed, sink = 0;
-    double t0 = bench_now_ns();
+    struct path_ctx *c = ctx;
+    uint8_t b[4];
 
-    for (unsigned i = 0; i < c->iters; i++) {
-        uint32_t off = (uint32_t)(bench_xorshift(&x) >> 32) & (CFG_BYTES - 4);
-        uint8_t b[4];
-
-        c->w->bus.config_read(c->w->bus.Context, c->rid, (uint16_t)off, b, 4);
-        sink += le32_get(b);
-    }
-    bench_sink(sink);
-    return (bench_now_ns() - t0) / c->iters;
+    c->sriov.ReadVfConfig(c->sriov.Context, b, c->w->guest[c->vm].vf, rd_offset(rnd), 4);
+    return le32_get(b);
 }
 
-static BENCH_NOINLINE double
-rd_direct(struct path_ctx *c, uint64_t seed)
+static inline uint64_t
+op_device(void *ctx, uint64_t rnd)
 {
-    uint64_t x = seed, sink = 0;
-    double t0 = bench_now_ns();
+    struct path_ctx *c = ctx;
+    uint8_t b[4];
 
-    for (unsigned i = 0; i < c->iters; i++) {
-        uint32_t off = (uint32_t)(bench_xorshift(&x) >> 32) & (CFG_BYTES - 4);
-
-        sink += le32_get(c->copy + off);
-    }
-    bench_sink(sink);
-    return (bench_now_ns() - t0) / c->iters;
+    c->w->bus.config_read(c->w->bus.Context, c->rid, (uint16_t)rd_offset(rnd), b, 4);
+    return le32_get(b);
 }
+
+static inline uint64_t
+op_direct(void *ctx, uint64_t rnd)
+{
+    const struct path_ctx *c = ctx;
+
+    return le32_get(c->copy + rd_offset(rnd));
+}
+
+/* One function per figure (callgrind counts them by name), all timed by bench_loop. */
+BENCH_LOOP_FUNCTION(rd_guest, struct path_ctx, op_guest)
+BENCH_LOOP_FUNCTION(rd_exit, struct path_ctx, op_exit)
+BENCH_LOOP_FUNCTION(rd_pf, struct path_ctx, op_pf)
+BENCH_LOOP_FUNCTION(rd_device, struct path_ctx, op_device)
+BENCH_LOOP_FUNCTION(rd_direct, struct path_ctx, op_direct)
 
 /* The SR-IOV table, queried the way the stack does (a kernel-mode target on the PF's interface). */
 static struct wdf_target *

@@ -90,76 +90,89 @@ pick(const struct icpt *c, uint64_t v, int spread)
     return spread ? (uint32_t)v % c->nvfs : c->nvfs / 2;
 }
 
+/* What one loop runs over: the set-up, and whether the VF is random per access. */
+struct run {
+    struct icpt *c;
+    int spread;
+};
+
+static inline uint64_t
+op_decide_path(void *ctx, uint64_t v)
+{
+    const struct run *r = ctx;
+
+    return vsp_intercept_traps(r->c->maps[pick(r->c, v, r->spread)], 0, (v >> 32) & (BAR0_BYTES - 8), 4, true);
+}
+
+static inline uint64_t
+op_decide_base(void *ctx, uint64_t v)
+{
+    const struct run *r = ctx;
+    uint64_t off = (v >> 32) & (BAR0_BYTES - 8);
+
+    return (r->c->flags[(size_t)pick(r->c, v, r->spread) * BAR0_PAGES + off / VSP_PAGE_BYTES] & VSP_TRAP_WRITE) != 0;
+}
+
+/* Decision, then a trapped read dispatched to the device's privileged page. */
+static inline uint64_t
+op_dispatch_path(void *ctx, uint64_t v)
+{
+    const struct run *r = ctx;
+    uint32_t vf = pick(r->c, v, r->spread);
+    uint64_t off = SWVF_REG_PRIV_QUEUES + ((v >> 32) & 4);
+    uint8_t b[4];
+
+    if (vsp_intercept_traps(r->c->maps[vf], 0, off, 4, false)) {
+        r->c->bus.mmio_read(r->c->bus.Context, (uint16_t)(r->c->first_rid + vf), 0, off, b, 4);
+        return le32_get(b);
+    }
+    return 0;
+}
+
+static inline uint64_t
+op_dispatch_base(void *ctx, uint64_t v)
+{
+    const struct run *r = ctx;
+    uint32_t vf = pick(r->c, v, r->spread);
+    uint64_t off = SWVF_REG_PRIV_QUEUES + ((v >> 32) & 4);
+
+    if (!(r->c->flags[(size_t)vf * BAR0_PAGES + off / VSP_PAGE_BYTES] & VSP_TRAP_READ)) {
+        return 0;
+    }
+    return r->c->regs[vf];
+}
+
+/* One function per figure (callgrind counts them by name), all timed by bench_loop. */
 static BENCH_NOINLINE double
 decide_path(struct icpt *c, int spread, uint64_t seed)
 {
-    uint64_t x = seed, hits = 0;
-    double t0 = bench_now_ns();
+    struct run r = {c, spread};
 
-    for (unsigned i = 0; i < c->iters; i++) {
-        uint64_t v = bench_xorshift(&x);
-
-        hits += vsp_intercept_traps(c->maps[pick(c, v, spread)], 0, (v >> 32) & (BAR0_BYTES - 8), 4, true);
-    }
-    bench_sink(hits);
-    return (bench_now_ns() - t0) / c->iters;
+    return bench_loop(c->iters, seed, op_decide_path, &r);
 }
 
 static BENCH_NOINLINE double
 decide_base(struct icpt *c, int spread, uint64_t seed)
 {
-    uint64_t x = seed, hits = 0;
-    double t0 = bench_now_ns();
+    struct run r = {c, spread};
 
-    for (unsigned i = 0; i < c->iters; i++) {
-        uint64_t v = bench_xorshift(&x);
-        uint64_t off = (v >> 32) & (BAR0_BYTES - 8);
-
-        hits += (c->flags[(size_t)pick(c, v, spread) * BAR0_PAGES + off / VSP_PAGE_BYTES] & VSP_TRAP_WRITE) != 0;
-    }
-    bench_sink(hits);
-    return (bench_now_ns() - t0) / c->iters;
+    return bench_loop(c->iters, seed, op_decide_base, &r);
 }
 
-/* Decision, then a trapped read dispatched to the device's privileged page. */
 static BENCH_NOINLINE double
 dispatch_path(struct icpt *c, int spread, uint64_t seed)
 {
-    uint64_t x = seed, sink = 0;
-    double t0 = bench_now_ns();
+    struct run r = {c, spread};
 
-    for (unsigned i = 0; i < c->iters; i++) {
-        uint64_t v = bench_xorshift(&x);
-        uint32_t vf = pick(c, v, spread);
-        uint64_t off = SWVF_REG_PRIV_QUEUES + ((v >> 32) & 4);
-        uint8_t b[4];
-
-        if (vsp_intercept_traps(c->maps[vf], 0, off, 4, false)) {
-            c->bus.mmio_read(c->bus.Context, (uint16_t)(c->first_rid + vf), 0, off, b, 4);
-            sink += le32_get(b);
-        }
-    }
-    bench_sink(sink);
-    return (bench_now_ns() - t0) / c->iters;
+    return bench_loop(c->iters, seed, op_dispatch_path, &r);
 }
 
 static BENCH_NOINLINE double
 dispatch_base(struct icpt *c, int spread, uint64_t seed)
 {
-    uint64_t x = seed, sink = 0;
-    double t0 = bench_now_ns();
+    struct run r = {c, spread};
 
-    for (unsigned i = 0; i < c->iters; i++) {
-        uint64_t v = bench_xorshift(&x);
-        uint32_t vf = pick(c, v, spread);
-        uint64_t off = SWVF_REG_PRIV_QUEUES + ((v >> 32) & 4);
-
-        if (c->flags[(size_t)vf * BAR0_PAGES + off / VSP_PAGE_BYTES] & VSP_TRAP_READ) {
-            sink += c->regs[vf];
-        }
-    }
-    bench_sink(sink);
-    return (bench_now_ns() - t0) / c->iters;
+    return bench_loop(c->iters, seed, op_dispatch_base, &r);
 }
 
 struct figure {

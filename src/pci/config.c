@@ -540,21 +540,29 @@ pci_config_write_bytes(struct pci_config *cfg, uint32_t off, const void *data, s
     return run_hooks(cfg, &ev, err);
 }
 
-int
-pci_config_write(struct pci_config *cfg, uint32_t off, unsigned len, uint32_t val, struct pcivirt_error *err)
+/* A 1..4-byte value access to @cfg checked, and @val's @len bytes put in @buf. */
+static int
+value_bytes(const struct pci_config *cfg, uint32_t off, unsigned len, uint32_t val, uint8_t buf[4])
 {
-    uint8_t buf[4];
     int rc;
 
     if (cfg == NULL || cfg->layout == NULL) {
         return PCIVIRT_EINVAL;
     }
     rc = check_value_access(cfg->layout->size, off, len);
-    if (rc != 0) {
-        return rc;
+    if (rc == 0) {
+        le_put(buf, len, val);
     }
-    le_put(buf, len, val);
-    return pci_config_write_bytes(cfg, off, buf, len, err);
+    return rc;
+}
+
+int
+pci_config_write(struct pci_config *cfg, uint32_t off, unsigned len, uint32_t val, struct pcivirt_error *err)
+{
+    uint8_t buf[4];
+    int rc = value_bytes(cfg, off, len, val, buf);
+
+    return rc != 0 ? rc : pci_config_write_bytes(cfg, off, buf, len, err);
 }
 
 int
@@ -580,17 +588,9 @@ int
 pci_config_poke(struct pci_config *cfg, uint32_t off, unsigned len, uint32_t val)
 {
     uint8_t buf[4];
-    int rc;
+    int rc = value_bytes(cfg, off, len, val, buf);
 
-    if (cfg == NULL || cfg->layout == NULL) {
-        return PCIVIRT_EINVAL;
-    }
-    rc = check_value_access(cfg->layout->size, off, len);
-    if (rc != 0) {
-        return rc;
-    }
-    le_put(buf, len, val);
-    return pci_config_poke_bytes(cfg, off, buf, len);
+    return rc != 0 ? rc : pci_config_poke_bytes(cfg, off, buf, len);
 }
 
 void

@@ -12,6 +12,12 @@
 
 #define LINES(a) (a), (unsigned)(sizeof(a) / sizeof((a)[0]))
 
+/* Byte 1 of every standard capability: the same rule in each table below. */
+#define NEXT_POINTER                                                                                                   \
+    {                                                                                                                  \
+        0x01, 1, PF_PERM_PLAIN, 0xFF, 0, 0, "Next pointer: virtual, skips hidden capabilities"                         \
+    }
+
 static const struct pf_perm_line header_lines[] = {
     {0x00, 4, PF_PERM_PLAIN, 0xFFFFFFFF, 0, 0,
      "Vendor/Device ID: a VF reads FFFF; show the PF vendor and VF Device ID (device-model 3.1)"},
@@ -39,7 +45,7 @@ static const struct pf_perm_line header_lines[] = {
 };
 
 static const struct pf_perm_line pm_lines[] = {
-    {0x01, 1, PF_PERM_PLAIN, 0xFF, 0, 0, "Next pointer: virtual, skips hidden capabilities"},
+    NEXT_POINTER,
     {0x04, 2, PF_PERM_PLAIN, 0, 0x0003, 0,
      "PMCSR PowerState: passes through, the device stops decoding in D3hot (device-model 7.3)"},
     {0x04, 2, PF_PERM_PLAIN, 0x0100, 0x0100, 0, "PMCSR PME_En: virtual, wake is armed by SetVfPowerState"},
@@ -47,7 +53,7 @@ static const struct pf_perm_line pm_lines[] = {
 };
 
 static const struct pf_perm_line msi_lines[] = {
-    {0x01, 1, PF_PERM_PLAIN, 0xFF, 0, 0, "Next pointer: virtual, skips hidden capabilities"},
+    NEXT_POINTER,
     {0x02, 2, PF_PERM_PLAIN, 0, 0x0071, 0,
      "Message Control enable and Multiple Message Enable: pass through; the stack remaps messages"},
     {0x04, 4, PF_PERM_PLAIN, 0, 0xFFFFFFFC, 0,
@@ -58,17 +64,17 @@ static const struct pf_perm_line msi_lines[] = {
 };
 
 static const struct pf_perm_line msix_lines[] = {
-    {0x01, 1, PF_PERM_PLAIN, 0xFF, 0, 0, "Next pointer: virtual, skips hidden capabilities"},
+    NEXT_POINTER,
     {0x02, 2, PF_PERM_PLAIN, 0, 0xC000, 0,
      "MSI-X Enable and Function Mask: pass through so the VF can signal; table lives in its BAR"},
 };
 
 static const struct pf_perm_line vndr_lines[] = {
-    {0x01, 1, PF_PERM_PLAIN, 0xFF, 0, 0, "Next pointer: virtual, skips hidden capabilities"},
+    NEXT_POINTER,
 };
 
 static const struct pf_perm_line exp_lines[] = {
-    {0x01, 1, PF_PERM_PLAIN, 0xFF, 0, 0, "Next pointer: virtual, skips hidden capabilities"},
+    NEXT_POINTER,
     {0x08, 2, PF_PERM_PLAIN, 0x7FFF, 0x7FFF, 0,
      "Device Control 0-14: VF RsvdP, the PF's apply; virtual so guest settings stick"},
     {0x08, 2, PF_PERM_FLR, 0x8000, 0x8000, 0,

@@ -420,17 +420,25 @@ query_stop_locked(struct wdf_node *node)
     return st;
 }
 
+/* In state @from only: send @minor down the stack and go to @to whatever the stack
+ * answers (a stop or a cancel is not the drivers' to refuse). */
 static NTSTATUS
-stop_locked(struct wdf_node *node)
+transition_locked(struct wdf_node *node, enum wdf_pnp_state from, UCHAR minor, enum wdf_pnp_state to)
 {
     NTSTATUS st;
 
-    if (node->state != WDF_PNP_STOP_PENDING) {
+    if (node->state != from) {
         return STATUS_INVALID_DEVICE_STATE;
     }
-    st = send_pnp(node, IRP_MN_STOP_DEVICE);
-    set_state(node, WDF_PNP_STOPPED);
+    st = send_pnp(node, minor);
+    set_state(node, to);
     return st;
+}
+
+static NTSTATUS
+stop_locked(struct wdf_node *node)
+{
+    return transition_locked(node, WDF_PNP_STOP_PENDING, IRP_MN_STOP_DEVICE, WDF_PNP_STOPPED);
 }
 
 static void
@@ -514,14 +522,7 @@ PNP_OP(wdf_pnp_remove, st = remove_locked(node))
 static NTSTATUS
 cancel_stop_locked(struct wdf_node *node)
 {
-    NTSTATUS st;
-
-    if (node->state != WDF_PNP_STOP_PENDING) {
-        return STATUS_INVALID_DEVICE_STATE;
-    }
-    st = send_pnp(node, IRP_MN_CANCEL_STOP_DEVICE);
-    set_state(node, WDF_PNP_STARTED);
-    return st;
+    return transition_locked(node, WDF_PNP_STOP_PENDING, IRP_MN_CANCEL_STOP_DEVICE, WDF_PNP_STARTED);
 }
 
 static NTSTATUS

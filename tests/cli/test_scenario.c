@@ -88,17 +88,26 @@ load_len(const char *text, size_t len, struct scenario **sc, struct scenario_err
     return scenario_load_buffer("t.json", PCIVIRT_SHARED_DIR "/data", text, len, sc, err);
 }
 
+/* Say what a load that should have worked reported (the assertion after it fails). */
+static void
+print_unexpected(int rc, const struct scenario_error *err)
+{
+    char buf[1024];
+
+    if (rc != 0) {
+        scenario_error_format(err, buf, sizeof(buf));
+        print_error("unexpected error: %s\n", buf);
+    }
+}
+
 static struct scenario *
 load_ok(const char *text)
 {
     struct scenario *sc = NULL;
     struct scenario_error err;
     int rc = load_len(text, strlen(text), &sc, &err);
-    if (rc != 0) {
-        char buf[1024];
-        scenario_error_format(&err, buf, sizeof(buf));
-        print_error("unexpected error: %s\n", buf);
-    }
+
+    print_unexpected(rc, &err);
     assert_int_equal(rc, 0);
     assert_non_null(sc);
     return sc;
@@ -366,24 +375,30 @@ test_full_fields(void **state)
 static void
 test_where_finds_fields(void **state)
 {
+    /* Each path, and where full_text has it (position_of's caret). */
+    static const struct {
+        const char *path;
+        const char *marked;
+    } found[] = {
+        {"vms[1].memory_mib", "\"y\", \"memory_mib\": ^4096"},
+        {"devices[0].bus_range.last", "\"last\": ^9"},
+        {"workloads[0].ops[9]", "^{ \"op\": \"mmio\" }"},
+    };
     struct scenario *sc = load_ok(full_text);
     unsigned line;
     unsigned column;
     unsigned el;
     unsigned ec;
 
-    assert_true(scenario_where(sc, "vms[1].memory_mib", &line, &column));
-    position_of(full_text, "\"y\", \"memory_mib\": ^4096", &el, &ec);
-    assert_int_equal(line, el);
-    assert_int_equal(column, ec);
-    assert_true(scenario_where(sc, "devices[0].bus_range.last", &line, &column));
-    position_of(full_text, "\"last\": ^9", &el, &ec);
-    assert_int_equal(line, el);
-    assert_int_equal(column, ec);
-    assert_true(scenario_where(sc, "workloads[0].ops[9]", &line, &column));
-    position_of(full_text, "^{ \"op\": \"mmio\" }", &el, &ec);
-    assert_int_equal(line, el);
-    assert_int_equal(column, ec);
+    for (size_t i = 0; i < sizeof(found) / sizeof(found[0]); i++) {
+        assert_true(scenario_where(sc, found[i].path, &line, &column));
+        position_of(full_text, found[i].marked, &el, &ec);
+        if (line != el || column != ec) {
+            print_error("%s: at %u:%u, expected %u:%u\n", found[i].path, line, column, el, ec);
+        }
+        assert_int_equal(line, el);
+        assert_int_equal(column, ec);
+    }
     assert_true(scenario_where(sc, "", &line, &column));
     assert_int_equal(line, 1);
     assert_int_equal(column, 1);
@@ -450,11 +465,7 @@ test_examples_load(void **state)
         char path[512];
         snprintf(path, sizeof(path), "%s/%s.json", EXAMPLES, names[i]);
         int rc = scenario_load_file(path, &sc, &err);
-        if (rc != 0) {
-            char buf[1024];
-            scenario_error_format(&err, buf, sizeof(buf));
-            print_error("%s\n", buf);
-        }
+        print_unexpected(rc, &err);
         assert_int_equal(rc, 0);
         assert_string_equal(sc->name, names[i]);
         if (strcmp(names[i], "igb-non-ari") == 0) {
@@ -677,60 +688,39 @@ test_version_and_top_level(void **state)
     expect_error(HEAD ",\n  \"name\": ^7\n}", "name", "expected a string, found an integer");
 }
 
+/* The smallest document around device @entries, and one 82599 device "d" with @rest after its source. */
+#define DEVICES(entries) "{\"pcivirt-scenario\": 1, \"devices\": [\n  " entries "\n]}"
+#define DEV82599(rest) DEVICES("{ \"name\": \"d\", \"source\": \"builtin:82599\", " rest " }")
+
 static void
 test_device_errors(void **state)
 {
-    expect_error("{\"pcivirt-scenario\": 1, \"devices\": [\n  { \"name\": \"d\", \"source\": ^\"builtin:82598\", "
-                 "\"num_vfs\": 1 }\n]}",
-                 "devices[0].source", "unknown built-in profile '82598' (did you mean '82599'?)");
-    expect_error("{\"pcivirt-scenario\": 1, \"devices\": [\n  { \"name\": \"d\", \"source\": \"builtin:82599\", "
-                 "\"num_vfs\": ^65 }\n]}",
-                 "devices[0].num_vfs", "TotalVFs 64");
-    expect_error("{\"pcivirt-scenario\": 1, \"devices\": [\n  { \"name\": \"d\", \"source\": \"builtin:82599\", "
-                 "\"num_vfs\": ^\"8\" }\n]}",
-                 "devices[0].num_vfs", "expected an integer, found a string");
-    expect_error("{\"pcivirt-scenario\": 1, \"devices\": [\n  { \"name\": \"d\", \"source\": \"builtin:82599\", "
-                 "\"num_vfs\": ^8.0 }\n]}",
-                 "devices[0].num_vfs", "expected an integer, found a real number");
-    expect_error("{\"pcivirt-scenario\": 1, \"devices\": [\n  { \"name\": \"d\", \"source\": \"builtin:82599\", "
-                 "\"num_vfs\": 1, \"ari\": ^1 }\n]}",
-                 "devices[0].ari", "expected true or false, found an integer");
-    expect_error_code(PCIVIRT_ENOENT,
-                      "{\"pcivirt-scenario\": 1, \"devices\": [\n  { \"name\": \"d\", \"source\": ^\"nope/x\", "
-                      "\"num_vfs\": 1 }\n]}",
+    expect_error(DEVICES("{ \"name\": \"d\", \"source\": ^\"builtin:82598\", \"num_vfs\": 1 }"), "devices[0].source",
+                 "unknown built-in profile '82598' (did you mean '82599'?)");
+    expect_error(DEV82599("\"num_vfs\": ^65"), "devices[0].num_vfs", "TotalVFs 64");
+    expect_error(DEV82599("\"num_vfs\": ^\"8\""), "devices[0].num_vfs", "expected an integer, found a string");
+    expect_error(DEV82599("\"num_vfs\": ^8.0"), "devices[0].num_vfs", "expected an integer, found a real number");
+    expect_error(DEV82599("\"num_vfs\": 1, \"ari\": ^1"), "devices[0].ari", "expected true or false, found an integer");
+    expect_error_code(PCIVIRT_ENOENT, DEVICES("{ \"name\": \"d\", \"source\": ^\"nope/x\", \"num_vfs\": 1 }"),
                       "devices[0].source", "No such file or directory");
-    expect_error_code(
-        PCIVIRT_ENOENT,
-        "{\"pcivirt-scenario\": 1, \"devices\": [\n  { \"name\": \"d\", \"source\": ^\".\", \"num_vfs\": 1 "
-        "}\n]}",
-        "devices[0].source", "not a regular file");
-    expect_error(
-        "{\"pcivirt-scenario\": 1, \"devices\": [\n  { \"name\": \"d\", \"source\": \"builtin:82599\", \"pf\": "
-        "^\"1:0.0\", \"num_vfs\": 1 }\n]}",
-        "devices[0].pf", "not a PCI location");
-    expect_error(
-        "{\"pcivirt-scenario\": 1, \"devices\": [\n  { \"name\": \"d\", \"source\": \"builtin:82599\", \"pf\": "
-        "^\"01:20.0\", \"num_vfs\": 1 }\n]}",
-        "devices[0].pf", "not a PCI location");
-    expect_error("{\"pcivirt-scenario\": 1, \"devices\": [\n  { \"name\": \"d\", \"source\": \"builtin:82599\", "
-                 "\"num_vfs\": 1,\n    \"bus_range\": { \"first\": 5, \"last\": ^4 } }\n]}",
+    expect_error_code(PCIVIRT_ENOENT, DEVICES("{ \"name\": \"d\", \"source\": ^\".\", \"num_vfs\": 1 }"),
+                      "devices[0].source", "not a regular file");
+    expect_error(DEV82599("\"pf\": ^\"1:0.0\", \"num_vfs\": 1"), "devices[0].pf", "not a PCI location");
+    expect_error(DEV82599("\"pf\": ^\"01:20.0\", \"num_vfs\": 1"), "devices[0].pf", "not a PCI location");
+    expect_error(DEV82599("\"num_vfs\": 1,\n    \"bus_range\": { \"first\": 5, \"last\": ^4 }"),
                  "devices[0].bus_range.last", "bus 4 is below the first bus 5");
-    expect_error(
-        "{\"pcivirt-scenario\": 1, \"devices\": [\n  { \"name\": \"d\", \"source\": \"builtin:82599\", \"pf\": "
-        "\"02:00.0\", \"num_vfs\": 1,\n    \"bus_range\": { \"first\": ^1, \"last\": 4 } }\n]}",
-        "devices[0].bus_range.first", "first must be 2");
-    expect_error("{\"pcivirt-scenario\": 1, \"devices\": [\n  { \"name\": \"d\", \"source\": \"builtin:82599\", "
-                 "\"num_vfs\": 1,\n    \"bus_range\": { \"first\": ^256, \"last\": 4 } }\n]}",
+    expect_error(DEV82599("\"pf\": \"02:00.0\", \"num_vfs\": 1,\n    \"bus_range\": { \"first\": ^1, \"last\": 4 }"),
+                 "devices[0].bus_range.first", "first must be 2");
+    expect_error(DEV82599("\"num_vfs\": 1,\n    \"bus_range\": { \"first\": ^256, \"last\": 4 }"),
                  "devices[0].bus_range.first", "out of range 0..255");
-    expect_error("{\"pcivirt-scenario\": 1, \"devices\": [\n  ^{ \"name\": \"d\", \"num_vfs\": 1 }\n]}",
-                 "devices[0].source", "missing required field 'source'");
-    expect_error("{\"pcivirt-scenario\": 1, \"devices\": [\n  { \"name\": \"d\", \"source\": \"builtin:82599\", "
-                 "\"num_vfs\": 1 },\n  { \"name\": ^\"d\", \"source\": \"builtin:82599\", \"num_vfs\": 1 }\n]}",
+    expect_error(DEVICES("^{ \"name\": \"d\", \"num_vfs\": 1 }"), "devices[0].source",
+                 "missing required field 'source'");
+    expect_error(DEVICES("{ \"name\": \"d\", \"source\": \"builtin:82599\", \"num_vfs\": 1 },\n"
+                         "  { \"name\": ^\"d\", \"source\": \"builtin:82599\", \"num_vfs\": 1 }"),
                  "devices[1].name", "duplicate device name 'd' (already used by devices[0])");
-    expect_error("{\"pcivirt-scenario\": 1, \"devices\": [\n  { \"name\": ^\"-d\", \"source\": \"builtin:82599\", "
-                 "\"num_vfs\": 1 }\n]}",
-                 "devices[0].name", "not a valid name");
-    expect_error("{\"pcivirt-scenario\": 1, \"devices\": [\n  ^7\n]}", "devices[0]", "expected an object");
+    expect_error(DEVICES("{ \"name\": ^\"-d\", \"source\": \"builtin:82599\", \"num_vfs\": 1 }"), "devices[0].name",
+                 "not a valid name");
+    expect_error(DEVICES("^7"), "devices[0]", "expected an object");
 }
 
 static void

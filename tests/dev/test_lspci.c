@@ -15,14 +15,12 @@
 #include "pci/dump.h"
 #include "util/alloc.h"
 
-static char *
-run_lspci(struct pv_sriov_dev *dev, uint32_t max_vfs)
+/* The model's export of @dev with @max_vfs VFs, saved as a dump in a new temporary file
+ * made from the template @path. */
+static void
+export_to_file(struct pv_sriov_dev *dev, uint32_t max_vfs, char *path)
 {
-    char path[] = "/tmp/pcivirt-dev-lspci-XXXXXX", cmd[256];
     struct pci_dump *d;
-    char *out = pv_calloc(1, 1 << 20);
-    size_t n = 0;
-    FILE *f;
     int fd = mkstemp(path);
 
     assert_true(fd >= 0);
@@ -31,6 +29,17 @@ run_lspci(struct pv_sriov_dev *dev, uint32_t max_vfs)
     assert_int_equal(pv_sriov_export(dev, d, max_vfs), 0);
     assert_int_equal(pci_dump_save(d, path, NULL), 0);
     pci_dump_destroy(d);
+}
+
+static char *
+run_lspci(struct pv_sriov_dev *dev, uint32_t max_vfs)
+{
+    char path[] = "/tmp/pcivirt-dev-lspci-XXXXXX", cmd[256];
+    char *out = pv_calloc(1, 1 << 20);
+    size_t n = 0;
+    FILE *f;
+
+    export_to_file(dev, max_vfs, path);
     snprintf(cmd, sizeof(cmd), "lspci -vvv -F %s 2>&1", path);
     f = popen(cmd, "r");
     assert_non_null(f);
@@ -42,14 +51,10 @@ run_lspci(struct pv_sriov_dev *dev, uint32_t max_vfs)
     return out;
 }
 
-/* The text of one function's block (from its address line to the next blank line). */
+/* [p, end) - up to the end of p's string when @end is NULL - copied into @buf. */
 static const char *
-block(const char *text, const char *addr, char *buf, size_t size)
+copy_span(const char *p, const char *end, char *buf, size_t size)
 {
-    const char *p = strstr(text, addr), *end;
-
-    assert_non_null(p);
-    end = strstr(p, "\n\n");
     if (end == NULL) {
         end = p + strlen(p);
     }
@@ -59,9 +64,54 @@ block(const char *text, const char *addr, char *buf, size_t size)
     return buf;
 }
 
+/* The text of one function's block (from its address line to the next blank line). */
+static const char *
+block(const char *text, const char *addr, char *buf, size_t size)
+{
+    const char *p = strstr(text, addr);
+
+    assert_non_null(p);
+    return copy_span(p, strstr(p, "\n\n"), buf, size);
+}
+
+/* Every one of @lines appears in @text; a missing one is named. */
+static void
+expect_lines(const char *text, const char *const *lines, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strstr(text, lines[i]) == NULL) {
+            print_error("lspci printed no '%s' in:\n%s\n", lines[i], text);
+        }
+        assert_non_null(strstr(text, lines[i]));
+    }
+}
+
 static void
 test_pf_and_vfs_decoded_by_lspci(void **state)
 {
+    static const char *const pf_lines[] = {
+        "Single Root I/O Virtualization (SR-IOV)",
+        "IOVCtl:\tEnable+ Migration- Interrupt- MSE+ ARIHierarchy+",
+        "IOVSta:\tMigration-",
+        "Initial VFs: 64, Total VFs: 64, Number of VFs: 8, Function Dependency Link: 00",
+        "VF offset: 128, stride: 2, Device ID: 10ed",
+        "Supported Page Size: 00000553, System Page Size: 00000001",
+        "Region 0: Memory at 00000040", /* VF BAR0 in the 64-bit window */
+        "(64-bit, prefetchable)",
+        "VF Migration: offset: 00000000, BIR: 0",
+        "Alternative Routing-ID Interpretation (ARI)",
+        "FLReset+",
+        "Control: I/O- Mem+",
+    };
+    static const char *const vf_lines[] = {
+        "MSI-X: Enable+ Count=3 Masked-",
+        "Vector table: BAR=3 offset=00000000",
+        "PBA: BAR=3 offset=00002000",
+        "Control: I/O- Mem- BusMaster+",
+        "FLReset+",
+        "Power Management version 3",
+        "Status: D0 NoSoftRst+",
+    };
     static char pf[65536], vf[65536];
     struct pv_profile p;
     struct pv_sriov_dev *dev;
@@ -78,30 +128,13 @@ test_pf_and_vfs_decoded_by_lspci(void **state)
     cfg_wr(dev, 0x0382, 0x50 + 2, 2, PCI_MSIX_FLAGS_ENABLE);
     out = run_lspci(dev, 8);
     block(out, "03:00.0", pf, sizeof(pf));
-    assert_non_null(strstr(pf, "Single Root I/O Virtualization (SR-IOV)"));
-    assert_non_null(strstr(pf, "IOVCtl:\tEnable+ Migration- Interrupt- MSE+ ARIHierarchy+"));
-    assert_non_null(strstr(pf, "IOVSta:\tMigration-"));
-    assert_non_null(strstr(pf, "Initial VFs: 64, Total VFs: 64, Number of VFs: 8, Function Dependency Link: 00"));
-    assert_non_null(strstr(pf, "VF offset: 128, stride: 2, Device ID: 10ed"));
-    assert_non_null(strstr(pf, "Supported Page Size: 00000553, System Page Size: 00000001"));
-    assert_non_null(strstr(pf, "Region 0: Memory at 00000040")); /* VF BAR0 in the 64-bit window */
-    assert_non_null(strstr(pf, "(64-bit, prefetchable)"));
-    assert_non_null(strstr(pf, "VF Migration: offset: 00000000, BIR: 0"));
-    assert_non_null(strstr(pf, "Alternative Routing-ID Interpretation (ARI)"));
-    assert_non_null(strstr(pf, "FLReset+"));
-    assert_non_null(strstr(pf, "Control: I/O- Mem+"));
+    expect_lines(pf, pf_lines, sizeof(pf_lines) / sizeof(pf_lines[0]));
     /* VF 1 at 03:10.2: no SR-IOV, its own MSI-X, FLR, no BARs, no INTx. */
     block(out, "03:10.2", vf, sizeof(vf));
     assert_null(strstr(vf, "SR-IOV"));
     assert_null(strstr(vf, "Region"));
     assert_null(strstr(vf, "Interrupt: pin"));
-    assert_non_null(strstr(vf, "MSI-X: Enable+ Count=3 Masked-"));
-    assert_non_null(strstr(vf, "Vector table: BAR=3 offset=00000000"));
-    assert_non_null(strstr(vf, "PBA: BAR=3 offset=00002000"));
-    assert_non_null(strstr(vf, "Control: I/O- Mem- BusMaster+"));
-    assert_non_null(strstr(vf, "FLReset+"));
-    assert_non_null(strstr(vf, "Power Management version 3"));
-    assert_non_null(strstr(vf, "Status: D0 NoSoftRst+"));
+    expect_lines(vf, vf_lines, sizeof(vf_lines) / sizeof(vf_lines[0]));
     assert_non_null(strstr(out, "03:11.6")); /* the 8th VF: devfn 0x80 + 7 x 2 = 0x8e */
     pv_free(out);
     pv_sriov_destroy(dev);
@@ -111,6 +144,11 @@ test_pf_and_vfs_decoded_by_lspci(void **state)
 static void
 test_dump_profile_round_trip_through_lspci(void **state)
 {
+    static const char *const pf_lines[] = {
+        "IOVCtl:\tEnable+ Migration- Interrupt- MSE+ ARIHierarchy-",
+        "Initial VFs: 8, Total VFs: 8, Number of VFs: 8",
+        "VF offset: 384, stride: 2, Device ID: 10ca",
+    };
     static char pf[65536];
     struct pv_profile p;
     struct pv_sriov_dev *dev;
@@ -122,9 +160,7 @@ test_dump_profile_round_trip_through_lspci(void **state)
     assert_int_equal(pv_sriov_enable(dev, 8, NULL), 0);
     out = run_lspci(dev, 8);
     block(out, "01:00.0", pf, sizeof(pf));
-    assert_non_null(strstr(pf, "IOVCtl:\tEnable+ Migration- Interrupt- MSE+ ARIHierarchy-"));
-    assert_non_null(strstr(pf, "Initial VFs: 8, Total VFs: 8, Number of VFs: 8"));
-    assert_non_null(strstr(pf, "VF offset: 384, stride: 2, Device ID: 10ca"));
+    expect_lines(pf, pf_lines, sizeof(pf_lines) / sizeof(pf_lines[0]));
     assert_non_null(strstr(out, "02:10.0"));
     assert_non_null(strstr(out, "02:11.6"));
     pv_free(out);
@@ -135,18 +171,12 @@ test_dump_profile_round_trip_through_lspci(void **state)
 static void
 sriov_lines(const struct lspci_dev *d, char *buf, size_t size)
 {
-    const char *p, *end;
+    const char *p;
 
     assert_non_null(d);
     p = strstr(d->body, "Single Root I/O Virtualization (SR-IOV)");
     assert_non_null(p);
-    end = strstr(p, "\tCapabilities: [");
-    if (end == NULL) {
-        end = p + strlen(p);
-    }
-    assert_true((size_t)(end - p) < size);
-    memcpy(buf, p, (size_t)(end - p));
-    buf[end - p] = 0;
+    copy_span(p, strstr(p, "\tCapabilities: ["), buf, size);
 }
 
 /* The line of @block starting with @label (tabs skipped), into @out. */
@@ -158,9 +188,7 @@ line_of(const char *block_text, const char *label, char *out, size_t size)
     assert_non_null(p);
     eol = strchr(p, '\n');
     assert_non_null(eol);
-    assert_true((size_t)(eol - p) < size);
-    memcpy(out, p, (size_t)(eol - p));
-    out[eol - p] = 0;
+    copy_span(p, eol, out, size);
 }
 
 static void
@@ -190,9 +218,7 @@ check_dump_through_lspci(const char *file)
     struct lspci_out orig, mine;
     struct pv_profile p;
     struct pv_sriov_dev *dev;
-    struct pci_dump *d;
     unsigned first;
-    int fd;
 
     snprintf(path, sizeof(path), PCIVIRT_SHARED_DIR "/data/pciutils-tests/%s", file);
     assert_int_equal(pv_profile_load(&p, path, NULL), 0);
@@ -202,13 +228,7 @@ check_dump_through_lspci(const char *file)
 
     assert_int_equal(pv_sriov_create(&p, &dev, NULL), 0);
     assert_int_equal(pv_sriov_enable(dev, p.total_vfs, NULL), 0);
-    fd = mkstemp(out_path);
-    assert_true(fd >= 0);
-    close(fd);
-    assert_int_equal(pci_dump_create(&d), 0);
-    assert_int_equal(pv_sriov_export(dev, d, p.total_vfs), 0);
-    assert_int_equal(pci_dump_save(d, out_path, NULL), 0);
-    pci_dump_destroy(d);
+    export_to_file(dev, p.total_vfs, out_path);
     lspci_run("-vvv", out_path, &mine);
     unlink(out_path);
     assert_int_equal(mine.status, 0);

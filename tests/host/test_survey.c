@@ -18,6 +18,7 @@
 #include "host/internal.h"
 #include "host/survey.h"
 #include "pci/dump.h"
+#include "survey_check.h"
 #include "tree.h"
 
 #define DATA PCIVIRT_SHARED_DIR "/data"
@@ -41,29 +42,6 @@ lspci(const char *file, const char *bdf)
     pclose(p);
     assert_true(n > 0);
     return out;
-}
-
-/* ACS bits from an lspci "ACSCap:" / "ACSCtl:" line (labels from device-model.md 2.2). */
-static uint16_t
-lspci_acs(const char *text, const char *label)
-{
-    static const char *const names[] = {"SrcValid", "TransBlk", "ReqRedir", "CmpltRedir", "UpstreamFwd",
-                                        "EgressCtrl", "DirectTrans"};
-    const char *line = strstr(text, label);
-    char buf[256], tok[32];
-    uint16_t bits = 0;
-
-    if (line == NULL) {
-        return 0;
-    }
-    snprintf(buf, sizeof(buf), "%.*s", (int)strcspn(line, "\n"), line);
-    for (unsigned i = 0; i < 7; i++) {
-        snprintf(tok, sizeof(tok), "%s+", names[i]);
-        if (strstr(buf, tok) != NULL) {
-            bits |= (uint16_t)(1u << i);
-        }
-    }
-    return bits;
 }
 
 static long
@@ -121,32 +99,6 @@ group_regions(const struct tree *t, int group, const char *text)
 
 static const char msi_region[] = "0x00000000fee00000 0x00000000feefffff msi\n";
 
-static struct host_survey *
-run(const struct tree *t)
-{
-    struct host_survey_options o = {t->root, NULL};
-    struct host_survey *s = NULL;
-    struct pcivirt_error err;
-
-    pcivirt_error_clear(&err);
-    if (host_survey_run(&o, &s, &err) != 0) {
-        fail_msg("survey failed: %s", err.message);
-    }
-    return s;
-}
-
-static const struct host_device *
-find(const struct host_survey *s, const char *bdf)
-{
-    for (size_t i = 0; i < host_survey_count(s); i++) {
-        if (strcmp(host_survey_device(s, i)->bdf, bdf) == 0) {
-            return host_survey_device(s, i);
-        }
-    }
-    fail_msg("%s not surveyed", bdf);
-    return NULL;
-}
-
 /* Root port 00:02.0 of cap-aer-root (ACS fully enabled) in group 0. */
 static void
 add_aer_root_port(const struct tree *t, const struct pci_dump *d, const unsigned char *override)
@@ -158,6 +110,18 @@ add_aer_root_port(const struct tree *t, const struct pci_dump *d, const unsigned
     tree_add_fn(t, &f);
     tree_group(t, 0, RP_PARENT, "0000:00:02.0");
     group_regions(t, 0, msi_region);
+}
+
+/* A good host, the AER root port, and endpoint @ep below it alone in group 1 with @regions. */
+static void
+endpoint_tree(struct tree *t, const struct pci_dump *d, const struct tree_fn *ep, const char *regions)
+{
+    tree_init(t);
+    good_host(t);
+    add_aer_root_port(t, d, NULL);
+    tree_add_fn(t, ep);
+    tree_group(t, 1, ep->parent, ep->bdf);
+    group_regions(t, 1, regions);
 }
 
 /* ---- tests --------------------------------------------------------------------------- */
@@ -174,8 +138,8 @@ test_acs_enabled_path_is_assignable(void **state)
 
     (void)state;
     rp_text = lspci(DATA "/pciutils-tests/cap-aer-root", "00:02.0");
-    cap = lspci_acs(rp_text, "ACSCap:");
-    ctl = lspci_acs(rp_text, "ACSCtl:");
+    cap = lspci_acs_bits(rp_text, "ACSCap:");
+    ctl = lspci_acs_bits(rp_text, "ACSCtl:");
     /* Linux's rule: every required bit the port implements must be enabled. */
     bool acs_ok = strstr(rp_text, "Root Port") != NULL && (cap & HOST_ACS_REQUIRED & ~ctl) == 0;
     ep_text = lspci(DATA "/pciutils-tests/cap-aer-root", "03:00.0");
@@ -183,17 +147,12 @@ test_acs_enabled_path_is_assignable(void **state)
                  strstr(ep_text, "Address Translation Service") == NULL;
     assert_true(acs_ok && ep_ok); /* the fixture is the assignable case */
 
-    tree_init(&t);
-    good_host(&t);
-    add_aer_root_port(&t, d, NULL);
     struct tree_fn f = {RP_PARENT "/0000:00:02.0", "0000:03:00.0", ep->bytes, ep->len, 0x020000, 0x15b3, 0x1007,
                         NULL, 1, 4};
-    tree_add_fn(&t, &f);
-    tree_group(&t, 1, RP_PARENT "/0000:00:02.0", "0000:03:00.0");
-    group_regions(&t, 1, msi_region);
+    endpoint_tree(&t, d, &f, msi_region);
 
-    struct host_survey *s = run(&t);
-    const struct host_device *dev = find(s, "0000:03:00.0");
+    struct host_survey *s = survey_tree(&t);
+    const struct host_device *dev = survey_find(s, "0000:03:00.0");
     assert_int_equal(host_device_verdict(dev), HOST_VERDICT_ASSIGNABLE);
     assert_int_equal(dev->check[HOST_CHECK_ACS].result, HOST_RESULT_PASS);
     assert_int_equal(dev->hops, 2);
@@ -203,8 +162,8 @@ test_acs_enabled_path_is_assignable(void **state)
     assert_int_equal(dev->pcie_type, HOST_PCIE_ENDPOINT);
     assert_string_equal(dev->location, "pci0000:00/0000:00:02.0/0000:03:00.0");
     /* The root port itself is a bridge: SurveyDDA rejects every non-endpoint. */
-    assert_int_equal(host_device_verdict(find(s, "0000:00:02.0")), HOST_VERDICT_NOT_ASSIGNABLE);
-    assert_int_equal(find(s, "0000:00:02.0")->check[HOST_CHECK_DEVICE_TYPE].result, HOST_RESULT_FAIL);
+    assert_int_equal(host_device_verdict(survey_find(s, "0000:00:02.0")), HOST_VERDICT_NOT_ASSIGNABLE);
+    assert_int_equal(survey_find(s, "0000:00:02.0")->check[HOST_CHECK_DEVICE_TYPE].result, HOST_RESULT_FAIL);
     host_survey_destroy(s);
     tree_destroy(&t);
     pci_dump_destroy(d);
@@ -329,12 +288,12 @@ test_acs_disabled_names_bridge_and_bits(void **state)
     (void)state;
     pf_fixture_init(&x);
     rp_text = lspci(DATA "/pciutils-tests/cap-pcie-1", "00:01.0");
-    uint16_t missing = lspci_acs(rp_text, "ACSCap:") & HOST_ACS_REQUIRED & ~lspci_acs(rp_text, "ACSCtl:");
+    uint16_t missing = lspci_acs_bits(rp_text, "ACSCap:") & HOST_ACS_REQUIRED & ~lspci_acs_bits(rp_text, "ACSCtl:");
     assert_int_not_equal(missing, 0);
     pf_tree(&t, &x);
 
-    struct host_survey *s = run(&t);
-    const struct host_device *d = find(s, "0000:01:00.0");
+    struct host_survey *s = survey_tree(&t);
+    const struct host_device *d = survey_find(s, "0000:01:00.0");
     const struct host_check *c = &d->check[HOST_CHECK_ACS];
     assert_int_equal(c->result, HOST_RESULT_FAIL);
     assert_int_equal(d->hop[1].missing, missing);
@@ -377,8 +336,8 @@ test_sriov_geometry_and_bus_range(void **state)
     (void)state;
     pf_fixture_init(&x);
     pf_tree(&t, &x);
-    struct host_survey *s = run(&t);
-    const struct host_device *d = find(s, "0000:01:00.0");
+    struct host_survey *s = survey_tree(&t);
+    const struct host_device *d = survey_find(s, "0000:01:00.0");
     const struct host_sriov *sr = &d->sriov;
 
     assert_int_equal(sr->present, HOST_YES);
@@ -410,8 +369,8 @@ test_sriov_geometry_and_bus_range(void **state)
     x.rp_cfg[0x23] = x.rp_cfg[0x21];
     assert_true(mem_window(x.rp_cfg) < x.own_nonpref + 2ull * VF_BAR_SIZE * x.total_vfs);
     pf_tree(&t, &x);
-    s = run(&t);
-    d = find(s, "0000:01:00.0");
+    s = survey_tree(&t);
+    d = survey_find(s, "0000:01:00.0");
     assert_int_equal(d->check[HOST_CHECK_SRIOV].result, HOST_RESULT_FAIL);
     assert_non_null(strstr(d->check[HOST_CHECK_SRIOV].why, host_size_text(needed, need, sizeof(need))));
     assert_non_null(strstr(d->check[HOST_CHECK_SRIOV].why, "1 MiB"));
@@ -444,16 +403,11 @@ test_intx_only_cannot_be_assigned(void **state)
 
     (void)state;
     intx_config(cfg);
-    tree_init(&t);
-    good_host(&t);
-    add_aer_root_port(&t, d, NULL);
     struct tree_fn f = {RP_PARENT "/0000:00:02.0", "0000:03:00.0", cfg, sizeof(cfg), 0x020000, 0x1234, 0x5678,
                         NULL, 1, -1};
-    tree_add_fn(&t, &f);
-    tree_group(&t, 1, RP_PARENT "/0000:00:02.0", "0000:03:00.0");
-    group_regions(&t, 1, msi_region);
-    struct host_survey *s = run(&t);
-    const struct host_device *dev = find(s, "0000:03:00.0");
+    endpoint_tree(&t, d, &f, msi_region);
+    struct host_survey *s = survey_tree(&t);
+    const struct host_device *dev = survey_find(s, "0000:03:00.0");
     assert_int_equal(dev->check[HOST_CHECK_INTERRUPTS].result, HOST_RESULT_FAIL);
     assert_non_null(strstr(dev->check[HOST_CHECK_INTERRUPTS].why, "INTx only (pin INTA#"));
     assert_int_equal(host_device_verdict(dev), HOST_VERDICT_NOT_ASSIGNABLE);
@@ -494,15 +448,15 @@ test_group_with_two_endpoints(void **state)
     /* A bridge in the same group stays with the host and is named apart. */
     tree_link(&t, "../../../../devices/" RP_PARENT "/0000:00:02.0", "sys/kernel/iommu_groups/5/devices/0000:00:02.0");
 
-    struct host_survey *s = run(&t);
-    const struct host_device *x = find(s, "0000:03:00.0");
+    struct host_survey *s = survey_tree(&t);
+    const struct host_device *x = survey_find(s, "0000:03:00.0");
     const struct host_check *c = &x->check[HOST_CHECK_IOMMU_GROUP];
     assert_int_equal(c->result, HOST_RESULT_FAIL);
     assert_non_null(strstr(c->why, "also holds 0000:03:00.1"));
     assert_non_null(strstr(c->why, "bridges in the group (stay with the host): 0000:00:02.0"));
     assert_int_equal(x->group_members, 2);
-    assert_int_equal(find(s, "0000:03:00.1")->check[HOST_CHECK_IOMMU_GROUP].result, HOST_RESULT_FAIL);
-    assert_non_null(strstr(find(s, "0000:03:00.1")->check[HOST_CHECK_IOMMU_GROUP].why, "0000:03:00.0"));
+    assert_int_equal(survey_find(s, "0000:03:00.1")->check[HOST_CHECK_IOMMU_GROUP].result, HOST_RESULT_FAIL);
+    assert_non_null(strstr(survey_find(s, "0000:03:00.1")->check[HOST_CHECK_IOMMU_GROUP].why, "0000:03:00.0"));
     host_survey_destroy(s);
     tree_destroy(&t);
     pci_dump_destroy(d);
@@ -521,16 +475,11 @@ test_reserved_regions(void **state)
     (void)state;
     for (int i = 0; i < 2; i++) {
         struct tree t;
-        tree_init(&t);
-        good_host(&t);
-        add_aer_root_port(&t, d, NULL);
         struct tree_fn f = {RP_PARENT "/0000:00:02.0", "0000:03:00.0", ep->bytes, ep->len, 0x020000, 0x15b3, 0x1007,
                             NULL, 1, 2};
-        tree_add_fn(&t, &f);
-        tree_group(&t, 1, RP_PARENT "/0000:00:02.0", "0000:03:00.0");
-        group_regions(&t, 1, regions[i]);
-        struct host_survey *s = run(&t);
-        const struct host_device *x = find(s, "0000:03:00.0");
+        endpoint_tree(&t, d, &f, regions[i]);
+        struct host_survey *s = survey_tree(&t);
+        const struct host_device *x = survey_find(s, "0000:03:00.0");
         assert_int_equal(x->regions, 2);
         assert_int_equal(x->check[HOST_CHECK_RESERVED_REGIONS].result, i == 0 ? HOST_RESULT_FAIL : HOST_RESULT_PASS);
         assert_non_null(strstr(x->check[HOST_CHECK_RESERVED_REGIONS].why, "0x7b800000-0x7fffffff"));
@@ -550,16 +499,11 @@ test_unprivileged_config(void **state)
     struct tree t;
 
     (void)state;
-    tree_init(&t);
-    good_host(&t);
-    add_aer_root_port(&t, d, NULL);
     struct tree_fn f = {RP_PARENT "/0000:00:02.0", "0000:03:00.0", ep->bytes, 64, 0x020000, 0x15b3, 0x1007,
                         NULL, 1, 3};
-    tree_add_fn(&t, &f);
-    tree_group(&t, 1, RP_PARENT "/0000:00:02.0", "0000:03:00.0");
-    group_regions(&t, 1, msi_region);
-    struct host_survey *s = run(&t);
-    const struct host_device *x = find(s, "0000:03:00.0");
+    endpoint_tree(&t, d, &f, msi_region);
+    struct host_survey *s = survey_tree(&t);
+    const struct host_device *x = survey_find(s, "0000:03:00.0");
     assert_true(x->config_truncated);
     assert_true(x->unseen_count >= 1);
     assert_non_null(strstr(x->unseen[0], "only 64"));
@@ -652,11 +596,11 @@ test_this_host(void **state)
                              fns[i].resource, fns[i].enable, fns[i].msi};
         tree_add_fn(&t, &fn);
     }
-    struct host_survey *s = run(&t);
+    struct host_survey *s = survey_tree(&t);
     assert_int_equal(host_survey_count(s), n);
     assert_int_equal(host_survey_platform(s)->iommu.result, HOST_RESULT_FAIL);
     for (size_t i = 0; i < n; i++) {
-        const struct host_device *d = find(s, fns[i].bdf);
+        const struct host_device *d = survey_find(s, fns[i].bdf);
         const char *text = lspci(DATA "/this-host/lspci-xxxx.dump", fns[i].bdf + 5);
         bool express = strstr(text, "Express") != NULL;
         bool msi = strstr(text, "MSI-X:") != NULL || strstr(text, "MSI:") != NULL;

@@ -26,6 +26,7 @@
 
 #include "host/survey.h"
 #include "pci/dump.h"
+#include "survey_check.h"
 #include "tree.h"
 
 #define DATA PCIVIRT_SHARED_DIR "/data/pciutils-tests"
@@ -76,27 +77,6 @@ lspci_block(const struct lspci_all *l, const char *bdf, char *out, size_t size)
     snprintf(out, size, "%.*s", (int)(end != NULL ? end - start : (ptrdiff_t)strlen(start)), start);
 }
 
-/* ACS bits of an lspci "ACSCap:" / "ACSCtl:" line, in register order (device-model.md 2.2). */
-static uint16_t
-acs_bits(const char *block, const char *label)
-{
-    static const char *const names[] = {"SrcValid",    "TransBlk",   "ReqRedir",   "CmpltRedir",
-                                        "UpstreamFwd", "EgressCtrl", "DirectTrans"};
-    const char *line = strstr(block, label);
-    char buf[256], tok[32];
-    uint16_t bits = 0;
-
-    if (line == NULL) {
-        return 0;
-    }
-    snprintf(buf, sizeof(buf), "%.*s", (int)strcspn(line, "\n"), line);
-    for (unsigned i = 0; i < 7; i++) {
-        snprintf(tok, sizeof(tok), "%s+", names[i]);
-        bits |= strstr(buf, tok) != NULL ? (uint16_t)(1u << i) : 0;
-    }
-    return bits;
-}
-
 /* The port type lspci names after "Express (vN) "; "" for conventional PCI. */
 static void
 express_type(const char *block, char *out, size_t size)
@@ -126,7 +106,7 @@ isolates(const char *block, const uint8_t *cfg, bool is_device)
     char type[64];
     bool multifunction = (cfg[0x0e] & 0x80) != 0;
     bool has_acs = strstr(block, "Access Control Services") != NULL;
-    uint16_t need = required & acs_bits(block, "ACSCap:");
+    uint16_t need = required & lspci_acs_bits(block, "ACSCap:");
 
     express_type(block, type, sizeof(type));
     if (type[0] == '\0') {
@@ -138,7 +118,7 @@ isolates(const char *block, const uint8_t *cfg, bool is_device)
     }
     if (strcmp(type, "Root Port") == 0 || strcmp(type, "Downstream Port") == 0 ||
         (multifunction && (strstr(type, "Endpoint") != NULL || strcmp(type, "Upstream Port") == 0))) {
-        return has_acs && (acs_bits(block, "ACSCtl:") & need) == need;
+        return has_acs && (lspci_acs_bits(block, "ACSCtl:") & need) == need;
     }
     return true;
 }
@@ -228,32 +208,6 @@ machine_free(struct machine *m, struct tree *t)
     tree_destroy(t);
 }
 
-static const struct host_device *
-surveyed(const struct host_survey *s, const char *bdf)
-{
-    for (size_t i = 0; i < host_survey_count(s); i++) {
-        if (strcmp(host_survey_device(s, i)->bdf, bdf) == 0) {
-            return host_survey_device(s, i);
-        }
-    }
-    fail_msg("%s not surveyed", bdf);
-    return NULL;
-}
-
-static struct host_survey *
-survey(const struct tree *t)
-{
-    struct host_survey_options o = {t->root, NULL};
-    struct host_survey *s = NULL;
-    struct pcivirt_error err;
-
-    pcivirt_error_clear(&err);
-    if (host_survey_run(&o, &s, &err) != 0) {
-        fail_msg("survey failed: %s", err.message);
-    }
-    return s;
-}
-
 /* The ACS verdict of device @i: every hop from it up to its root bus must isolate. */
 static bool
 path_isolates(const struct machine *m, size_t i, char *first_bad, size_t size)
@@ -285,10 +239,10 @@ test_whole_board_asus_p6t6(void **state)
     memset(&m, 0, sizeof(m));
     machine_build(&m, &t, "tree-asus-p6t6");
     assert_int_equal(m.d->count, 53);
-    s = survey(&t);
+    s = survey_tree(&t);
     assert_int_equal(host_survey_count(s), 53);
     for (size_t i = 0; i < m.d->count; i++) {
-        const struct host_device *d = surveyed(s, m.bdf[i]);
+        const struct host_device *d = survey_find(s, m.bdf[i]);
         char block[16384], bad[16], want_loc[300], type[64];
         bool iso = path_isolates(&m, i, bad, sizeof(bad));
         bool is_bridge = (m.d->funcs[i]->bytes[0x0e] & 0x7f) == 1;
@@ -361,7 +315,7 @@ test_broken_extended_chain(void **state)
         tree_add_fn(&t, &f);
         tree_group(&t, 0, "pci0000:00", "0000:00:02.0");
     }
-    s = survey(&t);
+    s = survey_tree(&t);
     assert_int_equal(host_survey_count(s), 1);
     d = host_survey_device(s, 0);
     /* PCIe (the Express capability is in the normal list) ... */
@@ -392,9 +346,9 @@ test_broken_ecaps_as_captured(void **state)
     (void)state;
     memset(&m, 0, sizeof(m));
     machine_build(&m, &t, "broken-ecaps");
-    s = survey(&t);
+    s = survey_tree(&t);
     assert_int_equal(host_survey_count(s), m.d->count);
-    d = surveyed(s, m.bdf[0]);
+    d = survey_find(s, m.bdf[0]);
     assert_int_equal(d->pcie_type, HOST_PCIE_NONE);
     assert_int_equal(d->sriov.present, HOST_NO);
     assert_int_equal(d->check[HOST_CHECK_DEVICE_TYPE].result, HOST_RESULT_FAIL);

@@ -305,180 +305,129 @@ test_cm_conversion(void **state)
 
 /* ---- malformed input ---- */
 
-struct bad_case {
-    const char *what;
-    enum vpci_dir dir;
-    uint32_t version;
-    size_t len;
-    NTSTATUS want;
-    uint8_t bytes[160];
+/* A patch of a malformed message: @width (1 or 4) little-endian bytes of @value at @off. */
+struct patch {
+    uint8_t off;
+    uint8_t width; /* 0: no patch */
+    uint32_t value;
 };
 
-static void
-put32(struct bad_case *c, size_t off, uint32_t v)
-{
-    le32_put(c->bytes + off, v);
-}
+/* One malformed message: its id at offset 0, @len bytes in all (zero but for the patches). */
+struct bad_case {
+    const char *what;
+    uint32_t type;
+    size_t len;
+    struct patch patch[2];
+    enum vpci_dir dir; /* default: from the guest */
+    uint32_t version;  /* default: VPCI_VERSION_ANY */
+    NTSTATUS want;     /* default (0): STATUS_BAD_DATA */
+};
 
-static void
-expect_rejected(struct bad_case *c)
-{
-    struct vpci_msg m;
-    const char *reason = NULL;
-    NTSTATUS st = vpci_msg_decode(c->dir, c->version, c->bytes, c->len, &m, &reason);
-
-    if (st != c->want) {
-        fail_msg("%s: got 0x%08x, want 0x%08x", c->what, (unsigned)st, (unsigned)c->want);
+/* A case: what it is, the message id, the length, then any of .patch, .dir, .version, .want. */
+#define BAD(what_, type_, len_, ...)                                                                                   \
+    {                                                                                                                  \
+        .what = (what_), .type = (type_), .len = (len_), __VA_ARGS__                                                   \
     }
-    assert_non_null(reason);
-}
 
-static struct bad_case *
-bad_msg(const char *what, uint32_t type, size_t len)
+/* Each case decodes to its status (never success) with a reason; a failure names the case. */
+static void
+expect_rejected(const struct bad_case *cases, size_t n)
 {
-    static struct bad_case c;
+    for (size_t i = 0; i < n; i++) {
+        const struct bad_case *c = &cases[i];
+        NTSTATUS want = c->want != 0 ? c->want : STATUS_BAD_DATA;
+        uint8_t bytes[160] = {0};
+        const char *reason = NULL;
+        struct vpci_msg m;
+        NTSTATUS st;
 
-    memset(&c, 0, sizeof(c));
-    c.what = what;
-    c.dir = VPCI_GUEST_TO_HOST;
-    c.version = VPCI_VERSION_ANY;
-    c.len = len;
-    c.want = STATUS_BAD_DATA;
-    put32(&c, 0, type);
-    return &c;
+        assert_true(c->len <= sizeof(bytes));
+        le32_put(bytes, c->type);
+        for (size_t k = 0; k < sizeof(c->patch) / sizeof(c->patch[0]); k++) {
+            if (c->patch[k].width == 4) {
+                le32_put(bytes + c->patch[k].off, c->patch[k].value);
+            } else if (c->patch[k].width == 1) {
+                bytes[c->patch[k].off] = (uint8_t)c->patch[k].value;
+            }
+        }
+        st = vpci_msg_decode(c->dir, c->version, bytes, c->len, &m, &reason);
+        if (st != want) {
+            fail_msg("%s: got 0x%08x, want 0x%08x", c->what, (unsigned)st, (unsigned)want);
+        }
+        if (reason == NULL) {
+            fail_msg("%s: rejected without a reason", c->what);
+        }
+    }
 }
+
+static const struct bad_case bad_messages[] = {
+    BAD("unknown id below the base", 0x4248FFFF, 8),
+    BAD("unknown id above the last", PCI_MESSAGE_LAST + 1, 8),
+    BAD("id only 3 bytes", PCI_READ_BLOCK, 3),
+    BAD("truncated read block", PCI_READ_BLOCK, 15),
+    BAD("oversized read block", PCI_READ_BLOCK, 24),
+    BAD("read block of 0 bytes", PCI_READ_BLOCK, 16),
+    BAD("read block of 129 bytes", PCI_READ_BLOCK, 16, .patch = {{12, 4, 129}}),
+    BAD("read block slot reserved bits", PCI_READ_BLOCK, 16, .patch = {{8, 4, 0x100}, {12, 4, 4}}),
+    BAD("write block of 0 bytes", PCI_WRITE_BLOCK, 24),
+    BAD("write block of 129 bytes", PCI_WRITE_BLOCK, 152, .patch = {{12, 4, 129}}),
+    BAD("write block byte_count beyond the payload", PCI_WRITE_BLOCK, 24, .patch = {{12, 4, 9}}),
+    BAD("write block longer than 16 + 128 + 4 padded", PCI_WRITE_BLOCK, 160, .patch = {{12, 4, 128}}),
+    BAD("power state 0", PCI_POWER_STATE_CHANGE, 16),
+    BAD("power state 5", PCI_POWER_STATE_CHANGE, 16, .patch = {{8, 4, 5}}),
+    BAD("slot reserved bits", PCI_RESOURCES_RELEASED, 8, .patch = {{4, 4, 0x80000001u}}),
+    BAD("D0 entry window not page aligned", PCI_BUS_D0ENTRY, 16, .patch = {{8, 4, 0x1800}}),
+    BAD("D0 entry window wraps", PCI_BUS_D0ENTRY, 16, .patch = {{8, 4, 0xFFFFF000u}, {12, 4, 0xFFFFFFFFu}}),
+    BAD("resources assigned truncated", PCI_RESOURCES_ASSIGNED, 135),
+    BAD("resources assigned with an I/O port descriptor", PCI_RESOURCES_ASSIGNED, 148,
+        .patch = {{8 + 20, 1, CmResourceTypePort}}),
+    BAD("resources assigned MemoryLarge without a LARGE flag", PCI_RESOURCES_ASSIGNED, 148,
+        .patch = {{8, 1, CmResourceTypeMemoryLarge}}),
+    BAD("resources assigned with MSI resources", PCI_RESOURCES_ASSIGNED, 152, .patch = {{128, 4, 1}},
+        .want = STATUS_NOT_SUPPORTED),
+    BAD("resources assigned v1 longer than 148 padded", PCI_RESOURCES_ASSIGNED, 160),
+    BAD("create interrupt with 0 vectors", PCI_CREATE_INTERRUPT_MESSAGE, 24),
+    BAD("create interrupt with 33 vectors", PCI_CREATE_INTERRUPT_MESSAGE, 24, .patch = {{10, 1, 33}}),
+    BAD("create interrupt unknown delivery mode", PCI_CREATE_INTERRUPT_MESSAGE, 24, .patch = {{9, 1, 2}, {10, 1, 1}}),
+    BAD("create interrupt 2 with 33 processors", PCI_CREATE_INTERRUPT_MESSAGE2, 78, .patch = {{10, 1, 1}, {12, 1, 33}}),
+    BAD("create interrupt 2 truncated", PCI_CREATE_INTERRUPT_MESSAGE2, 77),
+    BAD("BUS_RELATIONS2 before protocol 1.3", PCI_BUS_RELATIONS2, 8, .dir = VPCI_HOST_TO_GUEST,
+        .version = PCI_PROTOCOL_VERSION_1_2),
+    BAD("RESET_DEVICE before protocol 1.5", PCI_RESET_DEVICE, 8, .version = PCI_PROTOCOL_VERSION_1_4),
+    BAD("host message from the guest", PCI_INVALIDATE_BLOCK, 16),
+    BAD("guest message from the host", PCI_READ_BLOCK, 16, .patch = {{12, 4, 4}}, .dir = VPCI_HOST_TO_GUEST),
+    BAD("TDISP", PCI_VPCI_TDISP_COMMAND, 16, .want = STATUS_NOT_SUPPORTED),
+    BAD("INVALIDATE_DEVICE", PCI_INVALIDATE_DEVICE, 8, .want = STATUS_NOT_SUPPORTED),
+};
+
+/* BUS_RELATIONS(2) come from the host. */
+static const struct bad_case bad_relations[] = {
+    BAD("device_count overflowing 32 bits", PCI_BUS_RELATIONS, 48, .patch = {{4, 4, 0xFFFFFFFFu}},
+        .dir = VPCI_HOST_TO_GUEST),
+    BAD("device_count 257", PCI_BUS_RELATIONS, 48, .patch = {{4, 4, 257}}, .dir = VPCI_HOST_TO_GUEST),
+    BAD("device_count beyond the descriptors", PCI_BUS_RELATIONS, 48, .patch = {{4, 4, 3}},
+        .dir = VPCI_HOST_TO_GUEST), /* needs 68 bytes */
+    BAD("bytes beyond the descriptors", PCI_BUS_RELATIONS, 56, .patch = {{4, 4, 1}},
+        .dir = VPCI_HOST_TO_GUEST), /* 28 bytes, padded 32 */
+    BAD("duplicate slot", PCI_BUS_RELATIONS, 48, .patch = {{4, 4, 2}},
+        .dir = VPCI_HOST_TO_GUEST), /* both descriptors say slot 0 */
+    BAD("descriptor slot reserved bits", PCI_BUS_RELATIONS, 32, .patch = {{4, 4, 1}, {8 + 12, 4, 0x200}},
+        .dir = VPCI_HOST_TO_GUEST),
+    BAD("unknown v2 flag", PCI_BUS_RELATIONS2, 40, .patch = {{4, 4, 1}, {8 + 20, 4, 2}}, .dir = VPCI_HOST_TO_GUEST),
+};
 
 static void
 test_malformed_messages(void **state)
 {
-    struct bad_case *c;
-
     (void)state;
-    expect_rejected(bad_msg("unknown id below the base", 0x4248FFFF, 8));
-    expect_rejected(bad_msg("unknown id above the last", PCI_MESSAGE_LAST + 1, 8));
-    expect_rejected(bad_msg("id only 3 bytes", PCI_READ_BLOCK, 3));
-    expect_rejected(bad_msg("truncated read block", PCI_READ_BLOCK, 15));
-    expect_rejected(bad_msg("oversized read block", PCI_READ_BLOCK, 24));
-    c = bad_msg("read block of 0 bytes", PCI_READ_BLOCK, 16);
-    expect_rejected(c);
-    c = bad_msg("read block of 129 bytes", PCI_READ_BLOCK, 16);
-    put32(c, 12, 129);
-    expect_rejected(c);
-    c = bad_msg("read block slot reserved bits", PCI_READ_BLOCK, 16);
-    put32(c, 8, 0x100);
-    put32(c, 12, 4);
-    expect_rejected(c);
-    c = bad_msg("write block of 0 bytes", PCI_WRITE_BLOCK, 24);
-    expect_rejected(c);
-    c = bad_msg("write block of 129 bytes", PCI_WRITE_BLOCK, 152);
-    put32(c, 12, 129);
-    expect_rejected(c);
-    c = bad_msg("write block byte_count beyond the payload", PCI_WRITE_BLOCK, 24);
-    put32(c, 12, 9);
-    expect_rejected(c);
-    c = bad_msg("write block longer than 16 + 128 + 4 padded", PCI_WRITE_BLOCK, 160);
-    put32(c, 12, 128);
-    expect_rejected(c);
-    c = bad_msg("power state 0", PCI_POWER_STATE_CHANGE, 16);
-    expect_rejected(c);
-    c = bad_msg("power state 5", PCI_POWER_STATE_CHANGE, 16);
-    put32(c, 8, 5);
-    expect_rejected(c);
-    c = bad_msg("slot reserved bits", PCI_RESOURCES_RELEASED, 8);
-    put32(c, 4, 0x80000001u);
-    expect_rejected(c);
-    c = bad_msg("D0 entry window not page aligned", PCI_BUS_D0ENTRY, 16);
-    put32(c, 8, 0x1800);
-    expect_rejected(c);
-    c = bad_msg("D0 entry window wraps", PCI_BUS_D0ENTRY, 16);
-    put32(c, 8, 0xFFFFF000u);
-    put32(c, 12, 0xFFFFFFFFu);
-    expect_rejected(c);
-    c = bad_msg("resources assigned truncated", PCI_RESOURCES_ASSIGNED, 135);
-    expect_rejected(c);
-    c = bad_msg("resources assigned with an I/O port descriptor", PCI_RESOURCES_ASSIGNED, 148);
-    c->bytes[8 + 20] = CmResourceTypePort;
-    expect_rejected(c);
-    c = bad_msg("resources assigned MemoryLarge without a LARGE flag", PCI_RESOURCES_ASSIGNED, 148);
-    c->bytes[8] = CmResourceTypeMemoryLarge;
-    expect_rejected(c);
-    c = bad_msg("resources assigned with MSI resources", PCI_RESOURCES_ASSIGNED, 152);
-    put32(c, 128, 1);
-    c->want = STATUS_NOT_SUPPORTED;
-    expect_rejected(c);
-    c = bad_msg("resources assigned v1 longer than 148 padded", PCI_RESOURCES_ASSIGNED, 160);
-    expect_rejected(c);
-    c = bad_msg("create interrupt with 0 vectors", PCI_CREATE_INTERRUPT_MESSAGE, 24);
-    expect_rejected(c);
-    c = bad_msg("create interrupt with 33 vectors", PCI_CREATE_INTERRUPT_MESSAGE, 24);
-    c->bytes[10] = 33;
-    expect_rejected(c);
-    c = bad_msg("create interrupt unknown delivery mode", PCI_CREATE_INTERRUPT_MESSAGE, 24);
-    c->bytes[9] = 2;
-    c->bytes[10] = 1;
-    expect_rejected(c);
-    c = bad_msg("create interrupt 2 with 33 processors", PCI_CREATE_INTERRUPT_MESSAGE2, 78);
-    c->bytes[10] = 1;
-    c->bytes[12] = 33;
-    expect_rejected(c);
-    c = bad_msg("create interrupt 2 truncated", PCI_CREATE_INTERRUPT_MESSAGE2, 77);
-    expect_rejected(c);
-    c = bad_msg("BUS_RELATIONS2 before protocol 1.3", PCI_BUS_RELATIONS2, 8);
-    c->dir = VPCI_HOST_TO_GUEST;
-    c->version = PCI_PROTOCOL_VERSION_1_2;
-    expect_rejected(c);
-    c = bad_msg("RESET_DEVICE before protocol 1.5", PCI_RESET_DEVICE, 8);
-    c->version = PCI_PROTOCOL_VERSION_1_4;
-    expect_rejected(c);
-    expect_rejected(bad_msg("host message from the guest", PCI_INVALIDATE_BLOCK, 16));
-    c = bad_msg("guest message from the host", PCI_READ_BLOCK, 16);
-    c->dir = VPCI_HOST_TO_GUEST;
-    put32(c, 12, 4);
-    expect_rejected(c);
-    c = bad_msg("TDISP", PCI_VPCI_TDISP_COMMAND, 16);
-    c->want = STATUS_NOT_SUPPORTED;
-    expect_rejected(c);
-    c = bad_msg("INVALIDATE_DEVICE", PCI_INVALIDATE_DEVICE, 8);
-    c->want = STATUS_NOT_SUPPORTED;
-    expect_rejected(c);
+    expect_rejected(bad_messages, sizeof(bad_messages) / sizeof(bad_messages[0]));
 }
 
 static void
 test_malformed_relations(void **state)
 {
-    struct bad_case *c;
-
     (void)state;
-    c = bad_msg("device_count overflowing 32 bits", PCI_BUS_RELATIONS, 48);
-    c->dir = VPCI_HOST_TO_GUEST;
-    put32(c, 4, 0xFFFFFFFFu);
-    expect_rejected(c);
-    c = bad_msg("device_count 257", PCI_BUS_RELATIONS, 48);
-    c->dir = VPCI_HOST_TO_GUEST;
-    put32(c, 4, 257);
-    expect_rejected(c);
-    c = bad_msg("device_count beyond the descriptors", PCI_BUS_RELATIONS, 48);
-    c->dir = VPCI_HOST_TO_GUEST;
-    put32(c, 4, 3); /* needs 68 bytes */
-    expect_rejected(c);
-    c = bad_msg("bytes beyond the descriptors", PCI_BUS_RELATIONS, 56);
-    c->dir = VPCI_HOST_TO_GUEST;
-    put32(c, 4, 1); /* 28 bytes, padded 32 */
-    expect_rejected(c);
-    c = bad_msg("duplicate slot", PCI_BUS_RELATIONS, 48);
-    c->dir = VPCI_HOST_TO_GUEST;
-    put32(c, 4, 2);
-    expect_rejected(c); /* both descriptors say slot 0 */
-    c = bad_msg("descriptor slot reserved bits", PCI_BUS_RELATIONS, 32);
-    c->dir = VPCI_HOST_TO_GUEST;
-    put32(c, 4, 1);
-    put32(c, 8 + 12, 0x200);
-    expect_rejected(c);
-    c = bad_msg("unknown v2 flag", PCI_BUS_RELATIONS2, 40);
-    c->dir = VPCI_HOST_TO_GUEST;
-    put32(c, 4, 1);
-    put32(c, 8 + 20, 2);
-    expect_rejected(c);
+    expect_rejected(bad_relations, sizeof(bad_relations) / sizeof(bad_relations[0]));
 }
 
 static void

@@ -13,6 +13,7 @@
 #ifndef PCIVIRT_TESTS_WDF_FIXTURE_H
 #define PCIVIRT_TESTS_WDF_FIXTURE_H
 
+#include <assert.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -548,14 +549,12 @@ fx_pdo(struct fx *f, const char *instance, uint64_t base)
     return node;
 }
 
-/* A host with a virtual clock, the test driver as FDO on one PDO, not started. */
+/* A host as @hc configures it, the test driver as FDO on one PDO, not started. */
 static void
-fx_setup(struct fx *f)
+fx_setup_host(struct fx *f, const struct wdf_host_config *hc)
 {
-    struct wdf_host_config hc = {.clock = WDF_CLOCK_VIRTUAL};
-
     memset(f, 0, sizeof(*f));
-    assert_int_equal(wdf_host_create(&hc, &f->host), STATUS_SUCCESS);
+    assert_int_equal(wdf_host_create(hc, &f->host), STATUS_SUCCESS);
     f->node = fx_pdo(f, "0000:01:00.0", 0xf0000000ull);
     assert_int_equal(wdf_driver_load(f->host, "tdrv", td_driver_entry, &f->drv), STATUS_SUCCESS);
     assert_int_equal(wdf_node_add_driver(f->node, f->drv, td_cfg.filter ? WDF_ROLE_LOWER_FILTER : WDF_ROLE_FUNCTION),
@@ -564,6 +563,15 @@ fx_setup(struct fx *f)
     assert_non_null(f->dev);
     f->ctx = TdGetContext(f->dev);
     assert_non_null(f->ctx);
+}
+
+/* A host with a virtual clock, the test driver as FDO on one PDO, not started. */
+static void
+fx_setup(struct fx *f)
+{
+    struct wdf_host_config hc = {.clock = WDF_CLOCK_VIRTUAL};
+
+    fx_setup_host(f, &hc);
 }
 
 static void
@@ -618,5 +626,128 @@ fx_wait_flag(volatile int *flag, unsigned ms)
     }
     return __atomic_load_n(flag, __ATOMIC_SEQ_CST) != 0;
 }
+
+/* What a completion callback saw; done counts the calls (a request completes once). */
+struct fx_result {
+    volatile int done;
+    NTSTATUS status;
+    ULONG_PTR info;
+};
+
+static void
+fx_on_done(void *ctx, struct wdf_io *io, NTSTATUS status, ULONG_PTR information)
+{
+    struct fx_result *r = ctx;
+
+    (void)io;
+    r->status = status;
+    r->info = information;
+    __atomic_add_fetch(&r->done, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A buffer-less IOCTL, sent synchronously without a timeout. */
+static NTSTATUS
+fx_ioctl(struct wdf_target *t, ULONG code)
+{
+    return wdf_target_send_sync(t, IRP_MJ_DEVICE_CONTROL, code, NULL, 0, NULL, 0, 0, NULL);
+}
+
+/* A buffer-less IOCTL sent asynchronously, which must be left pending; @r sees its completion. */
+static void
+fx_pend(struct wdf_target *t, ULONG code, struct fx_result *r, struct wdf_io **io)
+{
+    assert_int_equal(wdf_target_send_async(t, IRP_MJ_DEVICE_CONTROL, code, NULL, 0, NULL, 0, fx_on_done, r, io),
+                     STATUS_PENDING);
+}
+
+/* Wait (real time, bounded) for @r's completion and check its status. */
+static void
+fx_expect_completion(struct fx_result *r, NTSTATUS status)
+{
+    assert_true(fx_wait_flag(&r->done, 5000));
+    assert_int_equal(r->status, status);
+}
+
+/* td_cfg as the caller set it, the driver started, and a kernel-mode target open on it. */
+static struct wdf_target *
+fx_start(struct fx *f)
+{
+    fx_setup(f);
+    assert_int_equal(wdf_pnp_start(f->node), STATUS_SUCCESS);
+    return fx_open(f, KernelMode, NULL, NULL);
+}
+
+/* A query-interface hook: Context = the device context, with the runtime's counted
+ * reference functions (the table then keeps a removed device's context alive). */
+static NTSTATUS
+fx_counted_hook(WDFDEVICE Device, LPGUID InterfaceType, PINTERFACE ExposedInterface, PVOID Specific)
+{
+    (void)InterfaceType;
+    (void)Specific;
+    ExposedInterface->Context = TdGetContext(Device);
+    ExposedInterface->InterfaceReference = wdf_interface_reference;
+    ExposedInterface->InterfaceDereference = wdf_interface_dereference;
+    return STATUS_SUCCESS;
+}
+
+/* ---- table-driven cases ------------------------------------------------------------ */
+
+/*
+ * Most request tests share one frame - td_cfg as the case sets it, the device
+ * started, one kernel-mode target open, closed and torn down after - and differ in
+ * what they send.  A test file lists its cases in a table and fx_run_cases() gives
+ * each its own cmocka test under the case's name, so a failure names the case.  A
+ * body that serves several cases reads its own parameters from param.
+ */
+struct fx_case {
+    const char *name;                                                    /* what cmocka reports */
+    void (*body)(struct fx *f, struct wdf_target *t, const void *param); /* runs on the started device */
+    const void *param;                                                   /* the body's parameters, if any */
+    struct td_config cfg;                                                /* td_cfg while the device is added */
+    size_t reports;                                                      /* verifier reports the case plants */
+};
+
+/* A case whose name is its body's. */
+#define FX_CASE(fn, ...)                                                                                               \
+    {                                                                                                                  \
+        .name = #fn, .body = fn, __VA_ARGS__                                                                           \
+    }
+
+#define FX_MAX_TESTS 32
+
+static void
+fx_run_case(void **state)
+{
+    const struct fx_case *c = *state;
+    struct wdf_target *t;
+    struct fx f;
+
+    td_cfg = c->cfg;
+    t = fx_start(&f);
+    c->body(&f, t, c->param);
+    wdf_target_close(t);
+    fx_teardown(&f, c->reports);
+}
+
+/* Run the cases, then the @nplain tests that need a frame of their own, as one group. */
+static int
+fx_run_cases(const struct fx_case *cases, size_t ncases, const struct CMUnitTest *plain, size_t nplain)
+{
+    struct CMUnitTest tests[FX_MAX_TESTS];
+    size_t n = 0;
+
+    assert(ncases + nplain <= FX_MAX_TESTS);
+    for (size_t i = 0; i < ncases; i++) {
+        /* cmocka's state is void *; the runner only reads the case (uintptr_t keeps -Wcast-qual quiet). */
+        tests[n++] = (struct CMUnitTest){
+            .name = cases[i].name, .test_func = fx_run_case, .initial_state = (void *)(uintptr_t)&cases[i]};
+    }
+    for (size_t i = 0; i < nplain; i++) {
+        tests[n++] = plain[i];
+    }
+    return _cmocka_run_group_tests("tests", tests, n, NULL, NULL);
+}
+
+#define FX_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif /* PCIVIRT_TESTS_WDF_FIXTURE_H */

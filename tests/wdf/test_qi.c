@@ -48,18 +48,14 @@ dummy_bars2(PVOID Context, USHORT VfIndex, PULONG BaseRegisterValues)
     return STATUS_SUCCESS;
 }
 
-static void
-fill_table(SRIOV_DEVICE_INTERFACE_STANDARD_2 *t, USHORT size, USHORT version)
-{
-    memset(t, 0, sizeof(*t));
-    t->Size = size;
-    t->Version = version;
-    t->Context = &refs_taken;
-    t->InterfaceReference = count_ref;
-    t->InterfaceDereference = count_deref;
-    t->ReadVfConfig = dummy_read;
-    t->QueryProbedBars_2 = dummy_bars2;
-}
+/* The registered tables, as a v1 and a v2 PF would export them. */
+#define QI_TABLE(size, version)                                                                                        \
+    {                                                                                                                  \
+        .Size = (size), .Version = (version), .Context = &refs_taken, .InterfaceReference = count_ref,                 \
+        .InterfaceDereference = count_deref, .ReadVfConfig = dummy_read, .QueryProbedBars_2 = dummy_bars2,             \
+    }
+static SRIOV_DEVICE_INTERFACE_STANDARD_2 v1_table = QI_TABLE(sizeof(SRIOV_DEVICE_INTERFACE_STANDARD), 1);
+static SRIOV_DEVICE_INTERFACE_STANDARD_2 v2_table = QI_TABLE(sizeof(SRIOV_DEVICE_INTERFACE_STANDARD_2), 2);
 
 static void
 grid(struct wdf_target *t, const SRIOV_DEVICE_INTERFACE_STANDARD_2 *reg)
@@ -92,44 +88,21 @@ grid(struct wdf_target *t, const SRIOV_DEVICE_INTERFACE_STANDARD_2 *reg)
     }
 }
 
+/* The grid over the table the case registered, whose Size must be the one contract.md
+ * gives that version (120 bytes for v1, 144 for v2). */
 static void
-run_grid(USHORT size, USHORT version)
+rule_grid(struct fx *f, struct wdf_target *t, const void *param)
 {
-    SRIOV_DEVICE_INTERFACE_STANDARD_2 reg;
-    struct wdf_target *t;
+    const SRIOV_DEVICE_INTERFACE_STANDARD_2 *reg = (const SRIOV_DEVICE_INTERFACE_STANDARD_2 *)td_cfg.qi_table;
     INTERFACE small;
-    struct fx f;
 
-    fill_table(&reg, size, version);
-    memset(&td_cfg, 0, sizeof(td_cfg));
-    td_cfg.qi_table = (INTERFACE *)&reg;
-    fx_setup(&f);
-    assert_int_equal(wdf_pnp_start(f.node), STATUS_SUCCESS);
-    t = fx_open(&f, KernelMode, NULL, NULL);
+    assert_int_equal(reg->Size, *(const USHORT *)param);
     refs_taken = 0;
-    grid(t, &reg);
+    grid(t, reg);
     assert_int_equal(refs_taken, 0);
     assert_int_equal(wdf_target_query_interface(t, &GUID_TD_QI, &small, 31, 1, NULL), STATUS_INVALID_PARAMETER);
     assert_int_equal(wdf_target_query_interface(t, &GUID_TD_CLASS, &small, sizeof(small), 1, NULL),
                      STATUS_NOT_SUPPORTED);
-    wdf_target_close(t);
-    fx_teardown(&f, 0);
-}
-
-static void
-test_rule_grid_v1_table(void **state)
-{
-    (void)state;
-    assert_int_equal(sizeof(SRIOV_DEVICE_INTERFACE_STANDARD), 120);
-    run_grid(sizeof(SRIOV_DEVICE_INTERFACE_STANDARD), 1);
-}
-
-static void
-test_rule_grid_v2_table(void **state)
-{
-    (void)state;
-    assert_int_equal(sizeof(SRIOV_DEVICE_INTERFACE_STANDARD_2), 144);
-    run_grid(sizeof(SRIOV_DEVICE_INTERFACE_STANDARD_2), 2);
 }
 
 /* The PF's hook (contract.md 3.2): fill the v2 tail only when the requester asked for it. */
@@ -150,21 +123,12 @@ v2_hook(WDFDEVICE Device, LPGUID InterfaceType, PINTERFACE ExposedInterface, PVO
     return STATUS_SUCCESS;
 }
 
+/* The v1 table registered, with v2_hook. */
 static void
-test_v1_v2_under_one_guid(void **state)
+v1_v2_under_one_guid(struct fx *f, struct wdf_target *t, const void *param)
 {
-    SRIOV_DEVICE_INTERFACE_STANDARD_2 reg, got;
-    struct wdf_target *t;
-    struct fx f;
+    SRIOV_DEVICE_INTERFACE_STANDARD_2 got;
 
-    (void)state;
-    fill_table(&reg, sizeof(SRIOV_DEVICE_INTERFACE_STANDARD), 1);
-    memset(&td_cfg, 0, sizeof(td_cfg));
-    td_cfg.qi_table = (INTERFACE *)&reg;
-    td_cfg.qi_hook = v2_hook;
-    fx_setup(&f);
-    assert_int_equal(wdf_pnp_start(f.node), STATUS_SUCCESS);
-    t = fx_open(&f, KernelMode, NULL, NULL);
     refs_taken = 0;
 
     /* A v2 requester gets 144 bytes, Version 2. */
@@ -192,21 +156,7 @@ test_v1_v2_under_one_guid(void **state)
                      STATUS_SUCCESS);
     assert_int_equal(got.Size, 120);
     assert_int_equal(refs_taken, 3);
-    assert_int_equal(wdf_query_interface_requested(f.dev, (INTERFACE *)&got, NULL, NULL), STATUS_INVALID_DEVICE_STATE);
-    wdf_target_close(t);
-    fx_teardown(&f, 0);
-}
-
-/* Context = the device context, counted reference functions of the runtime. */
-static NTSTATUS
-counted_hook(WDFDEVICE Device, LPGUID InterfaceType, PINTERFACE ExposedInterface, PVOID Specific)
-{
-    (void)InterfaceType;
-    (void)Specific;
-    ExposedInterface->Context = TdGetContext(Device);
-    ExposedInterface->InterfaceReference = wdf_interface_reference;
-    ExposedInterface->InterfaceDereference = wdf_interface_dereference;
-    return STATUS_SUCCESS;
+    assert_int_equal(wdf_query_interface_requested(f->dev, (INTERFACE *)&got, NULL, NULL), STATUS_INVALID_DEVICE_STATE);
 }
 
 static void
@@ -220,10 +170,8 @@ test_counted_reference_outlives_removal(void **state)
     (void)state;
     memset(&td_cfg, 0, sizeof(td_cfg));
     td_cfg.qi_table = &reg;
-    td_cfg.qi_hook = counted_hook;
-    fx_setup(&f);
-    assert_int_equal(wdf_pnp_start(f.node), STATUS_SUCCESS);
-    t = fx_open(&f, KernelMode, NULL, NULL);
+    td_cfg.qi_hook = fx_counted_hook;
+    t = fx_start(&f); /* closed before the removal: a frame of its own */
     assert_int_equal(wdf_target_query_interface(t, &GUID_TD_QI, &got, sizeof(got), 1, NULL), STATUS_SUCCESS);
     assert_ptr_equal(got.Context, f.ctx);
     assert_ptr_equal(WdfObjectContextGetObject(got.Context), f.dev);
@@ -236,15 +184,24 @@ test_counted_reference_outlives_removal(void **state)
     fx_teardown(&f, 0);
 }
 
+static const struct fx_case cases[] = {
+    {.name = "rule_grid_v1_table",
+     .body = rule_grid,
+     .param = &(const USHORT){120},
+     .cfg = {.qi_table = (INTERFACE *)&v1_table}},
+    {.name = "rule_grid_v2_table",
+     .body = rule_grid,
+     .param = &(const USHORT){144},
+     .cfg = {.qi_table = (INTERFACE *)&v2_table}},
+    FX_CASE(v1_v2_under_one_guid, .cfg = {.qi_table = (INTERFACE *)&v1_table, .qi_hook = v2_hook}),
+};
+
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rule_grid_v1_table),
-        cmocka_unit_test(test_rule_grid_v2_table),
-        cmocka_unit_test(test_v1_v2_under_one_guid),
+    const struct CMUnitTest plain[] = {
         cmocka_unit_test(test_counted_reference_outlives_removal),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return fx_run_cases(cases, FX_COUNT(cases), plain, FX_COUNT(plain));
 }

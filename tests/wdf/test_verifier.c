@@ -32,15 +32,6 @@ expect_one(struct fx *f, enum wdf_verifier_rule rule, ULONG code)
     assert_true(found);
 }
 
-static struct wdf_target *
-started(struct fx *f)
-{
-    memset(&td_cfg, 0, sizeof(td_cfg));
-    fx_setup(f);
-    assert_int_equal(wdf_pnp_start(f->node), STATUS_SUCCESS);
-    return fx_open(f, KernelMode, NULL, NULL);
-}
-
 static NTSTATUS
 send(struct wdf_target *t, ULONG code)
 {
@@ -49,165 +40,75 @@ send(struct wdf_target *t, ULONG code)
     return wdf_target_send_sync(t, IRP_MJ_DEVICE_CONTROL, code, in, sizeof(in), NULL, 0, 0, NULL);
 }
 
-static void
-test_double_completion(void **state)
-{
-    struct fx f;
-    struct wdf_target *t = started(&f);
-
-    (void)state;
-    assert_int_equal(send(t, TD_BUG_DOUBLE), STATUS_SUCCESS); /* the first completion stands */
-    expect_one(&f, WDF_RULE_DOUBLE_COMPLETION, TD_BUG_DOUBLE);
-    wdf_target_close(t);
-    fx_teardown(&f, 1);
-}
-
-struct async_result {
-    volatile int done;
-    NTSTATUS status;
+/* A bug the driver commits inside one synchronous request. */
+struct planted {
+    ULONG code;
+    enum wdf_verifier_rule rule;
+    bool refused; /* the runtime refused the bad call: the driver saw STATUS_INVALID_DEVICE_STATE */
 };
 
+/* The request completes (the first completion stands; a refused call does not block),
+ * one report names it, and nothing was left in the held queue. */
 static void
-on_done(void *ctx, struct wdf_io *io, NTSTATUS status, ULONG_PTR information)
+planted_sync(struct fx *f, struct wdf_target *t, const void *param)
 {
-    struct async_result *r = ctx;
+    const struct planted *p = param;
 
-    (void)io;
-    (void)information;
-    r->status = status;
-    __atomic_store_n(&r->done, 1, __ATOMIC_SEQ_CST);
+    assert_int_equal(send(t, p->code), STATUS_SUCCESS);
+    expect_one(f, p->rule, p->code);
+    if (p->refused) {
+        assert_int_equal(f->ctx->bug_status, STATUS_INVALID_DEVICE_STATE);
+    }
+    assert_int_equal(send(t, TD_RELEASE), STATUS_NO_MORE_ENTRIES);
 }
 
 static void
-test_complete_queued_request(void **state)
+complete_queued_request(struct fx *f, struct wdf_target *t, const void *param)
 {
-    struct async_result r = {0};
+    struct fx_result r = {0};
     struct wdf_io *io;
-    struct fx f;
-    struct wdf_target *t = started(&f);
 
-    (void)state;
-    assert_int_equal(
-        wdf_target_send_async(t, IRP_MJ_DEVICE_CONTROL, TD_BUG_COMPLETE_QUEUED, NULL, 0, NULL, 0, on_done, &r, &io),
-        STATUS_PENDING);
-    assert_true(wdf_host_idle(f.host, 5000));
-    expect_one(&f, WDF_RULE_COMPLETE_QUEUED, TD_BUG_COMPLETE_QUEUED);
-    assert_int_equal(f.ctx->bug_status, STATUS_SUCCESS);
+    fx_pend(t, TD_BUG_COMPLETE_QUEUED, &r, &io);
+    assert_true(wdf_host_idle(f->host, 5000));
+    expect_one(f, WDF_RULE_COMPLETE_QUEUED, TD_BUG_COMPLETE_QUEUED);
+    assert_int_equal(f->ctx->bug_status, STATUS_SUCCESS);
     assert_false(r.done); /* refused: still in the queue */
     assert_int_equal(send(t, TD_RELEASE), STATUS_SUCCESS);
-    assert_true(fx_wait_flag(&r.done, 5000));
-    assert_int_equal(r.status, STATUS_SUCCESS);
+    fx_expect_completion(&r, STATUS_SUCCESS);
     wdf_io_release(io);
-    wdf_target_close(t);
-    fx_teardown(&f, 1);
 }
 
 static void
-test_forward_completed_request(void **state)
+request_not_completed_at_remove(struct fx *f, struct wdf_target *t, const void *param)
 {
-    struct fx f;
-    struct wdf_target *t = started(&f);
-
-    (void)state;
-    assert_int_equal(send(t, TD_BUG_FORWARD_DONE), STATUS_SUCCESS);
-    expect_one(&f, WDF_RULE_FORWARD_COMPLETED, TD_BUG_FORWARD_DONE);
-    assert_int_equal(f.ctx->bug_status, STATUS_INVALID_DEVICE_STATE);
-    assert_int_equal(send(t, TD_RELEASE), STATUS_NO_MORE_ENTRIES); /* nothing went into the queue */
-    wdf_target_close(t);
-    fx_teardown(&f, 1);
-}
-
-static void
-test_touch_completed_request(void **state)
-{
-    struct fx f;
-    struct wdf_target *t = started(&f);
-
-    (void)state;
-    assert_int_equal(send(t, TD_BUG_TOUCH_DONE), STATUS_SUCCESS);
-    expect_one(&f, WDF_RULE_TOUCH_COMPLETED, TD_BUG_TOUCH_DONE);
-    assert_int_equal(f.ctx->bug_status, STATUS_INVALID_DEVICE_STATE);
-    wdf_target_close(t);
-    fx_teardown(&f, 1);
-}
-
-static void
-test_request_not_completed_at_remove(void **state)
-{
-    struct async_result r = {0};
+    struct fx_result r = {0};
     struct wdf_io *io;
-    struct fx f;
-    struct wdf_target *t = started(&f);
 
-    (void)state;
-    assert_int_equal(
-        wdf_target_send_async(t, IRP_MJ_DEVICE_CONTROL, TD_PENDING_FOREVER, NULL, 0, NULL, 0, on_done, &r, &io),
-        STATUS_PENDING);
-    assert_true(wdf_host_idle(f.host, 5000));
+    fx_pend(t, TD_PENDING_FOREVER, &r, &io);
+    assert_true(wdf_host_idle(f->host, 5000));
     assert_false(r.done);
-    assert_int_equal(wdf_pnp_remove_device(f.node), STATUS_SUCCESS);
-    expect_one(&f, WDF_RULE_UNCOMPLETED_AT_REMOVE, TD_PENDING_FOREVER);
+    assert_int_equal(wdf_pnp_remove_device(f->node), STATUS_SUCCESS);
+    expect_one(f, WDF_RULE_UNCOMPLETED_AT_REMOVE, TD_PENDING_FOREVER);
     /* The client is not left waiting. */
-    assert_true(fx_wait_flag(&r.done, 5000));
-    assert_int_equal(r.status, STATUS_DELETE_PENDING);
+    fx_expect_completion(&r, STATUS_DELETE_PENDING);
     wdf_io_release(io);
-    wdf_target_close(t);
-    fx_teardown(&f, 1);
 }
 
-static NTSTATUS
-counted_hook(WDFDEVICE Device, LPGUID InterfaceType, PINTERFACE ExposedInterface, PVOID Specific)
-{
-    (void)InterfaceType;
-    (void)Specific;
-    ExposedInterface->Context = TdGetContext(Device);
-    ExposedInterface->InterfaceReference = wdf_interface_reference;
-    ExposedInterface->InterfaceDereference = wdf_interface_dereference;
-    return STATUS_SUCCESS;
-}
+static INTERFACE counted_table = {sizeof(INTERFACE), 1, NULL, NULL, NULL};
 
 static void
-test_interface_dereference_underflow(void **state)
+interface_dereference_underflow(struct fx *f, struct wdf_target *t, const void *param)
 {
-    INTERFACE reg = {sizeof(INTERFACE), 1, NULL, NULL, NULL};
+    struct wdf_verifier_report r;
     INTERFACE got;
-    struct wdf_target *t;
-    struct fx f;
 
-    (void)state;
-    memset(&td_cfg, 0, sizeof(td_cfg));
-    td_cfg.qi_table = &reg;
-    td_cfg.qi_hook = counted_hook;
-    fx_setup(&f);
-    assert_int_equal(wdf_pnp_start(f.node), STATUS_SUCCESS);
-    t = fx_open(&f, KernelMode, NULL, NULL);
     assert_int_equal(wdf_target_query_interface(t, &GUID_TD_QI, &got, sizeof(got), 1, NULL), STATUS_SUCCESS);
     got.InterfaceDereference(got.Context);
-    assert_int_equal(wdf_verifier_count(f.host, 0), 0);
+    assert_int_equal(wdf_verifier_count(f->host, 0), 0);
     got.InterfaceDereference(got.Context); /* one too many */
-    expect_one(&f, WDF_RULE_INTERFACE_UNDERFLOW, 0);
-    {
-        struct wdf_verifier_report r;
-        assert_true(wdf_verifier_get(f.host, 0, &r));
-        assert_string_equal(r.device, FDO_NAME);
-    }
-    wdf_target_close(t);
-    fx_teardown(&f, 1);
-}
-
-static void
-test_blocking_call_under_lock(void **state)
-{
-    struct fx f;
-    struct wdf_target *t = started(&f);
-
-    (void)state;
-    assert_int_equal(send(t, TD_BUG_WAIT_LOCKED), STATUS_SUCCESS);
-    /* Made from the IOCTL callback: the report names that device, request and code. */
-    expect_one(&f, WDF_RULE_BLOCKING_UNDER_LOCK, TD_BUG_WAIT_LOCKED);
-    assert_int_equal(f.ctx->bug_status, STATUS_INVALID_DEVICE_STATE); /* the wait was refused, not blocked */
-    wdf_target_close(t);
-    fx_teardown(&f, 1);
+    expect_one(f, WDF_RULE_INTERFACE_UNDERFLOW, 0);
+    assert_true(wdf_verifier_get(f->host, 0, &r));
+    assert_string_equal(r.device, FDO_NAME);
 }
 
 static VOID
@@ -224,7 +125,7 @@ idle_work_timer(WDFTIMER Timer)
 
 /* Every blocking runtime call, made with a spin lock held, is reported once and refused. */
 static void
-test_each_blocking_call_under_lock(void **state)
+each_blocking_call_under_lock(struct fx *f, struct wdf_target *t, const void *param)
 {
     WDF_OBJECT_ATTRIBUTES a;
     WDF_WORKITEM_CONFIG wc;
@@ -234,13 +135,10 @@ test_each_blocking_call_under_lock(void **state)
     WDFTIMER tm;
     KEVENT ev;
     LARGE_INTEGER timeout = {.QuadPart = WDF_REL_TIMEOUT_IN_SEC(5)};
-    struct fx f;
-    struct wdf_target *t = started(&f);
 
-    (void)state;
-    wdf_thread_bind(f.host);
+    wdf_thread_bind(f->host);
     WDF_OBJECT_ATTRIBUTES_INIT(&a);
-    a.ParentObject = f.dev;
+    a.ParentObject = f->dev;
     assert_int_equal(WdfSpinLockCreate(&a, &sp), STATUS_SUCCESS);
     WDF_WORKITEM_CONFIG_INIT(&wc, idle_work);
     assert_int_equal(WdfWorkItemCreate(&wc, &a, &wi), STATUS_SUCCESS);
@@ -252,53 +150,39 @@ test_each_blocking_call_under_lock(void **state)
     assert_int_equal(KeWaitForSingleObject(&ev, Executive, KernelMode, FALSE, &timeout), STATUS_INVALID_DEVICE_STATE);
     assert_int_equal(KeWaitForSingleObject(&ev, Executive, KernelMode, FALSE, NULL), STATUS_INVALID_DEVICE_STATE);
     assert_int_equal(send(t, TD_OPEN_GATE), STATUS_INVALID_DEVICE_STATE);
-    assert_int_equal(wdf_pnp_query_stop(f.node), STATUS_INVALID_DEVICE_STATE);
+    assert_int_equal(wdf_pnp_query_stop(f->node), STATUS_INVALID_DEVICE_STATE);
     WdfWorkItemFlush(wi);
     (void)WdfTimerStop(tm, TRUE);
     timeout.QuadPart = 0; /* a zero timeout only polls: not a blocking call */
     assert_int_equal(KeWaitForSingleObject(&ev, Executive, KernelMode, FALSE, &timeout), STATUS_TIMEOUT);
     WdfSpinLockRelease(sp);
-    assert_int_equal(wdf_verifier_count(f.host, WDF_RULE_BLOCKING_UNDER_LOCK), 6);
-    assert_int_equal(wdf_node_state(f.node), WDF_PNP_STARTED); /* the refused query-stop sent nothing */
+    assert_int_equal(wdf_verifier_count(f->host, WDF_RULE_BLOCKING_UNDER_LOCK), 6);
+    assert_int_equal(wdf_node_state(f->node), WDF_PNP_STARTED); /* the refused query-stop sent nothing */
 
     /* Lock released: the same calls go through. */
     assert_int_equal(send(t, TD_OPEN_GATE), STATUS_SUCCESS);
     WdfWorkItemFlush(wi);
     wdf_thread_bind(NULL);
-    wdf_target_close(t);
-    fx_teardown(&f, 6);
 }
 
 static void
-test_lock_misuse_names_the_callback(void **state)
+lock_misuse_names_the_callback(struct fx *f, struct wdf_target *t, const void *param)
 {
-    struct fx f;
-    struct wdf_target *t = started(&f);
-
-    (void)state;
     assert_int_equal(send(t, TD_BUG_RECURSE_LOCK), STATUS_SUCCESS); /* refused, so no deadlock */
-    expect_one(&f, WDF_RULE_LOCK_MISUSE, TD_BUG_RECURSE_LOCK);
+    expect_one(f, WDF_RULE_LOCK_MISUSE, TD_BUG_RECURSE_LOCK);
     /* The lock is free again: the driver's next user of it is not stuck. */
     assert_int_equal(send(t, TD_BUG_RECURSE_LOCK), STATUS_SUCCESS);
-    assert_int_equal(wdf_verifier_count(f.host, WDF_RULE_LOCK_MISUSE), 2);
-    wdf_target_close(t);
-    fx_teardown(&f, 2);
+    assert_int_equal(wdf_verifier_count(f->host, WDF_RULE_LOCK_MISUSE), 2);
 }
 
 static void
-test_bad_handle_device_delete(void **state)
+bad_handle_device_delete(struct fx *f, struct wdf_target *t, const void *param)
 {
-    struct fx f;
-    struct wdf_target *t = started(&f);
-
-    (void)state;
-    wdf_thread_bind(f.host);
-    WdfObjectDelete(f.dev); /* a PnP device is deleted by the framework only */
+    wdf_thread_bind(f->host);
+    WdfObjectDelete(f->dev); /* a PnP device is deleted by the framework only */
     wdf_thread_bind(NULL);
-    expect_one(&f, WDF_RULE_BAD_HANDLE, 0);
+    expect_one(f, WDF_RULE_BAD_HANDLE, 0);
     assert_int_equal(send(t, TD_OPEN_GATE), STATUS_SUCCESS); /* refused: still alive */
-    wdf_target_close(t);
-    fx_teardown(&f, 1);
 }
 
 static int reports_seen;
@@ -321,15 +205,10 @@ test_report_callback_and_off_switch(void **state)
 
     (void)state;
     memset(&td_cfg, 0, sizeof(td_cfg));
-    fx_setup(&f);
-    wdf_host_destroy(f.host);
-    /* Same scenario on hosts built by hand: callback on, then verifier off. */
+    /* Same scenario on hosts of its own configuration: callback on, then verifier off. */
     for (int pass = 0; pass < 2; pass++) {
         hc.verifier_off = pass == 1;
-        assert_int_equal(wdf_host_create(&hc, &f.host), STATUS_SUCCESS);
-        f.node = fx_pdo(&f, "0000:01:00.0", 0xf0000000ull);
-        assert_int_equal(wdf_driver_load(f.host, "tdrv", td_driver_entry, &f.drv), STATUS_SUCCESS);
-        assert_int_equal(wdf_node_add_driver(f.node, f.drv, WDF_ROLE_FUNCTION), STATUS_SUCCESS);
+        fx_setup_host(&f, &hc);
         assert_int_equal(wdf_pnp_start(f.node), STATUS_SUCCESS);
         t = fx_open(&f, KernelMode, NULL, NULL);
         assert_int_equal(send(t, TD_BUG_DOUBLE), STATUS_SUCCESS);
@@ -340,22 +219,39 @@ test_report_callback_and_off_switch(void **state)
     assert_int_equal(reports_seen, 1);
 }
 
+static const struct fx_case cases[] = {
+    {.name = "double_completion",
+     .body = planted_sync,
+     .param = &(const struct planted){TD_BUG_DOUBLE, WDF_RULE_DOUBLE_COMPLETION, false},
+     .reports = 1},
+    FX_CASE(complete_queued_request, .reports = 1),
+    {.name = "forward_completed_request",
+     .body = planted_sync,
+     .param = &(const struct planted){TD_BUG_FORWARD_DONE, WDF_RULE_FORWARD_COMPLETED, true},
+     .reports = 1},
+    {.name = "touch_completed_request",
+     .body = planted_sync,
+     .param = &(const struct planted){TD_BUG_TOUCH_DONE, WDF_RULE_TOUCH_COMPLETED, true},
+     .reports = 1},
+    FX_CASE(request_not_completed_at_remove, .reports = 1),
+    FX_CASE(interface_dereference_underflow, .cfg = {.qi_table = &counted_table, .qi_hook = fx_counted_hook},
+            .reports = 1),
+    /* Made from the IOCTL callback: the report names that device, request and code. */
+    {.name = "blocking_call_under_lock",
+     .body = planted_sync,
+     .param = &(const struct planted){TD_BUG_WAIT_LOCKED, WDF_RULE_BLOCKING_UNDER_LOCK, true},
+     .reports = 1},
+    FX_CASE(each_blocking_call_under_lock, .reports = 6),
+    FX_CASE(lock_misuse_names_the_callback, .reports = 2),
+    FX_CASE(bad_handle_device_delete, .reports = 1),
+};
+
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_double_completion),
-        cmocka_unit_test(test_complete_queued_request),
-        cmocka_unit_test(test_forward_completed_request),
-        cmocka_unit_test(test_touch_completed_request),
-        cmocka_unit_test(test_request_not_completed_at_remove),
-        cmocka_unit_test(test_interface_dereference_underflow),
-        cmocka_unit_test(test_blocking_call_under_lock),
-        cmocka_unit_test(test_each_blocking_call_under_lock),
-        cmocka_unit_test(test_lock_misuse_names_the_callback),
-        cmocka_unit_test(test_bad_handle_device_delete),
+    const struct CMUnitTest plain[] = {
         cmocka_unit_test(test_report_callback_and_off_switch),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return fx_run_cases(cases, FX_COUNT(cases), plain, FX_COUNT(plain));
 }
