@@ -125,9 +125,11 @@ vmbus_ring_write(struct vmbus_ring *ring, const uint8_t *pkt, size_t len, int64_
         le32_put(ring->data + tail + 4, 0);
         copy_in(ring, (tail + 8) % ring->capacity, pkt, len);
         ring->used += cost;
-        pthread_cond_broadcast(&ring->can_read);
     }
     pthread_mutex_unlock(&ring->lock);
+    if (st == STATUS_SUCCESS) {
+        pthread_cond_broadcast(&ring->can_read); /* after the unlock: the reader does not wake into our lock */
+    }
     return st;
 }
 
@@ -158,10 +160,12 @@ vmbus_ring_read(struct vmbus_ring *ring, uint8_t *buf, size_t cap, size_t *len, 
             copy_out(ring, (ring->head + 8) % ring->capacity, buf, pkt_len);
             ring->head = (ring->head + VMBUS_RING_COST(pkt_len)) % ring->capacity;
             ring->used -= VMBUS_RING_COST(pkt_len);
-            pthread_cond_broadcast(&ring->can_write);
         }
     }
     pthread_mutex_unlock(&ring->lock);
+    if (st == STATUS_SUCCESS) {
+        pthread_cond_broadcast(&ring->can_write);
+    }
     return st;
 }
 
