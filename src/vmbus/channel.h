@@ -47,10 +47,10 @@ struct vmbus_packet_buf {
 };
 
 struct vmbus_channel_stats {
-    uint64_t sent;      /* packets handed to the transport */
-    uint64_t received;  /* well-formed packets read */
-    uint64_t malformed; /* packets dropped by the framing checks */
-    uint64_t unmatched; /* completions for no waiting request (late, duplicate or forged) */
+    uint64_t sent;              /* packets handed to the transport */
+    uint64_t received;          /* well-formed packets read */
+    uint64_t malformed;         /* packets dropped by the framing checks */
+    uint64_t unmatched;         /* completions for no waiting request (late, duplicate or forged) */
     uint64_t abandoned_answers; /* answers to asynchronous requests their requester gave up */
 };
 

@@ -686,8 +686,8 @@ dispatch_thread(void *arg)
     while (!atomic_load(&h->stop)) {
         const char *why = NULL;
         uint32_t version = atomic_load(&h->version);
-        NTSTATUS st = vpci_chan_recv(h->ch, VPCI_GUEST_TO_HOST, version != 0 ? version : VPCI_VERSION_ANY, h->rx, &why,
-                                     wait);
+        NTSTATUS st =
+            vpci_chan_recv(h->ch, VPCI_GUEST_TO_HOST, version != 0 ? version : VPCI_VERSION_ANY, h->rx, &why, wait);
 
         if (st == STATUS_DEVICE_REMOVED) {
             break;

@@ -84,10 +84,10 @@ struct vsp_vpci_stats {
     uint64_t refused;      /* malformed, out-of-order or refused messages */
     uint64_t config_reads; /* config window reads */
     uint64_t config_writes;
-    uint64_t mmio_direct;    /* BAR accesses sent straight to the device */
-    uint64_t mmio_trapped;   /* BAR accesses sent to ReadWriteMitigatedRegister */
-    uint64_t mmio_unclaimed; /* MMIO nothing decoded (reads all-ones) */
-    uint64_t sends_lost;     /* host -> guest messages the guest's ring did not take in time */
+    uint64_t mmio_direct;       /* BAR accesses sent straight to the device */
+    uint64_t mmio_trapped;      /* BAR accesses sent to ReadWriteMitigatedRegister */
+    uint64_t mmio_unclaimed;    /* MMIO nothing decoded (reads all-ones) */
+    uint64_t sends_lost;        /* host -> guest messages the guest's ring did not take in time */
     uint64_t queries_abandoned; /* PCI_QUERY_STOPs whose round ended (or wait ran out) before the answer */
 };
 

@@ -40,8 +40,8 @@ struct vpci_query {
     int pf;
     uint16_t vf;
     uint64_t cookie;
-    uint64_t id;       /* the channel's transaction id */
-    int64_t expires;   /* CLOCK_MONOTONIC ns */
+    uint64_t id;     /* the channel's transaction id */
+    int64_t expires; /* CLOCK_MONOTONIC ns */
     vsp_vpci_answer_fn *fn;
     void *ctx;
     uint8_t reply[VPCI_REPLY_BUF_SIZE];

@@ -86,10 +86,10 @@ struct wdf_work {
 
 struct wdf_host {
     pthread_mutex_t mu;
-    pthread_cond_t cv;        /* every other waiter: events, locks, requests, PnP, idleness */
-    pthread_cond_t work_cv;   /* idle workers: work queued, stopping */
-    pthread_cond_t notify_cv; /* the notification lane: work queued, stopping */
-    pthread_cond_t timer_cv;  /* the timer thread: a timer started, the clock advanced, stopping */
+    pthread_cond_t cv;              /* every other waiter: events, locks, requests, PnP, idleness */
+    pthread_cond_t work_cv;         /* idle workers: work queued, stopping */
+    pthread_cond_t notify_cv;       /* the notification lane: work queued, stopping */
+    pthread_cond_t timer_cv;        /* the timer thread: a timer started, the clock advanced, stopping */
     struct list_node event_waiters; /* struct wdf_event_waiter: KeWaitForSingleObject callers */
     enum wdf_clock_kind clock;
     uint64_t virt_now;
