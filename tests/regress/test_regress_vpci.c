@@ -3,14 +3,17 @@
  * test (tests/stress) in the vPCI host (src/vsp/vpci_*.c).
  *
  * stop_over_is_never_overtaken_by_its_query: PCI_QUERY_STOP went out from a
- * per-slot thread (now: asynchronously, from the asking thread), the round's stop-over (PCI_REENABLE /
- * PCI_QUERY_STOP_FAILED) from the broker's Restart handler.  When the round was decided before that thread had sent its
- * query (another slot's veto, the deadline), the stop-over could reach the guest first; the guest then stopped its
- * driver on the late query and nobody resumed it (the stress guests found drivers still stopped at checkpoints).  The
- * rule now: per slot and round, the guest never gets the query after the stop-over, and gets exactly one stop-over. The
- * test asks and ends the round back to back - the worst case: the stop-over is due while the query thread is still
- * being created - and plays a guest that accepts every query, many times, checking the order after each round.  Before
- * the fix nearly every round left the driver stopped.
+ * per-slot thread (now it is an asynchronous request sent by the asking thread),
+ * the round's stop-over (PCI_REENABLE / PCI_QUERY_STOP_FAILED) from the broker's
+ * Restart handler.  When the round was decided before that thread had sent its
+ * query (another slot's veto, the deadline), the stop-over could reach the guest
+ * first; the guest then stopped its driver on the late query and nobody resumed
+ * it (the stress guests found drivers still stopped at checkpoints).  The rule
+ * now: per slot and round, the guest never gets the query after the stop-over,
+ * and gets exactly one stop-over.  The test asks and ends the round back to back
+ * - the worst case - and plays a guest that accepts every query, many times,
+ * checking the order after each round.  Before the fix nearly every round left
+ * the driver stopped.
  *
  * new_exposure_refuses_requests_until_enumerated: a VF leaving a VM cannot be
  * reached by that guest once it is reset (the host's slot table changes under
