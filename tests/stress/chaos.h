@@ -31,7 +31,7 @@
 enum { RANGES_DEFAULT, RANGES_WRITES_0_1, RANGES_RW_0_1, RANGES_MODES };
 
 /* Percent weights of enum ev_kind. */
-static const unsigned ev_weight[EV_KINDS] = {22, 14, 9, 5, 14, 17, 16, 3};
+static const unsigned ev_weight[EV_KINDS] = {21, 13, 9, 5, 14, 16, 15, 3, 4};
 
 /* ---- waiting ----------------------------------------------------------------------------- */
 

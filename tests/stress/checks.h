@@ -112,13 +112,13 @@ check_events(struct stress *w)
 {
     struct pf_admin_status ps = pf_status(w);
     struct vsp_stack_pf_info info;
-    uint32_t want = 2 * w->m.cycles;
+    uint32_t want = 2 * (w->m.cycles - w->m.cycles0); /* the PF and its broker count this attachment */
 
     CHECK(w, ps.attached && ps.events_raised == ps.events_delivered, "PF: attached %d, events raised %u, delivered %u",
           ps.attached, ps.events_raised, ps.events_delivered);
     CHECK(w, ps.events_raised - w->m.raised0 == want && ps.events_delivered - w->m.delivered0 == want,
-          "PF raised %u / delivered %u events in this incarnation; %u PnP cycles need %u",
-          ps.events_raised - w->m.raised0, ps.events_delivered - w->m.delivered0, w->m.cycles, want);
+          "PF raised %u / delivered %u events in this attachment; %u PnP cycles need %u",
+          ps.events_raised - w->m.raised0, ps.events_delivered - w->m.delivered0, w->m.cycles - w->m.cycles0, want);
     CHECK(w, vsp_stack_pfs(w->p.s, &info, 1) == 1 && info.events == want, "broker received %u events, expected %u",
           info.events, want);
     CHECK(w, total(w, VSP_EV_QUERY_STOP) == w->m.cycles && total(w, VSP_EV_RESTART) == w->m.cycles,
@@ -290,7 +290,7 @@ ev_reattach(struct stress *w, struct wd_thread *me, bool mid)
 {
     struct pf_admin_status ps;
     NTSTATUS st = STATUS_PENDING;
-    uint32_t cycles = w->m.cycles;
+    uint32_t cycles = w->m.cycles - w->m.cycles0;
     bool held[NUM_VFS];
 
     for (unsigned vf = 0; vf < NUM_VFS; vf++) {
@@ -324,13 +324,267 @@ ev_reattach(struct stress *w, struct wd_thread *me, bool mid)
           "after DETACH: attached %d, interface refs %d, events raised %u delivered %u", ps.attached, ps.interface_refs,
           ps.events_raised, ps.events_delivered);
     if (!mid) {
-        CHECK(w, ps.events_raised - w->m.raised0 == 2 * cycles, "incarnation raised %u events for %u cycles",
+        CHECK(w, ps.events_raised - w->m.raised0 == 2 * cycles, "attachment raised %u events for %u cycles",
               ps.events_raised - w->m.raised0, cycles);
     }
     wd_phase(me, "reattach: new stack, VMs and guests");
     CHECK(w, stack_up(w, rnd_below(&w->rng, 2) ? VSP_STOP_SURPRISE_REMOVE : VSP_STOP_VETO) && guests_up(w),
           "re-attach failed");
     check_vouched(w);
+    unpark_all(w);
+}
+
+/* ---- per-PF detach and re-attach ------------------------------------------------------------------ */
+
+/* What a per-PF detach + re-attach records before it starts, to check against afterwards. */
+struct pf_round {
+    enum vsp_detach_mode mode;
+    int held[NUM_VFS];       /* the guest that held each VF, or -1 */
+    uint32_t serial[NUM_VFS]; /* the exposure it had there */
+    unsigned nheld;
+    uint32_t cycles; /* PnP cycles of the attachment that ends */
+    uint64_t removals0, ejects0, acks0, forced0, detach0, attach0;
+};
+
+static void
+pf_round_begin(struct stress *w, struct pf_round *r)
+{
+    for (unsigned vf = 0; vf < NUM_VFS; vf++) {
+        struct vsp_vf_info info = {.serial = 0};
+
+        r->held[vf] = w->m.holder[vf];
+        r->serial[vf] = 0;
+        if (r->held[vf] >= 0) {
+            CHECK(w, vsp_vmm_vf_info(vsp_stack_vmm(w->p.s), w->p.pf, (uint16_t)vf, &info) == 0, "VF %u unknown", vf);
+            r->serial[vf] = info.serial;
+            r->nheld++;
+        }
+    }
+    r->cycles = w->m.cycles - w->m.cycles0;
+    r->removals0 = total(w, VSP_EV_SURPRISE_REMOVAL);
+    r->ejects0 = total(w, VSP_EV_EJECT);
+    r->acks0 = total(w, VSP_EV_EJECT_ACK);
+    r->forced0 = total(w, VSP_EV_FORCED_REMOVAL);
+    r->detach0 = total(w, VSP_EV_DETACH);
+    r->attach0 = total(w, VSP_EV_ATTACH);
+}
+
+/*
+ * vsp_stack_pf_detach() until it is done, the guests running (an eject needs
+ * them to acknowledge); meanwhile no VF of the PF may be assigned.
+ */
+static bool
+pf_detach(struct stress *w, struct wd_thread *me, enum vsp_detach_mode mode)
+{
+    uint64_t start = wd_now_ms();
+    int rc;
+
+    wd_phase(me, mode == VSP_DETACH_EJECT ? "pf-reattach: detaching the PF (ejecting its VFs)"
+                                          : "pf-reattach: detaching the PF (surprise-removing its VFs)");
+    while ((rc = vsp_stack_pf_detach(w->p.s, w->p.pf, mode, 5)) == PCIVIRT_ETIMEDOUT) {
+        int arc = vsp_stack_assign(w->p.s, w->p.pf, 0, w->g[0].vm, NULL);
+
+        CHECK(w, arc == PCIVIRT_ESTATE, "assign while the PF is detaching: %d (expected PCIVIRT_ESTATE)", arc);
+        if (atomic_load(&w->stop) || wd_now_ms() - start > REAL_WAIT_MS) {
+            stress_fail(w, __LINE__, "PF detach (%s) did not finish",
+                        mode == VSP_DETACH_EJECT ? "eject" : "surprise removal");
+            return false;
+        }
+    }
+    CHECK(w, rc == 0, "PF detach: %d", rc);
+    return rc == 0;
+}
+
+/* The PF is let go: nothing held, every table dereferenced, every event delivered exactly once. */
+static void
+check_pf_detached(struct stress *w, const struct pf_round *r)
+{
+    struct pf_admin_status ps = pf_status(w);
+    struct vsp_stack_pf_info info;
+    bool listed = vsp_stack_pfs(w->p.s, &info, 1) == 1;
+    int rc = vsp_stack_assign(w->p.s, w->p.pf, 0, w->g[0].vm, NULL);
+
+    CHECK(w, listed && info.detached && !info.attached && info.id == w->p.pf,
+          "stack after PF detach: listed %d, detached %d, attached %d", listed, info.detached, info.attached);
+    CHECK(w, rc == PCIVIRT_ESTATE, "assign on a detached PF: %d (expected PCIVIRT_ESTATE)", rc);
+    CHECK(w, !ps.attached && ps.interface_refs == 0 && ps.events_raised == ps.events_delivered,
+          "after PF detach: attached %d, interface refs %d, events raised %u delivered %u", ps.attached,
+          ps.interface_refs, ps.events_raised, ps.events_delivered);
+    CHECK(w, ps.events_raised - w->m.raised0 == 2 * r->cycles && ps.events_delivered - w->m.delivered0 == 2 * r->cycles,
+          "attachment raised %u / delivered %u events for %u cycles", ps.events_raised - w->m.raised0,
+          ps.events_delivered - w->m.delivered0, r->cycles);
+    CHECK(w, total(w, VSP_EV_DETACH) == r->detach0 + 1, "log: %llu DETACH for one PF detach",
+          (unsigned long long)(total(w, VSP_EV_DETACH) - r->detach0));
+    if (r->mode == VSP_DETACH_EJECT) {
+        CHECK(w,
+              total(w, VSP_EV_EJECT) - r->ejects0 == r->nheld && total(w, VSP_EV_EJECT_ACK) - r->acks0 == r->nheld &&
+                  total(w, VSP_EV_FORCED_REMOVAL) == r->forced0,
+              "PF detach by eject of %u VFs: %llu ejects, %llu acknowledged, %llu forced", r->nheld,
+              (unsigned long long)(total(w, VSP_EV_EJECT) - r->ejects0),
+              (unsigned long long)(total(w, VSP_EV_EJECT_ACK) - r->acks0),
+              (unsigned long long)(total(w, VSP_EV_FORCED_REMOVAL) - r->forced0));
+    } else {
+        CHECK(w, total(w, VSP_EV_SURPRISE_REMOVAL) - r->removals0 == r->nheld,
+              "PF detach by surprise removal of %u VFs: %llu surprise removals logged", r->nheld,
+              (unsigned long long)(total(w, VSP_EV_SURPRISE_REMOVAL) - r->removals0));
+    }
+}
+
+/* Parked guest @i's bus lists nothing of the detached PF (it saw the relations or ejects). */
+static void
+check_guest_empty(struct stress *w, struct wd_thread *me, unsigned i)
+{
+    if (!settle(w, me, guest_settled, i, "pf-reattach: driving a parked guest until its VFs are gone")) {
+        diag_guest(w, i);
+        return;
+    }
+    for (unsigned s = 0; s < GVPCI_SLOTS; s++) {
+        CHECK(w, gvpci_bus_dev(w->g[i].bus, s) == NULL && w->g[i].slot[s].serial == 0,
+              "guest %u still has slot %u after its PF was detached", i, s);
+    }
+}
+
+static bool
+pf_attached(struct stress *w, unsigned attach0)
+{
+    struct vsp_stack_pf_info info;
+
+    return total(w, VSP_EV_ATTACH) > attach0 && vsp_stack_pfs(w->p.s, &info, 1) == 1 && info.attached &&
+           pf_status(w).attached;
+}
+
+/* The same PF bound again under its id; the model starts a new attachment. */
+static bool
+pf_reattach(struct stress *w, struct wd_thread *me, const struct pf_round *r)
+{
+    struct pf_admin_status ps;
+    int rc;
+
+    wd_phase(me, "pf-reattach: attaching the PF again");
+    rc = vsp_stack_pf_attach(w->p.s, w->p.pf);
+    CHECK(w, rc == 0, "PF attach: %d", rc);
+    if (rc != 0 || !settle(w, me, pf_attached, (unsigned)r->attach0, "pf-reattach: waiting for ATTACH")) {
+        return false;
+    }
+    CHECK(w, total(w, VSP_EV_ATTACH) == r->attach0 + 1, "log: %llu ATTACH for one PF attach",
+          (unsigned long long)(total(w, VSP_EV_ATTACH) - r->attach0));
+    CHECK(w, vsp_stack_pf_find(w->p.s, "0000:03:00.0") == w->p.pf, "the PF came back under another id");
+    ps = pf_status(w);
+    w->m.raised0 = ps.events_raised;
+    w->m.delivered0 = ps.events_delivered;
+    w->m.cycles0 = w->m.cycles;
+    memset(w->m.watched, 0, sizeof(w->m.watched)); /* a new broker watches only what it assigns */
+    return true;
+}
+
+/*
+ * A re-assigned VF reaches its guest as a new exposure of a fresh device: a new
+ * serial, a newly bound driver that has seen no stop, no interrupt, and a
+ * mailbox and scratch register at their reset values (what the guest reads,
+ * the independent side of check_vouched()).
+ */
+static void
+check_fresh(struct stress *w, const struct pf_round *r, unsigned vf)
+{
+    struct vsp_vf_info info;
+    struct guest *g;
+    struct gvpci_dev *dev;
+    struct swvf *sw;
+    uint8_t buf[128], zero[128] = {0};
+    uint32_t got = 0, scratch = 1;
+
+    if (vsp_vmm_vf_info(vsp_stack_vmm(w->p.s), w->p.pf, (uint16_t)vf, &info) != 0 || w->m.holder[vf] < 0) {
+        stress_fail(w, __LINE__, "re-assigned VF %u not found", vf);
+        return;
+    }
+    g = &w->g[w->m.holder[vf]];
+    dev = gvpci_bus_dev(g->bus, info.slot);
+    sw = swvf_of(dev);
+    CHECK(w, r->held[vf] < 0 || info.serial != r->serial[vf], "VF %u came back with its old serial %u", vf,
+          info.serial);
+    if (sw == NULL) {
+        stress_fail(w, __LINE__, "guest %u: no driver on re-assigned VF %u", g->idx, vf);
+        return;
+    }
+    CHECK(w, sw->vf_index == vf && sw->query_stops == 0 && sw->restarts == 0 && sw->stop_cancels == 0 && sw->irqs == 0,
+          "guest %u: re-assigned VF %u's driver is not fresh (VF %u, %u query-stops, %u restarts, %u irqs)", g->idx,
+          vf, sw->vf_index, sw->query_stops, sw->restarts, sw->irqs);
+    CHECK(w,
+          gvpci_read_block(dev, buf, sizeof(buf), PF_BLOCK_ID_MAILBOX, &got) == 0 && got == sizeof(buf) &&
+              memcmp(buf, zero, sizeof(buf)) == 0,
+          "guest %u: re-assigned VF %u shows a previous VM's mailbox", g->idx, vf);
+    CHECK(w, gvpci_mmio_read32(dev, 0, SWVF_REG_SCRATCH, &scratch) == 0 && scratch == 0,
+          "guest %u: re-assigned VF %u shows scratch 0x%08x", g->idx, vf, scratch);
+}
+
+/* Most VFs go back to the guest that held them, the others stay free; each must come back fresh. */
+static void
+pf_reassign(struct stress *w, struct wd_thread *me, const struct pf_round *r)
+{
+    bool back[NUM_VFS] = {false};
+
+    wd_phase(me, "pf-reattach: assigning the VFs again");
+    for (unsigned vf = 0; vf < NUM_VFS; vf++) {
+        if (r->held[vf] >= 0 && rnd_below(&w->rng, 4) != 0) {
+            int rc = assign(w, (unsigned)r->held[vf], vf);
+
+            CHECK(w, rc == 0, "re-assign VF %u to guest %d after PF attach: %d", vf, r->held[vf], rc);
+            back[vf] = rc == 0;
+            w->st.pf_vfs_back += rc == 0 ? 1u : 0u;
+        }
+    }
+    check_vouched(w); /* the guests are parked: nothing wrote to the VFs since */
+    for (unsigned i = 0; i < NVMS; i++) {
+        if (!settle(w, me, guest_settled, i, "pf-reattach: driving a parked guest until its VFs are back")) {
+            diag_guest(w, i);
+        }
+    }
+    for (unsigned vf = 0; vf < NUM_VFS && !atomic_load(&w->stop); vf++) {
+        if (back[vf]) {
+            check_fresh(w, r, vf);
+        }
+    }
+}
+
+/*
+ * The PF alone goes (its VFs surprise-removed or ejected while the guests keep
+ * running, reset in the clean handoff, DETACH) and comes back under the same
+ * id while the stack and the VMs stay; the VFs are then assigned again.  Now
+ * and then the PF gets a new MAC for a VF while it is detached (the PF keeps
+ * it; the next driver must read it).
+ */
+static void
+ev_pf_reattach(struct stress *w, struct wd_thread *me)
+{
+    struct pf_round r = {.mode = rnd_below(&w->rng, 2) ? VSP_DETACH_EJECT : VSP_DETACH_SURPRISE_REMOVE};
+    bool held[NUM_VFS];
+
+    pf_round_begin(w, &r);
+    if (!pf_detach(w, me, r.mode)) {
+        return;
+    }
+    for (unsigned vf = 0; vf < NUM_VFS; vf++) {
+        held[vf] = r.held[vf] >= 0;
+        model_remove(w, vf);
+    }
+    *(r.mode == VSP_DETACH_EJECT ? &w->st.pf_detach_eject : &w->st.pf_detach_surprise) += 1;
+    w->st.pf_vfs_left += r.nheld;
+    check_pf_detached(w, &r);
+    check_released(w, held, false);
+    if (!park_all(w, me)) {
+        CHECK(w, atomic_load(&w->stop), "pf-reattach: guests did not park");
+        unpark_all(w);
+        return;
+    }
+    for (unsigned i = 0; i < NVMS && !atomic_load(&w->stop); i++) {
+        check_guest_empty(w, me, i);
+    }
+    if (rnd_below(&w->rng, 2) == 0) {
+        ev_mac(w, me);
+    }
+    if (!atomic_load(&w->stop) && pf_reattach(w, me, &r)) {
+        pf_reassign(w, me, &r);
+    }
     unpark_all(w);
 }
 
@@ -377,6 +631,7 @@ run_event(struct stress *w, struct wd_thread *me, enum ev_kind k)
         break;
     case EV_RANGES: ev_ranges(w, me); return k;
     case EV_REATTACH: ev_reattach(w, me, rnd_below(&w->rng, 100) < 40); return k;
+    case EV_PF_REATTACH: ev_pf_reattach(w, me); return k;
     default: break;
     }
     ev_mac(w, me);

@@ -70,12 +70,13 @@ enum ev_kind {
     EV_MAC,         /* PF-side MAC change: INVALIDATE_BLOCK */
     EV_RANGES,      /* PF-side mitigated-range change: MITIGATED_RANGE_UPDATE */
     EV_REATTACH,    /* the stack goes away (DETACH) and a new one attaches */
+    EV_PF_REATTACH, /* the PF alone is detached (its VFs leave their VMs) and attached again */
     EV_KINDS
 };
 
 static const char *const ev_names[EV_KINDS] = {
     "rebalance",  "query-stop+cancel-stop", "surprise removal", "eject", "assign",
-    "MAC change", "mitigated-range change", "detach+re-attach"};
+    "MAC change", "mitigated-range change", "detach+re-attach",   "PF detach+re-attach"};
 
 /* What one guest saw of one exposure of a VF (reset when the serial changes). */
 struct gslot {
@@ -111,14 +112,19 @@ struct guest {
     struct guest_stats st;
 };
 
-/* The chaos thread's model of one stack incarnation. */
+/*
+ * The chaos thread's model of one stack incarnation.  A per-PF detach +
+ * re-attach keeps the stack (and its event log) but starts a new attachment:
+ * a new broker, and PF counters counted from there.
+ */
 struct model {
     int holder[NUM_VFS]; /* VM index holding the VF, or -1 */
     unsigned count[NVMS];
-    bool watched[NUM_VFS]; /* assigned at least once: the broker holds a RANGE_UPDATE for it */
+    bool watched[NUM_VFS]; /* assigned in this attachment: the broker holds a RANGE_UPDATE for it */
     enum vsp_stop_policy policy;
-    uint32_t raised0, delivered0; /* PF counters when this incarnation attached */
-    uint32_t cycles;              /* complete PnP cycles (QueryStop + Restart) while attached */
+    uint32_t raised0, delivered0; /* PF counters when the current attachment began */
+    uint32_t cycles;              /* complete PnP cycles (QueryStop + Restart) in this incarnation */
+    uint32_t cycles0;             /* of them, those before the current attachment */
     uint64_t dma_gone0;           /* world.dma_gone when this incarnation began */
 };
 
@@ -126,6 +132,7 @@ struct world_stats {
     uint64_t events[EV_KINDS];
     uint64_t acked, guest_vetoes, timeout_vetoes, policy_removals, moved, quarantined;
     uint64_t checkpoints, incarnations, detach_mid_event;
+    uint64_t pf_detach_surprise, pf_detach_eject, pf_detach_mid_event, pf_vfs_left, pf_vfs_back;
 };
 
 struct stress {
