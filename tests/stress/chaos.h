@@ -154,7 +154,7 @@ struct cycle {
     unsigned polite_vfs;
     NTSTATUS expect;
     uint64_t answers0;
-    uint64_t aperture0;
+    uint64_t bar0; /* where the PF's BAR 0 was before the cycle */
 };
 
 /* Decide who vetoes and what the PnP manager must answer (docs/STACK.md: decision exactly once). */
@@ -185,7 +185,7 @@ static bool
 cycle_begin(struct stress *w, struct cycle *c)
 {
     c->answers0 = total(w, VSP_EV_VM_ANSWER);
-    c->aperture0 = vf_aperture(w);
+    c->bar0 = pf_bar0(w);
     atomic_store(&w->moved, false);
     if (c->move) {
         int rc = vsp_stack_rebalance_begin(w->p.s, w->p.node, move_resources, w);
@@ -246,10 +246,10 @@ cycle_account(struct stress *w, struct cycle *c, NTSTATUS status)
           c->move ? "rebalance" : "query-stop", (unsigned)status, (unsigned)c->expect, c->any_veto, c->rude_holds,
           vsp_stop_policy_name(w->m.policy));
     if (c->move && NT_SUCCESS(status)) {
-        CHECK(w, atomic_load(&w->moved) && vf_aperture(w) != c->aperture0, "rebalance succeeded but BARs did not move");
+        CHECK(w, atomic_load(&w->moved) && pf_bar0(w) != c->bar0, "rebalance succeeded but BARs did not move");
         w->st.moved++;
     } else {
-        CHECK(w, vf_aperture(w) == c->aperture0, "BARs moved although the stop was %s",
+        CHECK(w, pf_bar0(w) == c->bar0, "BARs moved although the stop was %s",
               c->move ? "vetoed" : "cancelled");
     }
     if (c->any_veto) {

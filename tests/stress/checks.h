@@ -245,8 +245,7 @@ vf_dirty(struct stress *w, unsigned vf)
               STATUS_SUCCESS,
           "mailbox of VF %u", vf);
     CHECK(w,
-          pv_platform_read(w->p.plat, vf_aperture(w) + vf * w->p.prof->vf_bar[0].size + SWVF_REG_SCRATCH, &scratch,
-                           4) == 0,
+          pv_platform_read(w->p.plat, vf_reg_addr(w, vf, SWVF_REG_SCRATCH), &scratch, 4) == 0,
           "scratch of VF %u", vf);
     return len != 0 || scratch != 0;
 }
@@ -336,12 +335,27 @@ ev_reattach(struct stress *w, struct wd_thread *me, bool mid)
 
 /* ---- per-PF detach and re-attach ------------------------------------------------------------------ */
 
+/* A VF that @holder says is in a VM, at random, or -1. */
+static int
+pick_of(struct stress *w, const int holder[NUM_VFS])
+{
+    unsigned cand[NUM_VFS], n = 0;
+
+    for (unsigned vf = 0; vf < NUM_VFS; vf++) {
+        if (holder[vf] >= 0) {
+            cand[n++] = vf;
+        }
+    }
+    return n == 0 ? -1 : (int)cand[rnd_below(&w->rng, n)];
+}
+
 /* What a per-PF detach + re-attach records before it starts, to check against afterwards. */
 struct pf_round {
     enum vsp_detach_mode mode;
     int held[NUM_VFS];       /* the guest that held each VF, or -1 */
     uint32_t serial[NUM_VFS]; /* the exposure it had there */
     unsigned nheld;
+    int dirtied;     /* a VF left dirty behind the stack's back while the PF was detached, or -1 */
     uint32_t cycles; /* PnP cycles of the attachment that ends */
     uint64_t removals0, ejects0, acks0, forced0, detach0, attach0;
 };
@@ -525,7 +539,7 @@ pf_reassign(struct stress *w, struct wd_thread *me, const struct pf_round *r)
 
     wd_phase(me, "pf-reattach: assigning the VFs again");
     for (unsigned vf = 0; vf < NUM_VFS; vf++) {
-        if (r->held[vf] >= 0 && rnd_below(&w->rng, 4) != 0) {
+        if (r->held[vf] >= 0 && ((int)vf == r->dirtied || rnd_below(&w->rng, 4) != 0)) {
             int rc = assign(w, (unsigned)r->held[vf], vf);
 
             CHECK(w, rc == 0, "re-assign VF %u to guest %d after PF attach: %d", vf, r->held[vf], rc);
@@ -547,6 +561,29 @@ pf_reassign(struct stress *w, struct wd_thread *me, const struct pf_round *r)
 }
 
 /*
+ * While the PF is detached, somebody else (the host, another VSP) uses one of
+ * the VFs that left and leaves its scratch register set: the stack cannot know,
+ * so it must vouch for the VF (reset and check) before handing it out again.
+ * The dirt is verified through the same oracle check_vouched() uses.
+ */
+static void
+pf_dirty_one(struct stress *w, struct pf_round *r)
+{
+    int vf = pick_of(w, r->held);
+    uint32_t v = 0x5A000000u | (uint32_t)rnd_below(&w->rng, 0x1000000);
+
+    r->dirtied = vf;
+    if (vf < 0) {
+        return;
+    }
+    CHECK(w,
+          pv_platform_write(w->p.plat, vf_reg_addr(w, (unsigned)vf, SWVF_REG_SCRATCH), &v, 4) == 0,
+          "host write to VF %d", vf);
+    CHECK(w, vf_dirty(w, (unsigned)vf), "VF %d: the host's scratch write did not stick", vf);
+    w->st.pf_vfs_dirtied++;
+}
+
+/*
  * The PF alone goes (its VFs surprise-removed or ejected while the guests keep
  * running, reset in the clean handoff, DETACH) and comes back under the same
  * id while the stack and the VMs stay; the VFs are then assigned again.  Now
@@ -556,7 +593,8 @@ pf_reassign(struct stress *w, struct wd_thread *me, const struct pf_round *r)
 static void
 ev_pf_reattach(struct stress *w, struct wd_thread *me)
 {
-    struct pf_round r = {.mode = rnd_below(&w->rng, 2) ? VSP_DETACH_EJECT : VSP_DETACH_SURPRISE_REMOVE};
+    struct pf_round r = {.mode = rnd_below(&w->rng, 2) ? VSP_DETACH_EJECT : VSP_DETACH_SURPRISE_REMOVE,
+                         .dirtied = -1};
     bool held[NUM_VFS];
 
     pf_round_begin(w, &r);
@@ -581,6 +619,9 @@ ev_pf_reattach(struct stress *w, struct wd_thread *me)
     }
     if (rnd_below(&w->rng, 2) == 0) {
         ev_mac(w, me);
+    }
+    if (rnd_below(&w->rng, 2) == 0) {
+        pf_dirty_one(w, &r);
     }
     if (!atomic_load(&w->stop) && pf_reattach(w, me, &r)) {
         pf_reassign(w, me, &r);

@@ -132,7 +132,7 @@ struct world_stats {
     uint64_t events[EV_KINDS];
     uint64_t acked, guest_vetoes, timeout_vetoes, policy_removals, moved, quarantined;
     uint64_t checkpoints, incarnations, detach_mid_event;
-    uint64_t pf_detach_surprise, pf_detach_eject, pf_detach_mid_event, pf_vfs_left, pf_vfs_back;
+    uint64_t pf_detach_surprise, pf_detach_eject, pf_detach_mid_event, pf_vfs_left, pf_vfs_back, pf_vfs_dirtied;
 };
 
 struct stress {
@@ -297,8 +297,9 @@ move_resources(void *ctx)
     return 0;
 }
 
+/* Where the PF's BAR 0 decodes now (a rebalance that moved the resources moves it). */
 static uint64_t
-vf_aperture(struct stress *w)
+pf_bar0(struct stress *w)
 {
     struct pcivirt_bus_resources res;
     ULONGLONG start = 0;
@@ -306,6 +307,21 @@ vf_aperture(struct stress *w)
     pv_sriov_query_resources(w->p.dev, &res);
     RtlCmDecodeMemIoResource(&res.bar[0], &start);
     return start;
+}
+
+/*
+ * The host address of VF @vf's register @off: the VF BAR 0 aperture (the SR-IOV
+ * capability's VF BAR, as the device reports it) is NumVFs equal strides.
+ */
+static uint64_t
+vf_reg_addr(struct stress *w, unsigned vf, uint32_t off)
+{
+    struct pcivirt_bus_resources res;
+    ULONGLONG start = 0, len;
+
+    pv_sriov_query_resources(w->p.dev, &res);
+    len = RtlCmDecodeMemIoResource(&res.vf_bar[w->p.prof->vf_regs_bar], &start);
+    return start + vf * (len / NUM_VFS) + off;
 }
 
 static struct pf_admin_status
