@@ -62,7 +62,7 @@ events_settled(struct stress *w, unsigned unused)
     struct pf_admin_status ps = pf_status(w);
 
     (void)unused;
-    return total(w, VSP_EV_QUERY_STOP) == w->m.cycles && total(w, VSP_EV_RESTART) == w->m.cycles &&
+    return query_stops(w) == w->m.cycles && total(w, VSP_EV_RESTART) == w->m.cycles &&
            ps.events_raised == ps.events_delivered;
 }
 
@@ -221,7 +221,7 @@ cycle_wait(struct stress *w, struct wd_thread *me, struct cycle *c, NTSTATUS *st
             return true;
         }
         /* The broker logs the query-stop after setting its deadline: only then may time jump. */
-        if (c->rude_holds && !c->any_veto && !advanced && total(w, VSP_EV_QUERY_STOP) > w->m.cycles &&
+        if (c->rude_holds && !c->any_veto && !advanced && query_stops(w) > w->m.cycles &&
             total(w, VSP_EV_VM_ANSWER) - c->answers0 >= c->polite_vfs) {
             wd_phase(me, "chaos: advancing the virtual clock past the query-stop deadline");
             CHECK(w,

@@ -121,8 +121,8 @@ check_events(struct stress *w)
           ps.events_raised - w->m.raised0, ps.events_delivered - w->m.delivered0, w->m.cycles - w->m.cycles0, want);
     CHECK(w, vsp_stack_pfs(w->p.s, &info, 1) == 1 && info.events == want, "broker received %u events, expected %u",
           info.events, want);
-    CHECK(w, total(w, VSP_EV_QUERY_STOP) == w->m.cycles && total(w, VSP_EV_RESTART) == w->m.cycles,
-          "log: %llu QueryStop and %llu Restart for %u cycles", (unsigned long long)total(w, VSP_EV_QUERY_STOP),
+    CHECK(w, query_stops(w) == w->m.cycles && total(w, VSP_EV_RESTART) == w->m.cycles,
+          "log: %llu QueryStop and %llu Restart for %u cycles", (unsigned long long)query_stops(w),
           (unsigned long long)total(w, VSP_EV_RESTART), w->m.cycles);
     CHECK(w, total(w, VSP_EV_EVENT_COMPLETE) + total(w, VSP_EV_VETO) == w->m.cycles,
           "log: %llu EVENT_COMPLETE + %llu vetoes for %u query-stops (one decision each)",
@@ -230,7 +230,7 @@ static bool
 query_stop_seen(struct stress *w, unsigned unused)
 {
     (void)unused;
-    return total(w, VSP_EV_QUERY_STOP) > w->m.cycles;
+    return query_stops(w) > w->m.cycles;
 }
 
 /* VF @vf still carries a guest's mailbox block or scratch value (the PF and the device say). */
@@ -352,9 +352,11 @@ pick_of(struct stress *w, const int holder[NUM_VFS])
 /* What a per-PF detach + re-attach records before it starts, to check against afterwards. */
 struct pf_round {
     enum vsp_detach_mode mode;
+    bool mid;                 /* DETACH while a rebalance's query-stop waits for the rude VM */
     int held[NUM_VFS];       /* the guest that held each VF, or -1 */
     uint32_t serial[NUM_VFS]; /* the exposure it had there */
     unsigned nheld;
+    uint64_t bar0;   /* with @mid: where the PF's BAR 0 was before the rebalance */
     int dirtied;     /* a VF left dirty behind the stack's back while the PF was detached, or -1 */
     uint32_t cycles; /* PnP cycles of the attachment that ends */
     uint64_t removals0, ejects0, acks0, forced0, detach0, attach0;
@@ -409,6 +411,53 @@ pf_detach(struct stress *w, struct wd_thread *me, enum vsp_detach_mode mode)
     return rc == 0;
 }
 
+/* The rude VM holds a VF (given a free one if it has none); false when none is free. */
+static bool
+rude_holds_one(struct stress *w)
+{
+    for (unsigned vf = 0; vf < NUM_VFS && w->m.count[RUDE] == 0; vf++) {
+        if (w->m.holder[vf] < 0) {
+            int rc = assign(w, RUDE, vf);
+
+            CHECK(w, rc == 0, "assign VF %u to the rude guest: %d", vf, rc);
+        }
+    }
+    return w->m.count[RUDE] > 0;
+}
+
+/*
+ * Open a rebalance whose query-stop stays open: the rude VM holds a VF and
+ * never answers, and the virtual clock does not move, so the round waits.
+ */
+static bool
+pf_mid_begin(struct stress *w, struct wd_thread *me, struct pf_round *r)
+{
+    r->bar0 = pf_bar0(w);
+    atomic_store(&w->moved, false);
+    mark_guests(w); /* no guest may still answer with the last cycle's veto */
+    if (!settle(w, me, guests_passed_mark, 0, "pf-reattach: waiting for the guests to take their answers")) {
+        return false;
+    }
+    CHECK(w, vsp_stack_rebalance_begin(w->p.s, w->p.node, move_resources, w) == 0, "rebalance_begin");
+    return settle(w, me, query_stop_seen, 0, "pf-reattach: waiting for the query-stop to reach the broker");
+}
+
+/* The PF's wait ended with the DETACH: the stop went on and the resources moved (contract.md 4.6). */
+static void
+pf_mid_end(struct stress *w, struct wd_thread *me, const struct pf_round *r)
+{
+    NTSTATUS st = STATUS_PENDING;
+
+    wd_phase(me, "pf-reattach: waiting for the rebalance after DETACH");
+    for (unsigned k = 0; k < REAL_WAIT_MS && vsp_stack_rebalance_end(w->p.s, 1, &st) == PCIVIRT_ETIMEDOUT; k++) {
+    }
+    CHECK(w, st == STATUS_SUCCESS, "rebalance interrupted by a PF detach: 0x%08x (expected success)", (unsigned)st);
+    CHECK(w, atomic_load(&w->moved) && pf_bar0(w) != r->bar0, "rebalance after a PF detach did not move the BARs");
+    w->m.abandoned++;
+    w->st.pf_detach_mid_event++;
+    w->st.moved++;
+}
+
 /* The PF is let go: nothing held, every table dereferenced, every event delivered exactly once. */
 static void
 check_pf_detached(struct stress *w, const struct pf_round *r)
@@ -424,9 +473,18 @@ check_pf_detached(struct stress *w, const struct pf_round *r)
     CHECK(w, !ps.attached && ps.interface_refs == 0 && ps.events_raised == ps.events_delivered,
           "after PF detach: attached %d, interface refs %d, events raised %u delivered %u", ps.attached,
           ps.interface_refs, ps.events_raised, ps.events_delivered);
-    CHECK(w, ps.events_raised - w->m.raised0 == 2 * r->cycles && ps.events_delivered - w->m.delivered0 == 2 * r->cycles,
-          "attachment raised %u / delivered %u events for %u cycles", ps.events_raised - w->m.raised0,
-          ps.events_delivered - w->m.delivered0, r->cycles);
+    /* With @mid, the open round's QueryStop was raised and delivered; its Restart came after DETACH. */
+    CHECK(w,
+          ps.events_raised - w->m.raised0 == 2 * r->cycles + r->mid &&
+              ps.events_delivered - w->m.delivered0 == 2 * r->cycles + r->mid,
+          "attachment raised %u / delivered %u events for %u cycles%s", ps.events_raised - w->m.raised0,
+          ps.events_delivered - w->m.delivered0, r->cycles, r->mid ? " and an open query-stop" : "");
+    CHECK(w,
+          total(w, VSP_EV_QUERY_STOP) == w->m.cycles + w->m.abandoned && total(w, VSP_EV_RESTART) == w->m.cycles &&
+              total(w, VSP_EV_EVENT_COMPLETE) + total(w, VSP_EV_VETO) == w->m.cycles,
+          "log after PF detach: %llu QueryStop, %llu Restart, %llu decisions for %u cycles and %u abandoned",
+          (unsigned long long)total(w, VSP_EV_QUERY_STOP), (unsigned long long)total(w, VSP_EV_RESTART),
+          (unsigned long long)(total(w, VSP_EV_EVENT_COMPLETE) + total(w, VSP_EV_VETO)), w->m.cycles, w->m.abandoned);
     CHECK(w, total(w, VSP_EV_DETACH) == r->detach0 + 1, "log: %llu DETACH for one PF detach",
           (unsigned long long)(total(w, VSP_EV_DETACH) - r->detach0));
     if (r->mode == VSP_DETACH_EJECT) {
@@ -594,12 +652,19 @@ static void
 ev_pf_reattach(struct stress *w, struct wd_thread *me)
 {
     struct pf_round r = {.mode = rnd_below(&w->rng, 2) ? VSP_DETACH_EJECT : VSP_DETACH_SURPRISE_REMOVE,
+                         .mid = rnd_below(&w->rng, 100) < 40,
                          .dirtied = -1};
     bool held[NUM_VFS];
 
+    if (r.mid) {
+        r.mid = rude_holds_one(w);
+    }
     pf_round_begin(w, &r);
-    if (!pf_detach(w, me, r.mode)) {
+    if ((r.mid && !pf_mid_begin(w, me, &r)) || !pf_detach(w, me, r.mode)) {
         return;
+    }
+    if (r.mid) {
+        pf_mid_end(w, me, &r);
     }
     for (unsigned vf = 0; vf < NUM_VFS; vf++) {
         held[vf] = r.held[vf] >= 0;

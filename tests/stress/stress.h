@@ -125,6 +125,7 @@ struct model {
     uint32_t raised0, delivered0; /* PF counters when the current attachment began */
     uint32_t cycles;              /* complete PnP cycles (QueryStop + Restart) in this incarnation */
     uint32_t cycles0;             /* of them, those before the current attachment */
+    uint32_t abandoned;           /* query-stops a per-PF DETACH ended (logged, never decided or restarted) */
     uint64_t dma_gone0;           /* world.dma_gone when this incarnation began */
 };
 
@@ -280,6 +281,13 @@ static inline uint64_t
 total(struct stress *w, enum vsp_event_type t)
 {
     return vsp_event_log_total(vsp_stack_log(w->p.s), t);
+}
+
+/* QueryStop records of complete or open PnP cycles (the stack's log keeps the abandoned ones too). */
+static inline uint64_t
+query_stops(struct stress *w)
+{
+    return total(w, VSP_EV_QUERY_STOP) - w->m.abandoned;
 }
 
 /* ---- the machine -------------------------------------------------------------------------------- */
