@@ -133,7 +133,7 @@ struct world_stats {
     uint64_t events[EV_KINDS];
     uint64_t acked, guest_vetoes, timeout_vetoes, policy_removals, moved, quarantined;
     uint64_t checkpoints, incarnations, detach_mid_event;
-    uint64_t pf_detach_surprise, pf_detach_eject, pf_detach_mid_event, pf_vfs_left, pf_vfs_back, pf_vfs_dirtied;
+    uint64_t pf_detach_surprise, pf_detach_eject, pf_detach_mid_event, pf_vfs_left, pf_vfs_back, pf_vfs_dirtied, pf_refs_late;
 };
 
 struct stress {
