@@ -18,7 +18,9 @@
  * let every message settle, and compare the whole machine with the model and
  * the guests' own records; detach/re-attach tears the stack down (DETACH, at
  * times in the middle of a query-stop) and builds a new one with a random
- * no-answer policy, checking the PF's event counters on both sides.
+ * no-answer policy, checking the PF's event counters on both sides; per-PF
+ * detach/re-attach lets the PF alone go while the stack and the guests run
+ * (checks.h).
  */
 #ifndef PCIVIRT_TESTS_STRESS_CHAOS_H
 #define PCIVIRT_TESTS_STRESS_CHAOS_H
@@ -293,18 +295,25 @@ ev_cycle(struct stress *w, struct wd_thread *me, bool move)
 
 /* ---- VF movements ------------------------------------------------------------------------------ */
 
-/* A VF in a VM, at random, or -1. */
+/* A VF that @holder says is in a VM, at random, or -1. */
 static int
-pick_held(struct stress *w)
+pick_of(struct stress *w, const int holder[NUM_VFS])
 {
     unsigned cand[NUM_VFS], n = 0;
 
     for (unsigned vf = 0; vf < NUM_VFS; vf++) {
-        if (w->m.holder[vf] >= 0) {
+        if (holder[vf] >= 0) {
             cand[n++] = vf;
         }
     }
     return n == 0 ? -1 : (int)cand[rnd_below(&w->rng, n)];
+}
+
+/* A VF in a VM, at random, or -1. */
+static int
+pick_held(struct stress *w)
+{
+    return pick_of(w, w->m.holder);
 }
 
 static void

@@ -1,5 +1,6 @@
 /*
- * tests/stress/checks.h - checkpoints, detach/re-attach, and the chaos loop.
+ * tests/stress/checks.h - checkpoints, detach/re-attach (of the whole stack
+ * and of the PF alone), and the chaos loop.
  *
  * Why it is shaped so.  Guest-side checks run continuously but can only see
  * one operation at a time; the global invariants need a still machine.  A
@@ -376,20 +377,6 @@ ev_reattach(struct stress *w, struct wd_thread *me, bool mid)
 }
 
 /* ---- per-PF detach and re-attach ------------------------------------------------------------------ */
-
-/* A VF that @holder says is in a VM, at random, or -1. */
-static int
-pick_of(struct stress *w, const int holder[NUM_VFS])
-{
-    unsigned cand[NUM_VFS], n = 0;
-
-    for (unsigned vf = 0; vf < NUM_VFS; vf++) {
-        if (holder[vf] >= 0) {
-            cand[n++] = vf;
-        }
-    }
-    return n == 0 ? -1 : (int)cand[rnd_below(&w->rng, n)];
-}
 
 /* What a per-PF detach + re-attach records before it starts, to check against afterwards. */
 struct pf_round {

@@ -7,7 +7,8 @@
  * brought up in steps (runtime host on the virtual clock, software SR-IOV
  * device behind a PDO, the reference PF driver, every VF given a MAC, then the
  * stack discovering it, VMs whose guests run the vPCI bus driver and the
- * sample VF driver; a detach + re-attach is world_stack_down/world_stack_up),
+ * sample VF driver; a whole-stack detach + re-attach is
+ * world_stack_down/world_stack_up, a per-PF one vsp_stack_pf_detach/attach),
  * the same bring-up the runner and tests/guest/test_stack.c use.  The stress
  * test keeps borrowed pointers into it under its own names, and has to survive
  * threads: each guest owns its bus (the guest side is single-threaded by
