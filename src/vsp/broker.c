@@ -578,6 +578,9 @@ read_bar_ranges(struct vsp_broker *b, uint16_t vf, UCHAR bar, ULONG count, SRIOV
     if (st == STATUS_BUFFER_TOO_SMALL) {
         return PCIVIRT_EBUSY; /* more ranges than counted: they changed since the count (4.9) */
     }
+    if (NT_SUCCESS(st) && info < count * sizeof(**out) && info % sizeof(**out) == 0) {
+        return PCIVIRT_EBUSY; /* fewer (Information = 16 per range, 4.9): they changed since the count too */
+    }
     if (!NT_SUCCESS(st) || info < count * sizeof(**out)) {
         return range_error(b, vf, NT_SUCCESS(st) ? STATUS_BAD_DATA : st, bar, "QUERY_MITIGATED_RANGES failed");
     }
@@ -589,8 +592,8 @@ static int refresh_ranges_once(struct vsp_broker *b, uint16_t vf);
 /*
  * Re-read VF @vf's ranges and rebuild its map.  The PF may change them between
  * the count and the per-BAR reads (the change then also completes the next
- * MITIGATED_RANGE_UPDATE); a read that finds more ranges than counted starts
- * over, a bounded number of times, before it is reported.
+ * MITIGATED_RANGE_UPDATE); a read that finds more or fewer ranges than
+ * counted starts over, a bounded number of times, before it is reported.
  */
 static int
 refresh_ranges(struct vsp_broker *b, uint16_t vf)

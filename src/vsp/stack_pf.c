@@ -513,7 +513,18 @@ on_remove_complete(void *ctx, struct wdf_target *target, bool surprise)
 
 /* ---- per-PF detach and attach ---------------------------------------------------------------- */
 
-/* Take @p's VFs out of their VMs per @mode; return how many are still in one (pf_mu held). */
+/*
+ * A VF still leaving: in a VM, or in HANDOFF - its guest acknowledged the eject
+ * and its reset and check run on the VM's dispatch thread, so the PF must stay
+ * bound until that handoff has used it.
+ */
+static bool
+leaving(const struct vsp_vf_info *info)
+{
+    return in_vm(info) || info->state == VSP_VF_HANDOFF;
+}
+
+/* Take @p's VFs out of their VMs per @mode; return how many are still leaving (pf_mu held). */
 static unsigned
 vfs_out(struct stack_pf *p, enum vsp_detach_mode mode)
 {
@@ -523,15 +534,15 @@ vfs_out(struct stack_pf *p, enum vsp_detach_mode mode)
     for (uint16_t vf = 0; vf < n; vf++) {
         struct vsp_vf_info info;
 
-        if (vsp_vmm_vf_info(p->s->vmm, p->id, vf, &info) != 0 || !in_vm(&info)) {
+        if (vsp_vmm_vf_info(p->s->vmm, p->id, vf, &info) != 0 || !leaving(&info)) {
             continue;
         }
-        if (mode == VSP_DETACH_SURPRISE_REMOVE) {
+        if (mode == VSP_DETACH_SURPRISE_REMOVE && in_vm(&info)) {
             vsp_vmm_surprise_remove(p->s->vmm, p->id, vf, "PF detached by request (surprise removal)");
         } else if (info.state == VSP_VF_ASSIGNED) {
             vsp_vmm_eject(p->s->vmm, p->id, vf, "PF detached by request");
         }
-        if (vsp_vmm_vf_info(p->s->vmm, p->id, vf, &info) == 0 && in_vm(&info)) {
+        if (vsp_vmm_vf_info(p->s->vmm, p->id, vf, &info) == 0 && leaving(&info)) {
             left++;
         }
     }

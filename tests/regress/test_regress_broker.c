@@ -1,9 +1,9 @@
 /*
- * tests/regress/test_regress_broker.c - named regressions for the two broker
+ * tests/regress/test_regress_broker.c - named regressions for the broker
  * fixes the stress test found with no deterministic harness at the time
  * (docs/HARDENING.md, "Bugs the stress and OOM runs found").
  *
- * Both races need the PF to act between two steps of the broker, which the
+ * These races need the PF to act between two steps of the broker, which the
  * reference PF never does on cue; so the PF here is a scripted one: a small
  * KMDF driver on the runtime (ATTACH, DETACH, NOTIFICATION and the other held
  * requests in a manual queue, EVENT_COMPLETE that can be held at a gate, and
@@ -17,6 +17,17 @@
  * error and kept its old map; it now starts over from the count.  The PF here
  * answers the first RANGES with STATUS_BUFFER_TOO_SMALL (one range more than it
  * counted), then the new list.
+ *
+ * ranges_shrunk_between_count_and_read_are_read_again (stress seeds
+ * 1795576565 under ASan and 104 with PCIVIRT_STRESS_EVENTS=10000): the same
+ * race the other way.  A VF is assigned while the PF had changed its ranges
+ * with no update held, so the update the assignment arms completes at once and
+ * the broker re-reads on its own thread, while the PF changes the ranges again,
+ * now to fewer.  RANGES then succeeds with Information = 16 per range it has,
+ * less than counted (contract.md 4.9); the broker logged that as a PF error
+ * (STATUS_BAD_DATA, "QUERY_MITIGATED_RANGES failed") - and on the assignment's
+ * own read the assignment would fail with PCIVIRT_EIO.  It now starts over
+ * from the count.  The PF here counts two ranges once, then answers one.
  *
  * stop_drains_an_event_complete_in_flight (stress seed 5, ASan
  * heap-use-after-free): a guest's answer decided a round and the answering
@@ -52,7 +63,8 @@ struct spf {
     WDFQUEUE held;   /* held INVALIDATE_BLOCK and MITIGATED_RANGE_UPDATE */
     KEVENT ec_gate;  /* EVENT_COMPLETE waits here when hold_event_complete */
     bool hold_event_complete;
-    int grow_once; /* RANGES answers STATUS_BUFFER_TOO_SMALL this many times */
+    int grow_once;   /* RANGES answers STATUS_BUFFER_TOO_SMALL this many times */
+    int shrink_once; /* COUNT says two ranges this many times; RANGES then answers one */
     int count_calls, ranges_calls, attaches, detaches;
     volatile int ec_entered, ec_done;
     NTSTATUS ec_status;
@@ -75,7 +87,7 @@ spf_range_count(struct spf *p, WDFREQUEST r)
     p->count_calls++;
     if (NT_SUCCESS(st)) {
         memset(out, 0, sizeof(*out));
-        out->RangeCount[0] = 1;
+        out->RangeCount[0] = p->shrink_once > 0 ? 2 : 1;
     }
     WdfRequestCompleteWithInformation(r, st, NT_SUCCESS(st) ? sizeof(*out) : 0);
 }
@@ -91,6 +103,9 @@ spf_ranges(struct spf *p, WDFREQUEST r, size_t out_len)
         p->grow_once--;
         WdfRequestComplete(r, STATUS_BUFFER_TOO_SMALL); /* two ranges now, one was counted */
         return;
+    }
+    if (p->shrink_once > 0) {
+        p->shrink_once--; /* two were counted; one is left now (answered below) */
     }
     st = WdfRequestRetrieveOutputBuffer(r, sizeof(*out), (PVOID *)&out, NULL);
     if (NT_SUCCESS(st)) {
@@ -282,6 +297,27 @@ ranges_changed_between_count_and_read_are_read_again(void **state)
     world_down(&w);
 }
 
+static void
+ranges_shrunk_between_count_and_read_are_read_again(void **state)
+{
+    struct world w;
+    struct vsp_intercept_map *map;
+
+    (void)state;
+    world_up(&w);
+    w.spf.shrink_once = 1;
+    assert_int_equal(vsp_broker_watch_vf(w.b, 2), 0);
+    assert_int_equal(w.spf.count_calls, 2);  /* counted again after the short answer */
+    assert_int_equal(w.spf.ranges_calls, 2); /* the short answer, then the list as counted */
+    assert_int_equal(vsp_event_log_total(w.fx.log, VSP_EV_PF_ERROR), 0);
+    assert_int_equal(vsp_event_log_total(w.fx.log, VSP_EV_INTERCEPT_UPDATE), 1);
+    map = vsp_pf_intercept(w.fx.binding, 2);
+    assert_non_null(map);
+    assert_true(vsp_intercept_traps(map, 0, 0x1000, 4, true)); /* the one range the PF has */
+    assert_false(vsp_intercept_traps(map, 0, 0x0, 4, true));
+    world_down(&w);
+}
+
 struct stopper {
     struct vsp_broker *b;
     struct spf *spf;
@@ -398,6 +434,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ranges_changed_between_count_and_read_are_read_again),
+        cmocka_unit_test(ranges_shrunk_between_count_and_read_are_read_again),
         cmocka_unit_test(stop_drains_an_event_complete_in_flight),
     };
 

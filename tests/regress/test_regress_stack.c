@@ -22,6 +22,17 @@
  * way in.  The test leaves a VF dirty behind the stack's back (as a previous
  * VSP would have), assigns it, and asks the PF and the device whether the VM
  * got a clean VF.
+ *
+ * pf_detach_waits_for_an_ejected_vfs_handoff (stress seeds 104 and 106 with
+ * PCIVIRT_STRESS_EVENTS=10000): vsp_stack_pf_detach() in eject mode counted a
+ * VF as gone once its guest had acknowledged the eject, but the VF is then in
+ * HANDOFF while its reset and check run on the VM's dispatch thread; the
+ * detach let go of the PF under it (DETACH, binding removed), so the reset
+ * failed ("PF 0 is gone", STATUS_NO_SUCH_DEVICE) and the VF was quarantined
+ * with the guest's state still in it.  Here a detach pass runs inside that
+ * handoff (from the event log's listener, on the handoff's RESET record, before
+ * the clean check): it must report the VF as still leaving, and the detach
+ * must end with the VF checked clean and the PF let go.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -46,11 +57,12 @@ struct rig {
     struct world_parts p;
 };
 
-/* The default device with 8 VFs behind the reference PF driver, the stack started and attached; no VMs. */
+/* The default device with 8 VFs behind the reference PF driver, the stack started and attached; @n_vms VMs. */
 static void
-rig_up(struct rig *w)
+rig_up_vms(struct rig *w, unsigned n_vms, const struct world_vm_config *vms)
 {
-    const struct world_config cfg = {.clock = WDF_CLOCK_VIRTUAL, .discovery_ms = 10000, .pf = {.initial_vfs = 8}};
+    const struct world_config cfg = {
+        .clock = WDF_CLOCK_VIRTUAL, .discovery_ms = 10000, .pf = {.initial_vfs = 8}, .n_vms = n_vms, .vms = vms};
     struct world_error err;
 
     if (world_create(&cfg, &w->world, &err) != 0) {
@@ -59,16 +71,22 @@ rig_up(struct rig *w)
     world_parts(w->world, 0, &w->p);
 }
 
-/* BAR0 of VF @vf on the host, from the device's own resources. */
+static void
+rig_up(struct rig *w)
+{
+    rig_up_vms(w, 0, NULL);
+}
+
+/* BAR0 of VF @vf on the host, from the device's own resources: the VF BAR aperture, NumVFs equal strides. */
 static uint64_t
 vf_bar0(struct rig *w, unsigned vf)
 {
     struct pcivirt_bus_resources res;
-    ULONGLONG start = 0;
+    ULONGLONG start = 0, len;
 
     pv_sriov_query_resources(w->p.dev, &res);
-    RtlCmDecodeMemIoResource(&res.bar[0], &start);
-    return start + vf * w->p.prof->vf_bar[0].size;
+    len = RtlCmDecodeMemIoResource(&res.vf_bar[0], &start);
+    return start + vf * (len / 8);
 }
 
 /* What the VF's guest would leave behind: a mailbox block and a scratch value. */
@@ -92,6 +110,15 @@ dirty_vf(struct rig *w)
     tbl.InterfaceDereference(tbl.Context);
     wdf_target_close(t);
     assert_int_equal(pv_platform_write(w->p.plat, vf_bar0(w, VF) + SWVF_REG_SCRATCH, &scratch, 4), 0);
+}
+
+static bool
+pf_status_attached(struct rig *w)
+{
+    struct pf_admin_status ps;
+
+    assert_int_equal(pf_admin_status(w->p.device, &ps), STATUS_SUCCESS);
+    return ps.attached;
 }
 
 static void
@@ -163,12 +190,73 @@ first_assignment_resets_vf_left_dirty(void **state)
     world_destroy(w.world);
 }
 
+/* A detach that arrives while VF's handoff runs: called from the handoff's own RESET record. */
+struct mid_handoff {
+    struct vsp_stack *s;
+    int pf;
+    int fired;
+    int rc;
+};
+
+static void
+detach_on_reset(void *ctx, const struct vsp_event *ev)
+{
+    struct mid_handoff *m = ctx;
+
+    if (ev->type == VSP_EV_RESET && ev->pf == m->pf && ev->vf == (int32_t)VF &&
+        !__atomic_exchange_n(&m->fired, 1, __ATOMIC_SEQ_CST)) {
+        m->rc = vsp_stack_pf_detach(m->s, m->pf, VSP_DETACH_EJECT, 0); /* one pass: the VF is in HANDOFF */
+    }
+}
+
+static void
+pf_detach_waits_for_an_ejected_vfs_handoff(void **state)
+{
+    const struct world_vm_config vc = {.name = "vm-c", .memory_bytes = 16u << 20, .pf = 0, .vf = VF};
+    struct rig w;
+    struct gvpci_bus *bus;
+    struct mid_handoff m = {.rc = 1};
+    int pf, rc = PCIVIRT_ETIMEDOUT;
+    uint8_t buf[128];
+    uint32_t len = 99, scratch = 1;
+
+    (void)state;
+    memset(&w, 0, sizeof(w));
+    rig_up_vms(&w, 1, &vc);
+    pf = vsp_stack_pf_find(w.p.s, "0000:03:00.0");
+    assert_true(pf >= 0);
+    bus = world_vm_bus(world_vm_at(w.world, 0));
+    dirty_vf(&w);
+    m = (struct mid_handoff){.s = w.p.s, .pf = pf, .rc = 1};
+    vsp_event_log_set_listener(vsp_stack_log(w.p.s), detach_on_reset, &m);
+    /* PCI_EJECT; the guest acknowledges on its next polls, the VF's handoff runs on the VM's dispatch thread. */
+    for (unsigned i = 0; i < 10000 && rc == PCIVIRT_ETIMEDOUT; i++) {
+        rc = vsp_stack_pf_detach(w.p.s, pf, VSP_DETACH_EJECT, 0);
+        gvpci_bus_poll(bus, (int64_t)VSP_NS_PER_MS);
+    }
+    vsp_event_log_set_listener(vsp_stack_log(w.p.s), NULL, NULL);
+
+    assert_int_equal(rc, 0);
+    assert_int_equal(__atomic_load_n(&m.fired, __ATOMIC_SEQ_CST), 1);
+    assert_int_equal(m.rc, PCIVIRT_ETIMEDOUT); /* mid-handoff the VF was still leaving: the PF stayed bound */
+    assert_int_equal(vsp_event_log_total(vsp_stack_log(w.p.s), VSP_EV_HANDOFF_DIRTY), 0);
+    assert_true(vsp_event_log_find(vsp_stack_log(w.p.s), VSP_EV_HANDOFF_CLEAN, pf, VF, VSP_EV_NONE, NULL));
+    assert_false(pf_status_attached(&w));
+    assert_int_equal(pf_admin_get_vf_block(w.p.device, VF, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len),
+                     STATUS_SUCCESS);
+    assert_int_equal(len, 0);
+    assert_int_equal(pv_platform_read(w.p.plat, vf_bar0(&w, VF) + SWVF_REG_SCRATCH, &scratch, 4), 0);
+    assert_int_equal(scratch, 0);
+    world_destroy(w.world);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(stack_shutdown_resets_assigned_vfs),
         cmocka_unit_test(first_assignment_resets_vf_left_dirty),
+        cmocka_unit_test(pf_detach_waits_for_an_ejected_vfs_handoff),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

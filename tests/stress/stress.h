@@ -7,7 +7,8 @@
  * brought up in steps (runtime host on the virtual clock, software SR-IOV
  * device behind a PDO, the reference PF driver, every VF given a MAC, then the
  * stack discovering it, VMs whose guests run the vPCI bus driver and the
- * sample VF driver; a detach + re-attach is world_stack_down/world_stack_up),
+ * sample VF driver; a whole-stack detach + re-attach is
+ * world_stack_down/world_stack_up, a per-PF one vsp_stack_pf_detach/attach),
  * the same bring-up the runner and tests/guest/test_stack.c use.  The stress
  * test keeps borrowed pointers into it under its own names, and has to survive
  * threads: each guest owns its bus (the guest side is single-threaded by
@@ -70,12 +71,13 @@ enum ev_kind {
     EV_MAC,         /* PF-side MAC change: INVALIDATE_BLOCK */
     EV_RANGES,      /* PF-side mitigated-range change: MITIGATED_RANGE_UPDATE */
     EV_REATTACH,    /* the stack goes away (DETACH) and a new one attaches */
+    EV_PF_REATTACH, /* the PF alone is detached (its VFs leave their VMs) and attached again */
     EV_KINDS
 };
 
 static const char *const ev_names[EV_KINDS] = {
     "rebalance",  "query-stop+cancel-stop", "surprise removal", "eject", "assign",
-    "MAC change", "mitigated-range change", "detach+re-attach"};
+    "MAC change", "mitigated-range change", "detach+re-attach",   "PF detach+re-attach"};
 
 /* What one guest saw of one exposure of a VF (reset when the serial changes). */
 struct gslot {
@@ -111,14 +113,20 @@ struct guest {
     struct guest_stats st;
 };
 
-/* The chaos thread's model of one stack incarnation. */
+/*
+ * The chaos thread's model of one stack incarnation.  A per-PF detach +
+ * re-attach keeps the stack (and its event log) but starts a new attachment:
+ * a new broker, and PF counters counted from there.
+ */
 struct model {
     int holder[NUM_VFS]; /* VM index holding the VF, or -1 */
     unsigned count[NVMS];
-    bool watched[NUM_VFS]; /* assigned at least once: the broker holds a RANGE_UPDATE for it */
+    bool watched[NUM_VFS]; /* assigned in this attachment: the broker holds a RANGE_UPDATE for it */
     enum vsp_stop_policy policy;
-    uint32_t raised0, delivered0; /* PF counters when this incarnation attached */
-    uint32_t cycles;              /* complete PnP cycles (QueryStop + Restart) while attached */
+    uint32_t raised0, delivered0; /* PF counters when the current attachment began */
+    uint32_t cycles;              /* complete PnP cycles (QueryStop + Restart) in this incarnation */
+    uint32_t cycles0;             /* of them, those before the current attachment */
+    uint32_t abandoned;           /* query-stops a per-PF DETACH ended (logged, never decided or restarted) */
     uint64_t dma_gone0;           /* world.dma_gone when this incarnation began */
 };
 
@@ -126,6 +134,7 @@ struct world_stats {
     uint64_t events[EV_KINDS];
     uint64_t acked, guest_vetoes, timeout_vetoes, policy_removals, moved, quarantined;
     uint64_t checkpoints, incarnations, detach_mid_event;
+    uint64_t pf_detach_surprise, pf_detach_eject, pf_detach_mid_event, pf_vfs_left, pf_vfs_back, pf_vfs_dirtied, pf_refs_late;
 };
 
 struct stress {
@@ -275,6 +284,13 @@ total(struct stress *w, enum vsp_event_type t)
     return vsp_event_log_total(vsp_stack_log(w->p.s), t);
 }
 
+/* QueryStop records of complete or open PnP cycles (the stack's log keeps the abandoned ones too). */
+static inline uint64_t
+query_stops(struct stress *w)
+{
+    return total(w, VSP_EV_QUERY_STOP) - w->m.abandoned;
+}
+
 /* ---- the machine -------------------------------------------------------------------------------- */
 
 /* The rebalance's resource move (runs on the stack's rebalance thread). */
@@ -290,8 +306,9 @@ move_resources(void *ctx)
     return 0;
 }
 
+/* Where the PF's BAR 0 decodes now (a rebalance that moved the resources moves it). */
 static uint64_t
-vf_aperture(struct stress *w)
+pf_bar0(struct stress *w)
 {
     struct pcivirt_bus_resources res;
     ULONGLONG start = 0;
@@ -299,6 +316,21 @@ vf_aperture(struct stress *w)
     pv_sriov_query_resources(w->p.dev, &res);
     RtlCmDecodeMemIoResource(&res.bar[0], &start);
     return start;
+}
+
+/*
+ * The host address of VF @vf's register @off: the VF BAR 0 aperture (the SR-IOV
+ * capability's VF BAR, as the device reports it) is NumVFs equal strides.
+ */
+static uint64_t
+vf_reg_addr(struct stress *w, unsigned vf, uint32_t off)
+{
+    struct pcivirt_bus_resources res;
+    ULONGLONG start = 0, len;
+
+    pv_sriov_query_resources(w->p.dev, &res);
+    len = RtlCmDecodeMemIoResource(&res.vf_bar[w->p.prof->vf_regs_bar], &start);
+    return start + vf * (len / NUM_VFS) + off;
 }
 
 static struct pf_admin_status

@@ -7,8 +7,10 @@
  * DMA, while a chaos thread fires PnP events at random on the PF through the
  * runtime: rebalances (acknowledged, vetoed by a guest, vetoed or
  * surprise-removed at the deadline), query-stop + cancel-stop, surprise removal
- * and eject of VFs, assignments, PF-side MAC and mitigated-range changes, and
- * detach + re-attach of the stack (sometimes in the middle of a query-stop).
+ * and eject of VFs, assignments, PF-side MAC and mitigated-range changes,
+ * detach + re-attach of the whole stack (sometimes in the middle of a
+ * query-stop), and detach + re-attach of the PF alone while the stack and the
+ * VMs keep running (its VFs surprise-removed or ejected, then assigned again).
  * A watchdog names any thread that stops making progress.  stress.h, guest.h,
  * chaos.h and checks.h say what is checked and why.
  *
@@ -73,6 +75,13 @@ print_summary(struct stress *w, double secs)
                   (unsigned long long)w->st.acked, (unsigned long long)w->st.guest_vetoes,
                   (unsigned long long)w->st.timeout_vetoes, (unsigned long long)w->st.policy_removals,
                   (unsigned long long)w->st.moved, (unsigned long long)w->st.detach_mid_event);
+    print_message("stress: PF detaches by surprise removal %llu, by eject %llu (mid-event %llu); VFs that left with "
+                  "their PF %llu, came back fresh %llu (%llu dirtied while detached); table references dropped after the "
+                  "detach returned %llu\n",
+                  (unsigned long long)w->st.pf_detach_surprise, (unsigned long long)w->st.pf_detach_eject,
+                  (unsigned long long)w->st.pf_detach_mid_event, (unsigned long long)w->st.pf_vfs_left,
+                  (unsigned long long)w->st.pf_vfs_back, (unsigned long long)w->st.pf_vfs_dirtied,
+                  (unsigned long long)w->st.pf_refs_late);
     print_message("stress: guest operations %llu (DMA %llu, MAC reads %llu), failed because the VF had left %llu, "
                   "stop-window probes %llu (%llu refused cleanly)\n",
                   (unsigned long long)ops, (unsigned long long)dma, (unsigned long long)macs,
