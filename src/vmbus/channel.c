@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/cond.h"
 #include "vmbus/channel.h"
 #include "vmbus/ring.h"
 #include "vmbus/sync.h"
@@ -62,7 +63,7 @@ vmbus_channel_create(struct vmbus_transport *transport, struct vmbus_channel **o
     if (pthread_mutex_init(&ch->lock, NULL) != 0) {
         goto destroy_inbox;
     }
-    if (vmbus_cond_init(&ch->changed) != 0) {
+    if (pv_cond_init_monotonic(&ch->changed) != 0) {
         goto destroy_lock;
     }
     ch->transport = transport;

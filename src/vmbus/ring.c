@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/cond.h"
 #include "util/le.h"
 #include "vmbus/ring.h"
 #include "vmbus/sync.h"
@@ -46,10 +47,10 @@ vmbus_ring_create(size_t capacity, struct vmbus_ring **out)
     if (pthread_mutex_init(&ring->lock, NULL) != 0) {
         goto free_data;
     }
-    if (vmbus_cond_init(&ring->can_read) != 0) {
+    if (pv_cond_init_monotonic(&ring->can_read) != 0) {
         goto destroy_lock;
     }
-    if (vmbus_cond_init(&ring->can_write) != 0) {
+    if (pv_cond_init_monotonic(&ring->can_write) != 0) {
         goto destroy_read;
     }
     ring->capacity = capacity;

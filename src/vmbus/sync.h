@@ -5,7 +5,7 @@
  * timeout in nanoseconds (0 = do not wait; there is deliberately no "forever"),
  * which becomes an absolute CLOCK_MONOTONIC deadline so that spurious wake-ups and
  * repeated waits never stretch it.  Condition variables are created on the same
- * clock.
+ * clock (util/cond.h).
  */
 #ifndef PCIVIRT_VMBUS_SYNC_H
 #define PCIVIRT_VMBUS_SYNC_H
@@ -15,24 +15,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
-
-/* vmbus_cond_init() - a condition variable that waits on CLOCK_MONOTONIC; returns 0 or an errno. */
-static inline int
-vmbus_cond_init(pthread_cond_t *cond)
-{
-    pthread_condattr_t attr;
-    int rc = pthread_condattr_init(&attr);
-
-    if (rc != 0) {
-        return rc;
-    }
-    rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    if (rc == 0) {
-        rc = pthread_cond_init(cond, &attr);
-    }
-    pthread_condattr_destroy(&attr);
-    return rc;
-}
 
 /* vmbus_deadline() - now + @timeout_ns on CLOCK_MONOTONIC; a negative timeout counts as 0. */
 static inline struct timespec

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "util/alloc.h"
+#include "util/cond.h"
 #include "vmbus/transport.h"
 #include "vsp/pfif.h"
 
@@ -111,21 +112,6 @@ wire(struct vsp_stack *s)
     return vsp_vmm_create(&mc, &s->vmm);
 }
 
-/* rb_cond on the monotonic clock, as vsp_stack_rebalance_end() measures real time. */
-static int
-init_rb_cond(pthread_cond_t *c)
-{
-    pthread_condattr_t a;
-    int rc = pthread_condattr_init(&a);
-
-    if (rc == 0) {
-        rc = pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-        rc = rc != 0 ? rc : pthread_cond_init(c, &a);
-        pthread_condattr_destroy(&a);
-    }
-    return rc != 0 ? PCIVIRT_ENOMEM : 0;
-}
-
 int
 vsp_stack_create(const struct vsp_stack_config *cfg, struct vsp_stack **out)
 {
@@ -155,7 +141,7 @@ vsp_stack_create(const struct vsp_stack_config *cfg, struct vsp_stack **out)
     atomic_init(&s->service_stop, false);
     atomic_init(&s->rb_done, false);
     pthread_mutex_init(&s->rb_lock, NULL);
-    rc = init_rb_cond(&s->rb_cond);
+    rc = pv_cond_init_monotonic(&s->rb_cond) != 0 ? PCIVIRT_ENOMEM : 0; /* rebalance_end waits in real time */
     s->rb_cond_ready = rc == 0;
     rc = rc != 0 ? rc : wire(s);
     if (rc != 0) {

@@ -27,11 +27,8 @@
  * it.  At most one query per slot is out, and records live only while out, so a
  * guest cannot make the stack hold more than one record per slot.
  */
-#include <string.h>
-#include <time.h>
-
 #include "util/alloc.h"
-#include "util/le.h"
+#include "vsp/clock.h"
 #include "vsp/vpci_internal.h"
 
 struct vpci_query {
@@ -47,13 +44,11 @@ struct vpci_query {
     uint8_t reply[VPCI_REPLY_BUF_SIZE];
 };
 
+/* Real time now (the waits of @wait_ns are real time, not the stack clock). */
 static int64_t
 mono_ns(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    return (int64_t)vsp_clock_now(vsp_clock_monotonic());
 }
 
 /* Report @q and free it; no lock held. */

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "util/alloc.h"
+#include "util/cond.h"
 #include "wdf/internal.h"
 
 static _Thread_local struct wdf_tls tls_state;
@@ -377,28 +378,20 @@ host_cv(struct wdf_host *host, unsigned i)
 static NTSTATUS
 host_init_sync(struct wdf_host *host)
 {
-    pthread_condattr_t ca;
-
     if (pthread_mutex_init(&host->mu, NULL) != 0) {
         return STATUS_INSUFFICIENT_RESOURCES;
     }
     if (pthread_mutex_init(&host->vmu, NULL) != 0) {
         goto undo_mu;
     }
-    if (pthread_condattr_init(&ca) != 0) {
-        goto undo_vmu;
-    }
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     for (unsigned i = 0; i < HOST_CVS; i++) {
-        if (pthread_cond_init(host_cv(host, i), &ca) != 0) {
+        if (pv_cond_init_monotonic(host_cv(host, i)) != 0) {
             while (i-- > 0) {
                 pthread_cond_destroy(host_cv(host, i));
             }
-            pthread_condattr_destroy(&ca);
             goto undo_vmu;
         }
     }
-    pthread_condattr_destroy(&ca);
     return STATUS_SUCCESS;
 
 undo_vmu:

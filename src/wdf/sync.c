@@ -15,6 +15,7 @@
  * checks through the per-thread count of held runtime locks.
  */
 #include "util/alloc.h"
+#include "util/cond.h"
 #include "wdf/internal.h"
 
 #define KEVENT_MAGIC 0x4b45564eu
@@ -269,23 +270,6 @@ KeReadStateEvent(PRKEVENT Event)
     return v;
 }
 
-static int
-event_waiter_init(struct wdf_event_waiter *w, const void *event)
-{
-    pthread_condattr_t ca;
-    int rc = pthread_condattr_init(&ca);
-
-    if (rc != 0) {
-        return rc;
-    }
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* as host->cv: deadlines are monotonic */
-    rc = pthread_cond_init(&w->cv, &ca);
-    pthread_condattr_destroy(&ca);
-    w->event = event;
-    list_init(&w->node);
-    return rc;
-}
-
 void
 wdf_wake_event_waiters_locked(struct wdf_host *host, const void *event)
 {
@@ -317,9 +301,11 @@ KeWaitForSingleObject(PVOID Object, KWAIT_REASON WaitReason, KPROCESSOR_MODE Wai
     if ((Timeout == NULL || Timeout->QuadPart != 0) && wdf_check_blocking(host, "KeWaitForSingleObject")) {
         return STATUS_INVALID_DEVICE_STATE;
     }
-    if (event_waiter_init(&w, ev) != 0) {
+    if (pv_cond_init_monotonic(&w.cv) != 0) { /* as host->cv: deadlines are monotonic */
         return STATUS_INSUFFICIENT_RESOURCES;
     }
+    w.event = ev;
+    list_init(&w.node);
     pthread_mutex_lock(&host->mu);
     if (Timeout != NULL) {
         deadline = Timeout->QuadPart == 0 ? 0 : wdf_deadline_from_nt(host, Timeout->QuadPart);
