@@ -133,11 +133,7 @@ stop_over_is_never_overtaken_by_its_query(void **state)
         /* The round is decided elsewhere at once: its stop-over races the query thread. */
         assert_int_equal(vsp_vpci_stop_done(f->vpci, 0, (round & 1) != 0), 1);
         guest_drain(f, slot, &v);
-        for (int i = 0; i < 2000 && atomic_load(&a.calls) != round + 1; i++) {
-            struct timespec ts = {0, 1000000};
-
-            nanosleep(&ts, NULL);
-        }
+        fx_wait_count(&a.calls, round + 1);
         assert_int_equal(atomic_load(&a.calls), round + 1); /* the query thread reported */
         guest_drain(f, slot, &v);
         if (v.query_after_stop_over || v.stopped) {
@@ -224,17 +220,6 @@ expect_msg(struct fx *f, uint32_t slot, uint32_t type)
     }
 }
 
-static bool
-wait_calls(struct answers *a, unsigned n)
-{
-    for (int i = 0; i < 2000 && atomic_load(&a->calls) < n; i++) {
-        struct timespec ts = {0, 1000000};
-
-        nanosleep(&ts, NULL);
-    }
-    return atomic_load(&a->calls) == n;
-}
-
 static void
 late_answer_does_not_lose_the_next_round(void **state)
 {
@@ -274,7 +259,7 @@ late_answer_does_not_lose_the_next_round(void **state)
     assert_int_equal(vpci_chan_reply_status(f->guest, late_id, STATUS_SUCCESS, FX_WAIT_NS), STATUS_SUCCESS);
     expect_msg(f, slot, PCI_QUERY_STOP_FAILED);
     expect_msg(f, slot, PCI_QUERY_STOP); /* answers round 2 */
-    assert_true(wait_calls(&a, 2));
+    assert_true(fx_wait_count(&a.calls, 2));
     assert_int_equal(atomic_load(&a.last_cookie), 2);
     assert_true(atomic_load(&a.last_answered)); /* round 2 heard the guest */
     assert_int_equal(vsp_event_log_total(f->log, VSP_EV_BAD_PACKET), bad);

@@ -51,18 +51,6 @@ on_told(void *ctx, uint64_t cookie, int vm, uint32_t slot, int pf, uint16_t vf, 
     atomic_fetch_add(&t->calls, 1);
 }
 
-/* Up to 2 s for the callback to have been made @n times. */
-static bool
-wait_told(struct told *t, unsigned n)
-{
-    for (int i = 0; i < 2000 && atomic_load(&t->calls) < n; i++) {
-        struct timespec ts = {0, 1000000};
-
-        nanosleep(&ts, NULL);
-    }
-    return atomic_load(&t->calls) == n;
-}
-
 struct case_fx {
     struct fx f;
     struct told t;
@@ -117,7 +105,7 @@ answer_carries_the_guests_status(void **state)
     id = guest_gets_query(c);
     assert_int_equal(atomic_load(&c->t.calls), 0); /* nothing before the guest speaks */
     assert_int_equal(vpci_chan_reply_status(c->f.guest, id, STATUS_DEVICE_BUSY, FX_WAIT_NS), STATUS_SUCCESS);
-    assert_true(wait_told(&c->t, 1));
+    assert_true(fx_wait_count(&c->t.calls, 1));
     assert_true(atomic_load(&c->t.answered));
     assert_int_equal(atomic_load(&c->t.status), STATUS_DEVICE_BUSY); /* a refusal, passed through */
     assert_int_equal(atomic_load(&c->t.cookie), 7);
@@ -136,13 +124,13 @@ silent_guest_times_out_once(void **state)
 
     assert_int_equal(vsp_vpci_query_stop(c->f.vpci, 0, 8, SHORT_WAIT_NS, on_told, &c->t), 1);
     id = guest_gets_query(c);
-    assert_true(wait_told(&c->t, 1)); /* the dispatch thread ends the wait */
+    assert_true(fx_wait_count(&c->t.calls, 1)); /* the dispatch thread ends the wait */
     assert_false(atomic_load(&c->t.answered));
     assert_int_equal(atomic_load(&c->t.status), STATUS_IO_TIMEOUT);
     /* The answer after the wait: dropped quietly, not reported again. */
     bad = vsp_event_log_total(c->f.log, VSP_EV_BAD_PACKET);
     assert_int_equal(vpci_chan_reply_status(c->f.guest, id, STATUS_SUCCESS, FX_WAIT_NS), STATUS_SUCCESS);
-    assert_false(wait_told(&c->t, 2));
+    assert_false(fx_wait_count(&c->t.calls, 2));
     assert_int_equal(vsp_event_log_total(c->f.log, VSP_EV_BAD_PACKET), bad);
     vsp_vpci_host_stats(c->f.host, &vs);
     assert_int_equal(vs.queries_abandoned, 1);
@@ -172,7 +160,7 @@ channel_gone_reports_removed(void **state)
     assert_int_equal(vsp_vpci_query_stop(c->f.vpci, 0, 10, FX_WAIT_NS, on_told, &c->t), 1);
     (void)guest_gets_query(c);
     vmbus_channel_rescind(c->f.guest); /* the VM's end goes */
-    assert_true(wait_told(&c->t, 1));
+    assert_true(fx_wait_count(&c->t.calls, 1));
     assert_false(atomic_load(&c->t.answered));
     assert_int_equal(atomic_load(&c->t.status), STATUS_DEVICE_REMOVED);
     /* A query to a gone channel is refused and reported at once. */

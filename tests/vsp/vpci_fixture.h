@@ -9,6 +9,7 @@
 #ifndef PCIVIRT_TESTS_VSP_VPCI_FIXTURE_H
 #define PCIVIRT_TESTS_VSP_VPCI_FIXTURE_H
 
+#include <stdatomic.h>
 #include <time.h>
 
 #include "testpf.h"
@@ -272,6 +273,18 @@ fx_wait_vf_state(struct fx *f, uint16_t vf, enum vsp_vf_state state)
         nanosleep(&ts, NULL);
     }
     return false;
+}
+
+/* Up to 2 s for @count (bumped on the stack's threads) to reach @n; true when it equals @n. */
+static inline bool
+fx_wait_count(atomic_uint *count, unsigned n)
+{
+    for (int i = 0; i < 2000 && atomic_load(count) < n; i++) {
+        struct timespec ts = {0, 1000000};
+
+        nanosleep(&ts, NULL);
+    }
+    return atomic_load(count) == n;
 }
 
 /* ---- guest MMIO through the config window --------------------------------------------- */
