@@ -7,7 +7,10 @@
  * moment; s->pf_mu serializes the operations that change what a PF record holds
  * (bind, suspend at query-remove, resume at cancel-remove, detach, attach,
  * release), so a record is never freed or rebuilt under another of them.
- * pf_mu is taken before lock, never the other way round.
+ * pf_mu is taken before lock, never the other way round.  The fields other
+ * threads read under s->lock alone - target (the upcalls find the record by
+ * it), binding, have_mitig, broker (answers and status reach it from the VMs'
+ * threads), state - are changed under s->lock as well, by the pf_mu holder.
  */
 #ifndef PCIVIRT_VSP_STACK_INTERNAL_H
 #define PCIVIRT_VSP_STACK_INTERNAL_H

@@ -82,6 +82,10 @@ release_vfs(struct stack_pf *p, const char *reason)
 static void
 pf_unbind(struct stack_pf *p, const char *why)
 {
+    struct vsp_broker *broker;
+    struct vsp_pf *binding;
+    struct wdf_target *target;
+
     if (p->broker != NULL) {
         vsp_broker_stop(p->broker, p->gone, why);
     }
@@ -94,20 +98,26 @@ pf_unbind(struct stack_pf *p, const char *why)
     if (p->binding != NULL) {
         vsp_pfs_remove(p->s->pfs, p->id);
     }
-    vsp_broker_put(p->broker);
-    vsp_pf_put(p->binding);
     if (p->have_sriov) {
         p->sriov.InterfaceDereference(p->sriov.Context);
     }
     if (p->have_mitig) {
         p->mitig.InterfaceDereference(p->mitig.Context);
     }
-    wdf_target_close(p->target);
+    pthread_mutex_lock(&p->s->lock); /* what other threads read under it (see stack_internal.h) */
+    broker = p->broker;
+    binding = p->binding;
+    target = p->target;
     p->broker = NULL;
     p->binding = NULL;
     p->target = NULL;
-    p->in_vmm = p->have_sriov = p->have_mitig = false;
+    p->have_mitig = false;
     p->state = STACK_PF_DETACHED;
+    pthread_mutex_unlock(&p->s->lock);
+    vsp_broker_put(broker);
+    vsp_pf_put(binding);
+    wdf_target_close(target);
+    p->in_vmm = p->have_sriov = false;
 }
 
 static void
@@ -257,9 +267,13 @@ bind_pf(struct vsp_stack *s, struct stack_pf *p, struct pcivirt_error *err)
 {
     struct vsp_pf_tables tables = {.sriov = &p->sriov, .mitigable = p->have_mitig ? &p->mitig : NULL};
     uint16_t n = probe_num_vfs(p), *rids;
+    struct vsp_pf *binding = NULL;
     int rc;
 
-    rc = vsp_pf_create(p->id, &tables, n, s->log, &p->binding, err);
+    rc = vsp_pf_create(p->id, &tables, n, s->log, &binding, err);
+    pthread_mutex_lock(&s->lock);
+    p->binding = binding;
+    pthread_mutex_unlock(&s->lock);
     rc = rc != 0 ? rc : vsp_pfs_add(s->pfs, p->binding);
     if (rc != 0) {
         return rc;
@@ -308,19 +322,27 @@ static NTSTATUS
 open_pf(struct vsp_stack *s, struct stack_pf *p)
 {
     struct wdf_target_callbacks cb = {on_query_remove, on_remove_canceled, on_remove_complete};
+    struct wdf_target *target = NULL;
+    bool mitig;
     NTSTATUS st;
 
-    st = wdf_target_open(s->cfg.host, p->link, KernelMode, &cb, s, &p->target);
+    st = wdf_target_open(s->cfg.host, p->link, KernelMode, &cb, s, &target);
     if (!NT_SUCCESS(st)) {
         return st;
     }
+    pthread_mutex_lock(&s->lock); /* the upcalls find the record by it */
+    p->target = target;
+    pthread_mutex_unlock(&s->lock);
     st = query_sriov(s, p);
     p->have_sriov = NT_SUCCESS(st);
     if (!p->have_sriov) {
         return st;
     }
-    p->have_mitig = NT_SUCCESS(wdf_target_query_interface(p->target, &GUID_MITIGABLE_DEVICE_INTERFACE,
-                                                          (INTERFACE *)&p->mitig, sizeof(p->mitig), 1, NULL));
+    mitig = NT_SUCCESS(wdf_target_query_interface(p->target, &GUID_MITIGABLE_DEVICE_INTERFACE, (INTERFACE *)&p->mitig,
+                                                  sizeof(p->mitig), 1, NULL));
+    pthread_mutex_lock(&s->lock);
+    p->have_mitig = mitig;
+    pthread_mutex_unlock(&s->lock);
     return STATUS_SUCCESS;
 }
 
@@ -329,12 +351,13 @@ static int
 pf_bind(struct vsp_stack *s, struct stack_pf *p)
 {
     struct pcivirt_error err = {0};
+    struct vsp_broker *b = NULL;
     NTSTATUS st;
     int rc;
 
     st = open_pf(s, p);
     rc = NT_SUCCESS(st) ? bind_pf(s, p, &err) : PCIVIRT_EIO;
-    rc = rc != 0 ? rc : start_broker(s, p, &p->broker);
+    rc = rc != 0 ? rc : start_broker(s, p, &b);
     if (rc != 0) {
         vsp_event_log_add(s->log, VSP_EV_PF_ERROR, p->id, VSP_EV_NONE, VSP_EV_NONE,
                           NT_SUCCESS(st) ? STATUS_UNSUCCESSFUL : st, (uint64_t)-rc, "PF %.60s not bound: %.40s",
@@ -342,7 +365,10 @@ pf_bind(struct vsp_stack *s, struct stack_pf *p)
         pf_unbind(p, "bind failed");
         return rc;
     }
+    pthread_mutex_lock(&s->lock);
+    p->broker = b;
     p->state = STACK_PF_BOUND;
+    pthread_mutex_unlock(&s->lock);
     vsp_event_log_add(s->log, VSP_EV_PF_ARRIVAL, p->id, VSP_EV_NONE, VSP_EV_NONE, STATUS_SUCCESS,
                       vsp_pf_num_vfs(p->binding), "%.70s: %u VFs, SR-IOV table v%d, %s", p->link,
                       vsp_pf_num_vfs(p->binding), vsp_pf_is_v2(p->binding) ? 2 : 1,
