@@ -33,6 +33,7 @@
 #include "guest/vpci_bus.h"
 #include "pf/pf.h"
 #include "util/alloc.h"
+#include "util/thread.h"
 #include "vsp/stack.h"
 #include "world.h"
 
@@ -143,6 +144,7 @@ bw_poller(void *arg)
 {
     struct bw_guest *g = arg;
 
+    pv_thread_name("bw-guest", (int)g->vf);
     while (!atomic_load(&g->w->stop_polling)) {
         gvpci_bus_poll(g->bus, 50 * (int64_t)VSP_NS_PER_MS); /* wakes at once on a message */
     }

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "util/alloc.h"
+#include "util/thread.h"
 
 /* Real time granted to outstanding completions on stop, and to a guest's query thread. */
 #define BROKER_DRAIN_REAL_MS 10000u
@@ -688,6 +689,7 @@ attach_thread(void *arg)
     struct vsp_broker *b = arg;
     NTSTATUS st;
 
+    pv_thread_name("pv-broker", -1);
     wdf_thread_bind(b->cfg.host);
     st = send_sync(b, IOCTL_SRIOV_ATTACH, NULL, 0, NULL, 0, VSP_BROKER_ATTACH_TIMEOUT_NS, NULL);
     pthread_mutex_lock(&b->lock);

@@ -17,6 +17,7 @@
 
 #include "util/alloc.h"
 #include "util/cond.h"
+#include "util/thread.h"
 #include "vmbus/transport.h"
 #include "vsp/pfif.h"
 
@@ -65,6 +66,7 @@ service_main(void *arg)
 {
     struct vsp_stack *s = arg;
 
+    pv_thread_name("pv-stack", -1);
     wdf_thread_bind(s->cfg.host);
     while (!atomic_load(&s->service_stop)) {
         uint64_t next;
@@ -415,6 +417,7 @@ rebalance_main(void *arg)
     struct vsp_stack *s = arg;
     NTSTATUS st;
 
+    pv_thread_name("pv-rebalance", -1);
     wdf_thread_bind(s->cfg.host);
     st = wdf_pnp_query_stop(s->rb_node); /* a veto: the PnP manager has sent CANCEL_STOP */
     if (NT_SUCCESS(st)) {

@@ -24,6 +24,7 @@
 
 #include "util/alloc.h"
 #include "util/le.h"
+#include "util/thread.h"
 
 #define POLL_DEFAULT_NS (20 * (int64_t)VSP_NS_PER_MS)
 
@@ -683,6 +684,7 @@ dispatch_thread(void *arg)
     struct vsp_vpci_host *h = arg;
     int64_t wait = h->vpci->cfg.poll_ns;
 
+    pv_thread_name("pv-vpci", h->vm_id);
     while (!atomic_load(&h->stop)) {
         const char *why = NULL;
         uint32_t version = atomic_load(&h->version);

@@ -17,6 +17,7 @@
 
 #include "util/alloc.h"
 #include "util/cond.h"
+#include "util/thread.h"
 #include "wdf/internal.h"
 
 static _Thread_local struct wdf_tls tls_state;
@@ -261,6 +262,7 @@ worker_main(void *arg)
 {
     struct wdf_host *host = arg;
 
+    pv_thread_name("pv-wdf-work", -1);
     wdf_enter(host);
     pthread_mutex_lock(&host->mu);
     for (;;) {
@@ -292,6 +294,7 @@ notify_main(void *arg)
 {
     struct wdf_host *host = arg;
 
+    pv_thread_name("pv-wdf-notify", -1);
     wdf_enter(host);
     pthread_mutex_lock(&host->mu);
     for (;;) {

@@ -9,6 +9,7 @@
  * deadline, not from when the callback ran, so it does not drift.
  */
 #include "util/alloc.h"
+#include "util/thread.h"
 #include "wdf/internal.h"
 
 struct wdf_workitem {
@@ -217,6 +218,7 @@ wdf_timer_thread(void *arg)
 {
     struct wdf_host *host = arg;
 
+    pv_thread_name("pv-wdf-timer", -1);
     wdf_enter(host);
     pthread_mutex_lock(&host->mu);
     while (!host->stopping) {

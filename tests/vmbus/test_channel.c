@@ -8,8 +8,9 @@
  * pile up in the inbox, rescind waking blocked receivers, requesters and senders
  * on both ends (threads), malformed packets dropped with STATUS_BAD_DATA, and the
  * same packets surviving the socket transport byte for byte, and asynchronous
- * requests (answered once from whoever reads, abandoned ones dropped quietly).  Every case runs over
- * both transports where it applies.
+ * requests (answered once from whoever reads, abandoned ones dropped quietly), and "do not wait"
+ * polls of an empty ring or channel that return without sleeping.  Every case runs over both
+ * transports where it applies.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -17,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <cmocka.h>
 
@@ -630,6 +632,68 @@ test_async_requests(void **state)
     async_requests(vmbus_socket_pair_create);
 }
 
+/* Voluntary context switches of the calling thread so far. */
+static long
+own_switches(void)
+{
+    struct rusage ru;
+
+    assert_int_equal(getrusage(RUSAGE_THREAD, &ru), 0);
+    return ru.ru_nvcsw;
+}
+
+#define EMPTY_POLLS 1000
+
+/*
+ * A "do not wait" (timeout 0) read of an empty ring or channel, and a write to a
+ * full ring, return at once without putting the thread to sleep: a timed wait
+ * whose deadline has passed still sleeps until a timer interrupt (a context
+ * switch and ~50 us of timer slack per empty poll; a guest's poll loop ends with
+ * one after every message).  Nothing else runs here, so each such sleep is a
+ * voluntary switch of this thread; the bound leaves room for a stray page fault.
+ */
+static void
+empty_polls(pair_fn make)
+{
+    struct vmbus_channel *host, *guest;
+    struct vmbus_packet_buf *rx = test_malloc(sizeof(*rx));
+    struct vmbus_ring *ring;
+    uint8_t pkt[200] = {0}, out[256];
+    size_t len;
+    long before;
+
+    assert_int_equal(vmbus_ring_create(VMBUS_RING_SIZE, &ring), STATUS_SUCCESS);
+    before = own_switches();
+    for (unsigned i = 0; i < EMPTY_POLLS; i++) {
+        assert_int_equal(vmbus_ring_read(ring, out, sizeof(out), &len, 0), STATUS_IO_TIMEOUT);
+    }
+    while (vmbus_ring_write(ring, pkt, sizeof(pkt), 0) == STATUS_SUCCESS) {
+    }
+    for (unsigned i = 0; i < EMPTY_POLLS; i++) {
+        assert_int_equal(vmbus_ring_write(ring, pkt, sizeof(pkt), 0), STATUS_DEVICE_BUSY);
+    }
+    assert_true(own_switches() - before < 20);
+    vmbus_ring_destroy(ring);
+
+    channel_pair(make, &host, &guest);
+    before = own_switches();
+    for (unsigned i = 0; i < EMPTY_POLLS; i++) {
+        assert_int_equal(vmbus_channel_recv(guest, rx, NULL, 0), STATUS_IO_TIMEOUT);
+    }
+    assert_true(own_switches() - before < 20);
+    test_free(rx);
+    vmbus_channel_destroy(guest);
+    vmbus_channel_destroy(host);
+}
+
+static void
+test_empty_polls_do_not_sleep(void **state)
+{
+    (void)state;
+    empty_polls(inproc_pair);
+    empty_polls(vmbus_socket_pair_create);
+}
+
 int
 main(void)
 {
@@ -644,6 +708,7 @@ main(void)
         cmocka_unit_test(test_socket_carries_same_packets),
         cmocka_unit_test(test_typed_request_reply),
         cmocka_unit_test(test_async_requests),
+        cmocka_unit_test(test_empty_polls_do_not_sleep),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

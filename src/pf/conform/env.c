@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "pf/pf.h"
+#include "util/thread.h"
 
 extern const struct pf_conform_admin pcivirt_pf_conform_admin;
 
@@ -346,6 +347,7 @@ job_main(void *arg)
 {
     struct pnp_job *job = arg;
 
+    pv_thread_name("pv-conform-pnp", -1);
     wdf_thread_bind(job->env->host);
     job->status = job->env_op != NULL ? job->env_op(job->env) : job->op(job->env->node);
     __atomic_store_n(&job->done, 1, __ATOMIC_SEQ_CST);
