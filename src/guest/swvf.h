@@ -19,7 +19,9 @@
  *    MSI-X interrupt at completion;
  *  - rebalance: query_stop answers stop_answer (success unless a test sets a
  *    veto) and refuses DMA until resumed; REENABLE re-reads the ID register
- *    through BAR0 (the stack re-mapped it on the host) and the MAC;
+ *    through BAR0 (the stack re-mapped it on the host); the MAC is re-read only
+ *    when the PF invalidates it (it owes an invalidation for a change made while
+ *    stopped: contract.md 4.7);
  *  - remove: interrupt deleted, MSI-X and Bus Master off, callback unregistered.
  *
  * Block convention shared with the PF side: block 0 holds the VF's MAC in its
