@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "util/alloc.h"
+#include "util/cond.h"
 #include "util/thread.h"
 
 /* Real time granted to outstanding completions on stop, and to a guest's query thread. */
@@ -730,7 +731,7 @@ vsp_broker_create(const struct vsp_broker_config *cfg, struct vsp_broker **out)
     }
     atomic_init(&b->refs, 1);
     pthread_mutex_init(&b->lock, NULL);
-    pthread_cond_init(&b->cond, NULL);
+    pv_cond_init_monotonic(&b->cond);
     b->cfg.binding = vsp_pf_get(cfg->binding);
     b->notify = (struct held){.b = b, .code = IOCTL_SRIOV_NOTIFICATION};
     b->inval = (struct held){.b = b, .code = IOCTL_SRIOV_INVALIDATE_BLOCK};
@@ -753,7 +754,7 @@ vsp_broker_wait_attach(struct vsp_broker *b, unsigned real_ms)
     bool ended;
     int rc = 0;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     ts.tv_sec += (time_t)(real_ms / 1000u);
     ts.tv_nsec += (long)(real_ms % 1000u) * 1000000L;
     if (ts.tv_nsec >= 1000000000L) {
@@ -789,7 +790,7 @@ drain(struct vsp_broker *b)
     struct timespec ts;
     int rc = 0;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     ts.tv_sec += BROKER_DRAIN_REAL_MS / 1000;
     pthread_mutex_lock(&b->lock);
     cancel_all_locked(b);

@@ -44,6 +44,7 @@
 #include "guest/swvf.h"
 #include "pf/pf.h"
 #include "util/alloc.h"
+#include "util/cond.h"
 #include "vsp/stack.h"
 #include "watchdog.h"
 #include "world.h"
@@ -478,7 +479,7 @@ static bool
 stress_up(struct stress *w)
 {
     pthread_mutex_init(&w->park_mx, NULL);
-    pthread_cond_init(&w->park_cv, NULL);
+    pv_cond_init_monotonic(&w->park_cv);
     pthread_mutex_init(&w->fail_mx, NULL);
     w->rng = w->seed * 2654435761u + 1;
     for (unsigned i = 0; i < NVMS; i++) {
@@ -539,7 +540,7 @@ park_all(struct stress *w, struct wd_thread *me)
     while (w->parked < NVMS && !atomic_load(&w->stop) && wd_now_ms() - start < REAL_WAIT_MS) {
         struct timespec ts;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_nsec += 10000000L;
         if (ts.tv_nsec >= 1000000000L) {
             ts.tv_sec++;

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "pf/pf.h"
+#include "util/cond.h"
 #include "util/thread.h"
 
 extern const struct pf_conform_admin pcivirt_pf_conform_admin;
@@ -293,7 +294,7 @@ env_ioctl_async(struct env *env, ULONG code, const void *in, size_t in_len, size
     }
     c = &env->ios[env->n_ios++];
     pthread_mutex_init(&c->lock, NULL);
-    pthread_cond_init(&c->cond, NULL);
+    pv_cond_init_monotonic(&c->cond);
     memset(c->out, 0xA5, sizeof(c->out));
     st = wdf_target_send_async(env->kernel, IRP_MJ_DEVICE_CONTROL, code, in, in_len, c->out, out_len, cio_complete,
                                c, &c->io);
@@ -313,7 +314,7 @@ cio_wait(struct cio *c, uint32_t ms)
     struct timespec ts;
     bool done;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     ts.tv_sec += ms / 1000;
     ts.tv_nsec += (long)(ms % 1000) * 1000000L;
     if (ts.tv_nsec >= 1000000000L) {
