@@ -9,6 +9,7 @@ packages=(
     libjansson-dev  # scenario files, JSON output
     pciutils        # lspci -F: the independent decoder our config dumps are checked against
     clang libclang-rt-14-dev  # libFuzzer targets (make fuzz)
+    clang-format    # the `format` test of make check (Debian 12: version 14)
     graphviz        # checks that `pcivirt lspci --dot` output is valid Graphviz
 )
 

@@ -92,8 +92,8 @@ list_checks(bool json)
 
     for (size_t i = 0; i < n; i++) {
         if (arr != NULL) {
-            json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "id", c[i].id, "section", c[i].section, "rule",
-                                                 c[i].rule));
+            json_array_append_new(
+                arr, json_pack("{s:s, s:s, s:s}", "id", c[i].id, "section", c[i].section, "rule", c[i].rule));
         } else {
             printf("%-40s %-10s %s\n", c[i].id, c[i].section, c[i].rule);
         }
@@ -147,8 +147,8 @@ print_json(const struct pf_conform_report *rep, const char *driver)
                                                 res->check->section, "rule", res->check->rule, "verdict",
                                                 pf_conform_verdict_name(res->verdict), "reason", res->reason));
     }
-    doc = json_pack("{s:s?, s:I, s:I, s:I, s:I, s:I, s:o}", "driver", driver, "count", (json_int_t)rep->count,
-                    "passed", (json_int_t)rep->passed, "failed", (json_int_t)rep->failed, "not_applicable",
+    doc = json_pack("{s:s?, s:I, s:I, s:I, s:I, s:I, s:o}", "driver", driver, "count", (json_int_t)rep->count, "passed",
+                    (json_int_t)rep->passed, "failed", (json_int_t)rep->failed, "not_applicable",
                     (json_int_t)rep->not_applicable, "errors", (json_int_t)rep->errors, "checks", checks);
     json_dumpf(doc, stdout, JSON_INDENT(2));
     putchar('\n');

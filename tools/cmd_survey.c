@@ -57,8 +57,8 @@ print_check(const struct survey_out *o, const char *name, const struct host_chec
         *p = (char)(*p - ('a' <= *p && *p <= 'z' ? 32 : 0));
     }
     printf("  %-20s %s%-7s%s %s\n", name, paint(o, c->result), tag, reset(o), c->why);
-    if (c->fix[0] && (said == NULL || strcmp(said, c->fix) != 0) && (c->result == HOST_RESULT_FAIL || c->result == HOST_RESULT_WARN ||
-                      c->result == HOST_RESULT_UNKNOWN)) {
+    if (c->fix[0] && (said == NULL || strcmp(said, c->fix) != 0) &&
+        (c->result == HOST_RESULT_FAIL || c->result == HOST_RESULT_WARN || c->result == HOST_RESULT_UNKNOWN)) {
         printf("  %-20s %-7s fix: %s\n", "", "", c->fix);
     }
 }
@@ -119,8 +119,8 @@ print_text(const struct survey_out *o, const struct host_survey *s)
         print_device(o, d, p);
         counts[host_device_verdict(d)]++;
     }
-    printf("\n%zu function(s): %zu assignable, %zu not assignable, %zu unknown\n", n,
-           counts[HOST_VERDICT_ASSIGNABLE], counts[HOST_VERDICT_NOT_ASSIGNABLE], counts[HOST_VERDICT_UNKNOWN]);
+    printf("\n%zu function(s): %zu assignable, %zu not assignable, %zu unknown\n", n, counts[HOST_VERDICT_ASSIGNABLE],
+           counts[HOST_VERDICT_NOT_ASSIGNABLE], counts[HOST_VERDICT_UNKNOWN]);
 }
 
 /* ---- JSON ---------------------------------------------------------------------------- */
@@ -128,8 +128,8 @@ print_text(const struct survey_out *o, const struct host_survey *s)
 static json_t *
 json_check(const char *name, const struct host_check *c)
 {
-    return json_pack("{s:s, s:s, s:s, s:s?}", "name", name, "result", host_result_name(c->result), "why", c->why,
-                     "fix", c->fix[0] ? c->fix : NULL);
+    return json_pack("{s:s, s:s, s:s, s:s?}", "name", name, "result", host_result_name(c->result), "why", c->why, "fix",
+                     c->fix[0] ? c->fix : NULL);
 }
 
 static json_t *
@@ -145,10 +145,10 @@ json_hops(const struct host_device *d)
 
     for (size_t i = 0; i < d->hops; i++) {
         const struct host_acs_hop *h = &d->hop[i];
-        json_t *o = json_pack("{s:s, s:b, s:i, s:s, s:b, s:o, s:s, s:s}", "bdf", h->bdf, "is_device", h->is_device,
-                              "pcie_type", h->pcie_type, "type_name", host_pcie_type_name(h->pcie_type),
-                              "multifunction", h->multifunction, "acs", json_tri(h->acs), "result",
-                              host_result_name(h->result), "rule", h->rule);
+        json_t *o =
+            json_pack("{s:s, s:b, s:i, s:s, s:b, s:o, s:s, s:s}", "bdf", h->bdf, "is_device", h->is_device, "pcie_type",
+                      h->pcie_type, "type_name", host_pcie_type_name(h->pcie_type), "multifunction", h->multifunction,
+                      "acs", json_tri(h->acs), "result", host_result_name(h->result), "rule", h->rule);
         if (h->acs == HOST_YES) {
             json_object_set_new(o, "acs_offset", json_integer(h->acs_offset));
             json_object_set_new(o, "acs_cap", json_integer(h->cap));
@@ -173,9 +173,9 @@ json_sriov(const struct host_sriov *s)
     for (unsigned i = 0; i < 6; i++) {
         const struct host_bar *b = &s->vf_bar[i];
         if (b->present) {
-            json_array_append_new(bars, json_pack("{s:i, s:b, s:b, s:I, s:I}", "index", i, "is64", b->is64,
-                                                  "prefetch", b->prefetch, "address", (json_int_t)b->start,
-                                                  "per_vf_size", (json_int_t)b->size));
+            json_array_append_new(bars, json_pack("{s:i, s:b, s:b, s:I, s:I}", "index", i, "is64", b->is64, "prefetch",
+                                                  b->prefetch, "address", (json_int_t)b->start, "per_vf_size",
+                                                  (json_int_t)b->size));
         }
     }
     o = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:b, s:I, s:I, s:o}", "cap_offset", s->cap_offset, "total_vfs",
@@ -203,8 +203,8 @@ json_device(const struct host_device *d)
         }
     }
     for (size_t i = 0; i < d->group_members; i++) {
-        json_array_append_new(members, json_pack("{s:s, s:b}", "bdf", d->group_member[i], "bridge",
-                                                 d->group_member_bridge[i]));
+        json_array_append_new(members,
+                              json_pack("{s:s, s:b}", "bdf", d->group_member[i], "bridge", d->group_member_bridge[i]));
     }
     for (size_t i = 0; i < d->regions; i++) {
         json_array_append_new(regions, json_pack("{s:I, s:I, s:s}", "start", (json_int_t)d->region[i].start, "end",
@@ -219,9 +219,9 @@ json_device(const struct host_device *d)
                      (json_int_t)d->class_code, "pcie_type", d->pcie_type, "pcie_type_name",
                      host_pcie_type_name(d->pcie_type), "path", d->path, "location", d->location, "verdict",
                      host_verdict_name(v), "reasons", reasons, "checks", checks, "acs_path", json_hops(d),
-                     "iommu_group", d->iommu_group >= 0 ? json_integer(d->iommu_group) : json_null(),
-                     "group_members", members, "reserved_regions", regions, "mmio", "bars32", (json_int_t)d->mmio32,
-                     "bars64", (json_int_t)d->mmio64, "msi", json_tri(d->msi), "msix", json_tri(d->msix), "sriov",
+                     "iommu_group", d->iommu_group >= 0 ? json_integer(d->iommu_group) : json_null(), "group_members",
+                     members, "reserved_regions", regions, "mmio", "bars32", (json_int_t)d->mmio32, "bars64",
+                     (json_int_t)d->mmio64, "msi", json_tri(d->msi), "msix", json_tri(d->msix), "sriov",
                      json_sriov(&d->sriov), "unseen", unseen);
 }
 
@@ -238,13 +238,14 @@ print_json(const struct host_survey *s)
         json_array_append_new(devs, json_device(d));
         counts[host_device_verdict(d)]++;
     }
-    root = json_pack("{s:s, s:{s:i, s:i, s:o, s:o, s:o, s:o, s:o}, s:o, s:{s:I, s:I, s:I, s:I}}", "root", p->root,
-                     "host", "iommu_units", p->iommu_units, "iommu_groups", p->iommu_groups, "interrupt_remapping_seen",
-                     json_tri(p->irq_remap), "os_pcie_control", json_tri(p->os_pcie_control), "iommu",
-                     json_check("iommu", &p->iommu), "interrupt_remapping", json_check("interrupt_remapping", &p->irq),
-                     "pcie_control", json_check("pcie_control", &p->osc), "devices", devs, "summary", "functions",
-                     (json_int_t)n, "assignable", (json_int_t)counts[HOST_VERDICT_ASSIGNABLE], "not_assignable",
-                     (json_int_t)counts[HOST_VERDICT_NOT_ASSIGNABLE], "unknown", (json_int_t)counts[HOST_VERDICT_UNKNOWN]);
+    root =
+        json_pack("{s:s, s:{s:i, s:i, s:o, s:o, s:o, s:o, s:o}, s:o, s:{s:I, s:I, s:I, s:I}}", "root", p->root, "host",
+                  "iommu_units", p->iommu_units, "iommu_groups", p->iommu_groups, "interrupt_remapping_seen",
+                  json_tri(p->irq_remap), "os_pcie_control", json_tri(p->os_pcie_control), "iommu",
+                  json_check("iommu", &p->iommu), "interrupt_remapping", json_check("interrupt_remapping", &p->irq),
+                  "pcie_control", json_check("pcie_control", &p->osc), "devices", devs, "summary", "functions",
+                  (json_int_t)n, "assignable", (json_int_t)counts[HOST_VERDICT_ASSIGNABLE], "not_assignable",
+                  (json_int_t)counts[HOST_VERDICT_NOT_ASSIGNABLE], "unknown", (json_int_t)counts[HOST_VERDICT_UNKNOWN]);
     if (root == NULL) {
         fprintf(stderr, "pcivirt survey: cannot build the JSON report (out of memory)\n");
         return -1;
@@ -258,33 +259,30 @@ print_json(const struct host_survey *s)
 static void
 usage(FILE *f)
 {
-    fprintf(f,
-            "usage: pcivirt survey [--sysfs ROOT] [--device BDF] [--json] [--verbose]\n\n"
-            "Judge whether each PCI function of this host could be assigned to a VM (the checks of\n"
-            "SurveyDDA.ps1 plus the SR-IOV requirements of pcivirt.h, contract.md section 9), and say\n"
-            "why not and what would fix it.  Reads sysfs only; never writes config space.\n\n"
-            "  --sysfs ROOT   survey a captured snapshot laid out like / (ROOT/sys/bus/pci/devices,\n"
-            "                 ROOT/sys/kernel/iommu_groups, ROOT/sys/class/iommu, optionally\n"
-            "                 ROOT/proc/interrupts, ROOT/proc/cmdline and ROOT/dev/kmsg holding dmesg)\n"
-            "  --device BDF   survey one function (DDDD:BB:DD.F or BB:DD.F)\n"
-            "  --json         machine-readable report on stdout\n"
-            "  --verbose      also list the checks that passed\n"
-            "  --help         this text\n\n"
-            "Unprivileged runs see only 64 bytes of config space; what could not be seen is listed and\n"
-            "the checks that needed it say \"unknown\".  NO_COLOR disables colour.\n\n"
-            "exit status: 0 at least one function (with --device: that function) is assignable,\n"
-            "             1 the survey ran and none is, 2 usage error or ROOT is not a sysfs tree.\n");
+    fprintf(f, "usage: pcivirt survey [--sysfs ROOT] [--device BDF] [--json] [--verbose]\n\n"
+               "Judge whether each PCI function of this host could be assigned to a VM (the checks of\n"
+               "SurveyDDA.ps1 plus the SR-IOV requirements of pcivirt.h, contract.md section 9), and say\n"
+               "why not and what would fix it.  Reads sysfs only; never writes config space.\n\n"
+               "  --sysfs ROOT   survey a captured snapshot laid out like / (ROOT/sys/bus/pci/devices,\n"
+               "                 ROOT/sys/kernel/iommu_groups, ROOT/sys/class/iommu, optionally\n"
+               "                 ROOT/proc/interrupts, ROOT/proc/cmdline and ROOT/dev/kmsg holding dmesg)\n"
+               "  --device BDF   survey one function (DDDD:BB:DD.F or BB:DD.F)\n"
+               "  --json         machine-readable report on stdout\n"
+               "  --verbose      also list the checks that passed\n"
+               "  --help         this text\n\n"
+               "Unprivileged runs see only 64 bytes of config space; what could not be seen is listed and\n"
+               "the checks that needed it say \"unknown\".  NO_COLOR disables colour.\n\n"
+               "exit status: 0 at least one function (with --device: that function) is assignable,\n"
+               "             1 the survey ran and none is, 2 usage error or ROOT is not a sysfs tree.\n");
 }
 
 int
 cmd_survey(int argc, char **argv)
 {
-    static const struct option opts[] = {{"sysfs", required_argument, NULL, 's'},
-                                         {"device", required_argument, NULL, 'd'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"verbose", no_argument, NULL, 'v'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0}};
+    static const struct option opts[] = {
+        {"sysfs", required_argument, NULL, 's'}, {"device", required_argument, NULL, 'd'},
+        {"json", no_argument, NULL, 'j'},        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},        {0}};
     struct host_survey_options so = {"/", NULL};
     struct survey_out out = {cli_use_color(stdout), false};
     struct pcivirt_error err;

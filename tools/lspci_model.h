@@ -81,8 +81,7 @@ int lspci_model_open(const struct lspci_spec *spec, struct lspci_model **out, st
  * device built.  For the scenario runner, which builds devices itself.
  * Return: as lspci_model_open() (CLI_EXIT_OK or CLI_EXIT_USAGE with @err).
  */
-int lspci_model_profile(const struct lspci_spec *spec, struct pv_profile *p, unsigned *line,
-                        struct pcivirt_error *err);
+int lspci_model_profile(const struct lspci_spec *spec, struct pv_profile *p, unsigned *line, struct pcivirt_error *err);
 
 /**
  * lspci_model_wrap() - a listing of a device someone else built and enabled

@@ -49,8 +49,8 @@ print_header(struct run *r)
 {
     const struct scenario *sc = r->sc;
 
-    run_printf(r, "Scenario '%s' (%s), %s clock, seed %llu\n", sc->name, sc->file, scenario_clock_name(sc->options.clock),
-               (unsigned long long)sc->options.seed);
+    run_printf(r, "Scenario '%s' (%s), %s clock, seed %llu\n", sc->name, sc->file,
+               scenario_clock_name(sc->options.clock), (unsigned long long)sc->options.seed);
     if (sc->description != NULL) {
         run_printf(r, "  %s\n", sc->description);
     }
@@ -84,7 +84,9 @@ print_step(struct run *r, size_t i, const struct scenario_step *st)
                  st->action == SCENARIO_ACT_EJECT ? "from" : "to", r->vms[st->vm].sv->name);
         break;
     case SCENARIO_ACT_PF_BLOCK_CHANGE:
-    case SCENARIO_ACT_PF_SET_MAC: snprintf(what, sizeof(what), " %s VF %u", r->devs[st->device].sd->name, st->vf); break;
+    case SCENARIO_ACT_PF_SET_MAC:
+        snprintf(what, sizeof(what), " %s VF %u", r->devs[st->device].sd->name, st->vf);
+        break;
     case SCENARIO_ACT_GUEST: {
         char mis[96];
 

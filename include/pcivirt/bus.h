@@ -46,9 +46,9 @@ DEFINE_GUID(GUID_PCIVIRT_BUS_INTERFACE, 0x6a1c9e41, 0x3f0b, 0x4c8e, 0x9d, 0x57, 
 struct pcivirt_bus_resources {
     CM_PARTIAL_RESOURCE_DESCRIPTOR bar[6];
     CM_PARTIAL_RESOURCE_DESCRIPTOR vf_bar[6];
-    uint16_t segment;     /* PCI segment (domain) */
-    uint16_t pf_rid;      /* the PF's routing ID */
-    uint8_t secondary_bus;   /* the bus range below the PF's root port */
+    uint16_t segment;      /* PCI segment (domain) */
+    uint16_t pf_rid;       /* the PF's routing ID */
+    uint8_t secondary_bus; /* the bus range below the PF's root port */
     uint8_t subordinate_bus;
     uint16_t reserved;
 };
@@ -77,8 +77,7 @@ typedef struct pcivirt_bus_interface {
      * PCIVIRT_ESTATE.  Out-of-range → PCIVIRT_ERANGE.
      */
     int (*mmio_read)(void *context, uint16_t rid, unsigned bar, uint64_t offset, void *data, uint32_t length);
-    int (*mmio_write)(void *context, uint16_t rid, unsigned bar, uint64_t offset, const void *data,
-                      uint32_t length);
+    int (*mmio_write)(void *context, uint16_t rid, unsigned bar, uint64_t offset, const void *data, uint32_t length);
 
     /* Function-level reset of the PF or one VF (a PF FLR also takes all VFs away). */
     int (*function_reset)(void *context, uint16_t rid);

@@ -18,21 +18,21 @@ extern "C" {
 
 enum pcivirt_errno {
     PCIVIRT_OK = 0,
-    PCIVIRT_EINVAL = -1,    /* an argument is out of its documented domain */
-    PCIVIRT_ENOMEM = -2,    /* an allocation failed */
-    PCIVIRT_ERANGE = -3,    /* an offset, index or length is outside its space */
-    PCIVIRT_ENOENT = -4,    /* no such object (file, capability, VF, VM) */
-    PCIVIRT_EEXIST = -5,    /* the object already exists */
-    PCIVIRT_EBUSY = -6,     /* the object is in use */
-    PCIVIRT_EIO = -7,       /* an I/O operation failed (see errno in the message) */
-    PCIVIRT_EFORMAT = -8,   /* malformed input: dump, scenario, packet */
-    PCIVIRT_ELOOP = -9,     /* a capability chain loops or overlaps */
-    PCIVIRT_ENOTSUP = -10,  /* the operation is not supported by this object */
-    PCIVIRT_ESTATE = -11,   /* the object is in the wrong state for the operation */
+    PCIVIRT_EINVAL = -1,     /* an argument is out of its documented domain */
+    PCIVIRT_ENOMEM = -2,     /* an allocation failed */
+    PCIVIRT_ERANGE = -3,     /* an offset, index or length is outside its space */
+    PCIVIRT_ENOENT = -4,     /* no such object (file, capability, VF, VM) */
+    PCIVIRT_EEXIST = -5,     /* the object already exists */
+    PCIVIRT_EBUSY = -6,      /* the object is in use */
+    PCIVIRT_EIO = -7,        /* an I/O operation failed (see errno in the message) */
+    PCIVIRT_EFORMAT = -8,    /* malformed input: dump, scenario, packet */
+    PCIVIRT_ELOOP = -9,      /* a capability chain loops or overlaps */
+    PCIVIRT_ENOTSUP = -10,   /* the operation is not supported by this object */
+    PCIVIRT_ESTATE = -11,    /* the object is in the wrong state for the operation */
     PCIVIRT_ETIMEDOUT = -12, /* a bounded wait ran out */
-    PCIVIRT_EACCES = -13,   /* the caller may not do this (trust boundary) */
-    PCIVIRT_EOVERLAP = -14, /* two allocations (capabilities, ranges) overlap */
-    PCIVIRT_ENOSPC = -15,   /* a space (bus range, MMIO window) is exhausted */
+    PCIVIRT_EACCES = -13,    /* the caller may not do this (trust boundary) */
+    PCIVIRT_EOVERLAP = -14,  /* two allocations (capabilities, ranges) overlap */
+    PCIVIRT_ENOSPC = -15,    /* a space (bus range, MMIO window) is exhausted */
 };
 
 #define PCIVIRT_ERROR_WHERE_MAX 256
@@ -78,8 +78,7 @@ PCIVIRT_API int pcivirt_error_set(struct pcivirt_error *err, int code, const cha
  * @line: 1-based line, or 0 for none.
  * @field: field or register name, or NULL to keep the current one.
  */
-PCIVIRT_API void pcivirt_error_locate(struct pcivirt_error *err, const char *where, unsigned line,
-                                      const char *field);
+PCIVIRT_API void pcivirt_error_locate(struct pcivirt_error *err, const char *where, unsigned line, const char *field);
 
 /**
  * pcivirt_error_clear() - reset @err to "no error".  @err may be NULL.

@@ -225,9 +225,8 @@ typedef const GUID *LPCGUID, *REFGUID;
 #endif
 
 /* Each translation unit gets its own constant; GUIDs are compared by value. */
-#define DEFINE_GUID(name, l, w1, w2, b1, b2, b3, b4, b5, b6, b7, b8) \
-    static const GUID name PCIVIRT_GUID_UNUSED = {                  \
-        l, w1, w2, {b1, b2, b3, b4, b5, b6, b7, b8}}
+#define DEFINE_GUID(name, l, w1, w2, b1, b2, b3, b4, b5, b6, b7, b8)                                                   \
+    static const GUID name PCIVIRT_GUID_UNUSED = {l, w1, w2, {b1, b2, b3, b4, b5, b6, b7, b8}}
 
 static inline int
 IsEqualGUID(const GUID *a, const GUID *b)
@@ -250,7 +249,8 @@ typedef enum _DEVICE_POWER_STATE {
     PowerDeviceD2,
     PowerDeviceD3,
     PowerDeviceMaximum
-} DEVICE_POWER_STATE, *PDEVICE_POWER_STATE;
+} DEVICE_POWER_STATE,
+    *PDEVICE_POWER_STATE;
 
 /* ---- the INTERFACE header (contract.md 1.5) ---------------------------------- */
 
@@ -267,11 +267,11 @@ typedef struct _INTERFACE {
 
 /* ---- IOCTL codes (contract.md 1.3) ------------------------------------------- */
 
-#define CTL_CODE(DeviceType, Function, Method, Access) \
+#define CTL_CODE(DeviceType, Function, Method, Access)                                                                 \
     (((ULONG)(DeviceType) << 16) | ((ULONG)(Access) << 14) | ((ULONG)(Function) << 2) | (ULONG)(Method))
 
-#define DEVICE_TYPE_FROM_CTL_CODE(c) (((ULONG)(c) & 0xffff0000u) >> 16)
-#define METHOD_FROM_CTL_CODE(c) ((ULONG)(c) & 3u)
+#define DEVICE_TYPE_FROM_CTL_CODE(c) (((ULONG)(c)&0xffff0000u) >> 16)
+#define METHOD_FROM_CTL_CODE(c) ((ULONG)(c)&3u)
 
 #define FILE_DEVICE_UNKNOWN 0x00000022
 #define FILE_DEVICE_BUS_EXTENDER 0x0000002a
@@ -418,8 +418,7 @@ typedef struct _CM_PARTIAL_RESOURCE_DESCRIPTOR {
  *
  * Return: the length in bytes; 0 for any other type or an invalid LARGE flag set.
  */
-PCIVIRT_API ULONGLONG RtlCmDecodeMemIoResource(const CM_PARTIAL_RESOURCE_DESCRIPTOR *Descriptor,
-                                               PULONGLONG Start);
+PCIVIRT_API ULONGLONG RtlCmDecodeMemIoResource(const CM_PARTIAL_RESOURCE_DESCRIPTOR *Descriptor, PULONGLONG Start);
 
 /**
  * RtlCmEncodeMemIoResource() - fill a Port, Memory or MemoryLarge descriptor.
@@ -434,8 +433,8 @@ PCIVIRT_API ULONGLONG RtlCmDecodeMemIoResource(const CM_PARTIAL_RESOURCE_DESCRIP
  * Return: STATUS_SUCCESS; STATUS_INVALID_PARAMETER for another type, a Port or Memory
  * length above 4 GiB - 1, or a MemoryLarge length no scaling represents exactly.
  */
-PCIVIRT_API NTSTATUS RtlCmEncodeMemIoResource(PCM_PARTIAL_RESOURCE_DESCRIPTOR Descriptor, UCHAR Type,
-                                              ULONGLONG Length, ULONGLONG Start);
+PCIVIRT_API NTSTATUS RtlCmEncodeMemIoResource(PCM_PARTIAL_RESOURCE_DESCRIPTOR Descriptor, UCHAR Type, ULONGLONG Length,
+                                              ULONGLONG Start);
 
 /* ---- PCI constants ----------------------------------------------------------- */
 

@@ -256,7 +256,8 @@ pv_sriov_export(struct pv_sriov_dev *dev, struct pci_dump *dump, uint32_t max_vf
 
     pv_rwlock_rdlock(&dev->lock);
     rid_addr(dev, dev->prof.pf_rid, &a);
-    snprintf(desc, sizeof(desc), "pcivirt PF %04x:%04x (%.60s)", dev->prof.vendor_id, dev->prof.device_id, dev->prof.name);
+    snprintf(desc, sizeof(desc), "pcivirt PF %04x:%04x (%.60s)", dev->prof.vendor_id, dev->prof.device_id,
+             dev->prof.name);
     rc = pci_dump_add(dump, &a, desc, pci_config_bytes(&dev->pf_cfg), PCI_CFG_SIZE_EXT);
     for (uint32_t i = 0; rc == 0 && i < dev->nvfs && i < max_vfs; i++) {
         rid_addr(dev, dev_vf_rid(dev, i), &a);

@@ -16,8 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static void
-set(struct host_check *c, enum host_result r, const char *fix, const char *fmt, ...)
+static void set(struct host_check *c, enum host_result r, const char *fix, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static void
@@ -33,8 +32,7 @@ set(struct host_check *c, enum host_result r, const char *fix, const char *fmt, 
 }
 
 /* Append to a check's text (bounded). */
-static void
-append(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void
 append(char *buf, size_t cap, const char *fmt, ...)
@@ -166,9 +164,7 @@ host_judge_hop(struct host_acs_hop *hop)
                  host_pcie_type_name(hop->pcie_type));
         return;
     case HOST_PCIE_ROOT_PORT:
-    case HOST_PCIE_DOWNSTREAM:
-        judge_acs_bits(hop);
-        return;
+    case HOST_PCIE_DOWNSTREAM: judge_acs_bits(hop); return;
     case HOST_PCIE_ENDPOINT:
     case HOST_PCIE_LEGACY_ENDPOINT:
     case HOST_PCIE_RCIEP:
@@ -178,8 +174,7 @@ host_judge_hop(struct host_acs_hop *hop)
             return;
         }
         break;
-    default:
-        break;
+    default: break;
     }
     hop->result = HOST_RESULT_PASS;
     snprintf(hop->rule, sizeof(hop->rule), "%s: ACS not applicable",
@@ -201,10 +196,13 @@ judge_iommu(struct host_platform *p)
         set(&p->iommu, HOST_RESULT_PASS, NULL, "%d IOMMU unit(s) in /sys/class/iommu, %d IOMMU group(s)",
             p->iommu_units, p->iommu_groups);
     } else if (p->iommu_units == 0 || p->iommu_groups == 0 || live) {
-        set(&p->iommu, HOST_RESULT_FAIL, fix_iommu,
-            "no IOMMU: /sys/class/iommu %s, /sys/kernel/iommu_groups %s",
-            p->iommu_units < 0 ? "is missing" : p->iommu_units == 0 ? "is empty" : "lists units",
-            p->iommu_groups < 0 ? "is missing" : p->iommu_groups == 0 ? "is empty" : "has groups");
+        set(&p->iommu, HOST_RESULT_FAIL, fix_iommu, "no IOMMU: /sys/class/iommu %s, /sys/kernel/iommu_groups %s",
+            p->iommu_units < 0    ? "is missing"
+            : p->iommu_units == 0 ? "is empty"
+                                  : "lists units",
+            p->iommu_groups < 0    ? "is missing"
+            : p->iommu_groups == 0 ? "is empty"
+                                   : "has groups");
     } else {
         set(&p->iommu, HOST_RESULT_UNKNOWN, "capture sys/class/iommu and sys/kernel/iommu_groups in the snapshot",
             "the snapshot has neither /sys/class/iommu nor /sys/kernel/iommu_groups");
@@ -229,9 +227,10 @@ judge_irq(struct host_platform *p)
     } else if (p->irq_remap == HOST_NO) {
         set(&p->irq, HOST_RESULT_FAIL, fix, "interrupt remapping not in effect: %s", p->irq_remap_evidence);
     } else {
-        set(&p->irq, HOST_RESULT_UNKNOWN, "run as root (the kernel log needs it) or capture dev/kmsg and proc/interrupts",
-            "no evidence: %s", p->interrupts_seen ? "no MSI in /proc/interrupts and no remapping line in the kernel log"
-                                                  : "neither /proc/interrupts nor the kernel log was readable");
+        set(&p->irq, HOST_RESULT_UNKNOWN,
+            "run as root (the kernel log needs it) or capture dev/kmsg and proc/interrupts", "no evidence: %s",
+            p->interrupts_seen ? "no MSI in /proc/interrupts and no remapping line in the kernel log"
+                               : "neither /proc/interrupts nor the kernel log was readable");
     }
 }
 
@@ -241,12 +240,11 @@ judge_osc(struct host_platform *p)
     if (p->os_pcie_control == HOST_YES) {
         set(&p->osc, HOST_RESULT_PASS, NULL, "the OS controls PCIe: %s", p->osc_evidence);
     } else if (p->os_pcie_control == HOST_NO) {
-        set(&p->osc, HOST_RESULT_FAIL,
-            "let the OS own PCIe: update the firmware (ACPI _OSC), drop pcie_ports=compat",
+        set(&p->osc, HOST_RESULT_FAIL, "let the OS own PCIe: update the firmware (ACPI _OSC), drop pcie_ports=compat",
             "firmware kept PCIe control (\"PCIe treated as PCI\"): %s", p->osc_evidence);
     } else {
-        set(&p->osc, HOST_RESULT_UNKNOWN, "run as root or capture dev/kmsg",
-            "no _OSC line %s", p->kmsg_seen ? "in the kernel log" : "(kernel log not readable)");
+        set(&p->osc, HOST_RESULT_UNKNOWN, "run as root or capture dev/kmsg", "no _OSC line %s",
+            p->kmsg_seen ? "in the kernel log" : "(kernel log not readable)");
     }
 }
 
@@ -288,8 +286,9 @@ check_regions(struct host_device *d)
     char relaxed[256] = "";
 
     if (d->iommu_group < 0 || d->regions_seen != HOST_YES) {
-        set(c, HOST_RESULT_UNKNOWN, NULL, "%s", d->iommu_group < 0 ? "no IOMMU group, so no reserved-region list"
-                                                                  : "the group's reserved_regions was not readable");
+        set(c, HOST_RESULT_UNKNOWN, NULL, "%s",
+            d->iommu_group < 0 ? "no IOMMU group, so no reserved-region list"
+                               : "the group's reserved_regions was not readable");
         return;
     }
     for (size_t i = 0; i < d->regions; i++) {
@@ -331,21 +330,25 @@ check_acs(struct host_device *d)
         append(why, sizeof(why), "%s%s %s (%s): %s", why[0] ? "; " : "", h->is_device ? "device" : "bridge", h->bdf,
                host_pcie_type_name(h->pcie_type), h->rule);
         if (h->result == HOST_RESULT_FAIL && h->acs == HOST_YES) {
-            append(fix, sizeof(fix), "%senable ACS %s on %s (ACS control at 0x%03x+6; kernel option "
-                   "pci=config_acs= or the firmware's ACS setting)", fix[0] ? "; " : "",
-                   host_acs_bits_text(h->missing, bits, sizeof(bits)), h->bdf, h->acs_offset);
+            append(fix, sizeof(fix),
+                   "%senable ACS %s on %s (ACS control at 0x%03x+6; kernel option "
+                   "pci=config_acs= or the firmware's ACS setting)",
+                   fix[0] ? "; " : "", host_acs_bits_text(h->missing, bits, sizeof(bits)), h->bdf, h->acs_offset);
         } else if (h->result == HOST_RESULT_FAIL && h->is_device) {
             append(fix, sizeof(fix), "%sassign all functions of %.10s together", fix[0] ? "; " : "", h->bdf);
         } else if (h->result == HOST_RESULT_FAIL) {
-            append(fix, sizeof(fix), "%s%s cannot isolate: move the device to a slot whose path to the root "
-                   "has ACS-capable ports", fix[0] ? "; " : "", h->bdf);
+            append(fix, sizeof(fix),
+                   "%s%s cannot isolate: move the device to a slot whose path to the root "
+                   "has ACS-capable ports",
+                   fix[0] ? "; " : "", h->bdf);
         }
     }
     if (worst == HOST_RESULT_PASS) {
-        set(c, HOST_RESULT_PASS, NULL, "%s", d->hops == 1 ? "on a root bus: no bridge between the device and the root "
-                                                            "complex"
-                                                          : "every port on the path to the root has ACS SV RR CR UF "
-                                                            "enabled (or does not need it)");
+        set(c, HOST_RESULT_PASS, NULL, "%s",
+            d->hops == 1 ? "on a root bus: no bridge between the device and the root "
+                           "complex"
+                         : "every port on the path to the root has ACS SV RR CR UF "
+                           "enabled (or does not need it)");
         return;
     }
     set(c, worst, fix, "%s", why);
@@ -361,8 +364,7 @@ check_type(struct host_device *d, const struct host_platform *p)
         set(c, HOST_RESULT_FAIL, "assign the endpoints below it instead", "a bridge (header type %u), not an endpoint",
             d->header_type);
     } else if (t == HOST_PCIE_UNSEEN) {
-        set(c, HOST_RESULT_UNKNOWN, "run as root to read the capability list",
-            "PCI Express capability not visible");
+        set(c, HOST_RESULT_UNKNOWN, "run as root to read the capability list", "PCI Express capability not visible");
     } else if (t >= 0 && p->os_pcie_control == HOST_NO) {
         set(c, HOST_RESULT_FAIL, p->osc.fix, "%s, but PCIe is treated as PCI: %s", host_pcie_type_name(t),
             p->osc_evidence);
@@ -435,9 +437,10 @@ check_mmio(struct host_device *d)
         set(c, HOST_RESULT_UNKNOWN, NULL, "the resource attribute was not readable");
         return;
     }
-    set(c, HOST_RESULT_INFO, NULL, "MMIO gap needed: %s in 32-bit BARs, %s in 64-bit BARs (each rounded up to 4 KiB; "
-        "%" PRIu64 " MB in whole MB)", host_size_text(d->mmio32, a, sizeof(a)), host_size_text(d->mmio64, b, sizeof(b)),
-        mb);
+    set(c, HOST_RESULT_INFO, NULL,
+        "MMIO gap needed: %s in 32-bit BARs, %s in 64-bit BARs (each rounded up to 4 KiB; "
+        "%" PRIu64 " MB in whole MB)",
+        host_size_text(d->mmio32, a, sizeof(a)), host_size_text(d->mmio64, b, sizeof(b)), mb);
 }
 
 static void
@@ -524,8 +527,8 @@ const char *
 host_check_name(enum host_check_id id)
 {
     static const char *const names[HOST_CHECK_COUNT] = {
-        "iommu", "reserved_regions", "acs", "device_type", "enabled", "interrupts",
-        "mmio", "location", "iommu_group", "interrupt_remapping", "ats", "sriov",
+        "iommu", "reserved_regions", "acs",         "device_type",         "enabled", "interrupts",
+        "mmio",  "location",         "iommu_group", "interrupt_remapping", "ats",     "sriov",
     };
 
     return (unsigned)id < HOST_CHECK_COUNT ? names[id] : "unknown";

@@ -181,8 +181,7 @@ host_config_hop(struct host_acs_hop *hop, const uint8_t *cfg, size_t len, size_t
 }
 
 void
-host_bridge_windows(const uint8_t *cfg, size_t len, struct host_window *mem, struct host_window *pref,
-                    int *subordinate)
+host_bridge_windows(const uint8_t *cfg, size_t len, struct host_window *mem, struct host_window *pref, int *subordinate)
 {
     uint16_t pb, pl;
 

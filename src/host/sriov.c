@@ -26,8 +26,7 @@ struct verdict_text {
     char fix[HOST_TEXT_MAX];
 };
 
-static void
-add(struct verdict_text *v, enum host_result r, const char *fix, const char *fmt, ...)
+static void add(struct verdict_text *v, enum host_result r, const char *fix, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static void
@@ -121,7 +120,8 @@ apertures(struct host_sriov *s, struct verdict_text *v, char *list, size_t cap)
             add(v, HOST_RESULT_UNKNOWN,
                 "run on a kernel with CONFIG_PCI_IOV (the PF's resource file then lists the IOV resources)",
                 "per-VF size of VF BAR%u unknown: the kernel shows no IOV resource and the survey never sizes BARs "
-                "by writing them", i);
+                "by writing them",
+                i);
             return false;
         }
         uint64_t ap = bar->size * s->total_vfs;
@@ -131,8 +131,9 @@ apertures(struct host_sriov *s, struct verdict_text *v, char *list, size_t cap)
                  bar->is64 ? "64-bit" : "32-bit", bar->prefetch ? ", prefetchable" : "");
     }
     if (!any) {
-        add(v, HOST_RESULT_INFO, NULL, "no VF BARs in the SR-IOV capability (VF memory may come from Enhanced "
-                                       "Allocation)");
+        add(v, HOST_RESULT_INFO, NULL,
+            "no VF BARs in the SR-IOV capability (VF memory may come from Enhanced "
+            "Allocation)");
         return false;
     }
     return true;
@@ -155,7 +156,8 @@ fit(struct verdict_text *v, const struct host_device *d, const char *kind, uint6
     }
     if (need > window_size(w)) {
         char fix[HOST_TEXT_MAX];
-        snprintf(fix, sizeof(fix), "give bridge %s a %s window of at least %s: enable SR-IOV / above-4G decoding in "
+        snprintf(fix, sizeof(fix),
+                 "give bridge %s a %s window of at least %s: enable SR-IOV / above-4G decoding in "
                  "the firmware, or boot with pci=realloc (and pci=hpmmioprefsize= for hot-plug ports)",
                  d->upstream_bdf, kind, host_size_text(need, n, sizeof(n)));
         add(v, HOST_RESULT_FAIL, fix, "VF BARs plus the PF's own BARs need %s of %s MMIO, but bridge %s's window is %s",
@@ -213,10 +215,12 @@ judge_buses(struct host_device *d, struct verdict_text *v)
     if (last > 255) {
         add(v, HOST_RESULT_FAIL, NULL, "VF %u would need bus %u: past bus 255", s->total_vfs, last);
     } else if (d->up_subordinate >= 0 && last > (unsigned)d->up_subordinate) {
-        add(v, HOST_RESULT_WARN, "reserve buses below the bridge (pci=assign-busses, firmware bus padding) or enable ARI",
+        add(v, HOST_RESULT_WARN,
+            "reserve buses below the bridge (pci=assign-busses, firmware bus padding) or enable ARI",
             "all %u VFs need buses up to %02x (offset %u, stride %u, ARI %s) but bridge %s ends at bus %02x; Linux "
-            "enables only the VFs that fit", s->total_vfs, last, s->vf_offset, s->vf_stride,
-            s->ari_hierarchy ? "on" : "off", d->upstream_bdf, (unsigned)d->up_subordinate);
+            "enables only the VFs that fit",
+            s->total_vfs, last, s->vf_offset, s->vf_stride, s->ari_hierarchy ? "on" : "off", d->upstream_bdf,
+            (unsigned)d->up_subordinate);
     }
 }
 
@@ -237,20 +241,21 @@ host_judge_device_sriov(struct host_device *d)
     }
     if (s->present == HOST_UNSEEN) {
         c->result = s->sys_totalvfs >= 0 ? HOST_RESULT_UNKNOWN : HOST_RESULT_INFO;
-        snprintf(c->why, sizeof(c->why), "SR-IOV capability not visible%s", s->sys_totalvfs >= 0 ?
-                 " although sriov_totalvfs exists: geometry and VF BARs cannot be checked" : "");
+        snprintf(c->why, sizeof(c->why), "SR-IOV capability not visible%s",
+                 s->sys_totalvfs >= 0 ? " although sriov_totalvfs exists: geometry and VF BARs cannot be checked" : "");
         snprintf(c->fix, sizeof(c->fix), "%s", s->sys_totalvfs >= 0 ? "run as root" : "");
         return;
     }
-    snprintf(v.why, sizeof(v.why), "SR-IOV at 0x%03x: TotalVFs %u, InitialVFs %u, NumVFs %u, VF offset %u, stride %u, "
+    snprintf(v.why, sizeof(v.why),
+             "SR-IOV at 0x%03x: TotalVFs %u, InitialVFs %u, NumVFs %u, VF offset %u, stride %u, "
              "VF device %04x, ARI %s, VF Enable %s",
              s->cap_offset, s->total_vfs, s->initial_vfs, s->num_vfs, s->vf_offset, s->vf_stride, s->vf_device,
              s->ari_hierarchy ? "on" : "off", (s->ctrl & PCI_SRIOV_CTRL_VFE) ? "on" : "off");
     judge_geometry(s, &v);
     cross_check(s, &v);
     if (apertures(s, &v, bars, sizeof(bars))) {
-        add(&v, HOST_RESULT_PASS, NULL, "VF BAR apertures (per-VF size x TotalVFs, sizes from %s): %s",
-            s->size_source, bars);
+        add(&v, HOST_RESULT_PASS, NULL, "VF BAR apertures (per-VF size x TotalVFs, sizes from %s): %s", s->size_source,
+            bars);
         judge_windows(d, &v);
     }
     judge_buses(d, &v);

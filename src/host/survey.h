@@ -75,8 +75,8 @@ struct host_check {
 
 /* PCI Express capability, Device/Port Type field (Capabilities register bits 7:4). */
 enum host_pcie_type {
-    HOST_PCIE_UNSEEN = -2,       /* the capability list could not be read */
-    HOST_PCIE_NONE = -1,         /* no PCIe capability: conventional PCI */
+    HOST_PCIE_UNSEEN = -2, /* the capability list could not be read */
+    HOST_PCIE_NONE = -1,   /* no PCIe capability: conventional PCI */
     HOST_PCIE_ENDPOINT = 0x0,
     HOST_PCIE_LEGACY_ENDPOINT = 0x1,
     HOST_PCIE_ROOT_PORT = 0x4,
@@ -104,17 +104,17 @@ enum {
 /* One function on the path from the device up to its root bus. */
 struct host_acs_hop {
     char bdf[16];
-    bool is_device;         /* the surveyed function itself (judged only when multifunction) */
-    int pcie_type;          /* enum host_pcie_type */
-    bool multifunction;     /* header type bit 7 */
-    enum host_tri acs;      /* ACS extended capability present */
-    uint16_t acs_offset;    /* where, when present */
-    uint16_t cap;           /* ACS Capability register */
-    uint16_t ctrl;          /* ACS Control register */
-    uint16_t required;      /* bits this hop must have enabled */
-    uint16_t missing;       /* required bits that are not enabled */
+    bool is_device;      /* the surveyed function itself (judged only when multifunction) */
+    int pcie_type;       /* enum host_pcie_type */
+    bool multifunction;  /* header type bit 7 */
+    enum host_tri acs;   /* ACS extended capability present */
+    uint16_t acs_offset; /* where, when present */
+    uint16_t cap;        /* ACS Capability register */
+    uint16_t ctrl;       /* ACS Control register */
+    uint16_t required;   /* bits this hop must have enabled */
+    uint16_t missing;    /* required bits that are not enabled */
     enum host_result result;
-    char rule[160];         /* which rule judged this hop */
+    char rule[160]; /* which rule judged this hop */
 };
 
 /* One reserved region of the device's IOMMU group. */
@@ -136,8 +136,8 @@ struct host_bar {
 
 /* A bridge memory window (Type 1 header 0x20..0x2c). */
 struct host_window {
-    bool valid;    /* base <= limit */
-    bool is64;     /* prefetchable window with 64-bit addressing */
+    bool valid; /* base <= limit */
+    bool is64;  /* prefetchable window with 64-bit addressing */
     uint64_t base;
     uint64_t limit;
 };
@@ -156,8 +156,8 @@ struct host_sriov {
     uint32_t sup_page_sizes;
     uint32_t sys_page_size;
     bool ari_hierarchy;
-    struct host_bar vf_bar[6];  /* type and address from config, per-VF size from sysfs */
-    const char *size_source;    /* where per-VF sizes came from, or NULL */
+    struct host_bar vf_bar[6]; /* type and address from config, per-VF size from sysfs */
+    const char *size_source;   /* where per-VF sizes came from, or NULL */
     /* sysfs cross-check: -1 when the file is absent */
     long sys_totalvfs;
     long sys_numvfs;
@@ -165,48 +165,48 @@ struct host_sriov {
     long sys_stride;
     long sys_vf_device;
     unsigned virtfn_links;
-    uint64_t aperture_nonpref;  /* per-VF size x TotalVFs, summed by kind */
+    uint64_t aperture_nonpref; /* per-VF size x TotalVFs, summed by kind */
     uint64_t aperture_pref;
-    unsigned last_vf_bus;       /* for TotalVFs at the current offset/stride */
+    unsigned last_vf_bus; /* for TotalVFs at the current offset/stride */
 };
 
 struct host_device {
     char bdf[16];
     uint16_t domain;
     uint8_t bus, dev, fn;
-    char path[512];            /* resolved sysfs path inside the root, e.g. /sys/devices/pci0000:00/... */
-    char location[512];        /* pciDDDD:BB/<bdf>/<bdf>...: root bus down to the device */
+    char path[512];                  /* resolved sysfs path inside the root, e.g. /sys/devices/pci0000:00/... */
+    char location[512];              /* pciDDDD:BB/<bdf>/<bdf>...: root bus down to the device */
     long vendor, device, class_code; /* -1 when unreadable */
 
-    size_t config_len;         /* bytes read */
-    size_t config_size;        /* bytes the file claims (st_size) */
-    uint8_t config[4096];      /* zero beyond config_len */
-    bool config_truncated;     /* fewer bytes than the file size: unprivileged read */
+    size_t config_len;     /* bytes read */
+    size_t config_size;    /* bytes the file claims (st_size) */
+    uint8_t config[4096];  /* zero beyond config_len */
+    bool config_truncated; /* fewer bytes than the file size: unprivileged read */
 
-    int pcie_type;             /* enum host_pcie_type */
-    uint8_t header_type;       /* low 7 bits; 0xff when unseen */
+    int pcie_type;       /* enum host_pcie_type */
+    uint8_t header_type; /* low 7 bits; 0xff when unseen */
     bool multifunction;
     enum host_tri msi;
     enum host_tri msix;
-    uint8_t int_pin;           /* 0x3d */
-    int msi_irqs;              /* entries in msi_irqs/, -1 when the directory is absent */
-    int enabled;               /* enable file: 1, 0 or -1 unreadable */
+    uint8_t int_pin; /* 0x3d */
+    int msi_irqs;    /* entries in msi_irqs/, -1 when the directory is absent */
+    int enabled;     /* enable file: 1, 0 or -1 unreadable */
     enum host_tri ats;
     enum host_tri acs;
 
     struct host_bar bar[6];
     bool resource_seen;
-    uint64_t mmio32;           /* rounded up per BAR to 4 KiB */
+    uint64_t mmio32; /* rounded up per BAR to 4 KiB */
     uint64_t mmio64;
 
-    size_t hops;               /* path from the device (index 0) up to the root bus */
+    size_t hops; /* path from the device (index 0) up to the root bus */
     struct host_acs_hop hop[HOST_PATH_HOPS_MAX];
     char upstream_bdf[16];     /* the bridge right above, "" on a root bus */
     struct host_window up_mem; /* its non-prefetchable window */
     struct host_window up_pref;
-    int up_subordinate;        /* its subordinate bus number, -1 when unseen */
+    int up_subordinate; /* its subordinate bus number, -1 when unseen */
 
-    long iommu_group;          /* -1 when the device has no iommu_group link */
+    long iommu_group; /* -1 when the device has no iommu_group link */
     char group_type[24];
     size_t group_members;
     char group_member[HOST_GROUP_MEMBERS_MAX][16];
@@ -227,15 +227,15 @@ struct host_device {
 /* Host-level findings (contract.md 9.3, first two rows; _OSC for 9.2 step 3). */
 struct host_platform {
     char root[512];
-    int iommu_units;            /* entries in /sys/class/iommu, -1 unreadable */
-    int iommu_groups;           /* entries in /sys/kernel/iommu_groups, -1 unreadable */
-    enum host_tri irq_remap;    /* interrupt remapping in effect */
+    int iommu_units;         /* entries in /sys/class/iommu, -1 unreadable */
+    int iommu_groups;        /* entries in /sys/kernel/iommu_groups, -1 unreadable */
+    enum host_tri irq_remap; /* interrupt remapping in effect */
     char irq_remap_evidence[256];
     enum host_tri unsafe_interrupts; /* vfio_iommu_type1 allow_unsafe_interrupts */
     enum host_tri os_pcie_control;   /* _OSC granted PCIe control to the OS */
     char osc_evidence[256];
-    bool kmsg_seen;             /* a kernel log was readable */
-    bool interrupts_seen;       /* /proc/interrupts was readable */
+    bool kmsg_seen;       /* a kernel log was readable */
+    bool interrupts_seen; /* /proc/interrupts was readable */
     bool cmdline_seen;
     struct host_check iommu;
     struct host_check irq;
@@ -252,8 +252,8 @@ enum host_verdict {
 struct host_survey;
 
 struct host_survey_options {
-    const char *root;       /* "/" (default when NULL) or a snapshot root */
-    const char *only_bdf;   /* survey one function (DDDD:BB:DD.F or BB:DD.F), or NULL for all */
+    const char *root;     /* "/" (default when NULL) or a snapshot root */
+    const char *only_bdf; /* survey one function (DDDD:BB:DD.F or BB:DD.F), or NULL for all */
 };
 
 /**

@@ -49,8 +49,7 @@ host_path(const struct host_root *root, const char *rel, char *out, size_t cap)
 }
 
 int
-host_read_bytes(const struct host_root *root, const char *rel, uint8_t *buf, size_t cap, size_t *got,
-                size_t *size)
+host_read_bytes(const struct host_root *root, const char *rel, uint8_t *buf, size_t cap, size_t *got, size_t *size)
 {
     char p[HOST_PATH_MAX];
     struct stat st;

@@ -52,8 +52,7 @@ int host_read_long(const struct host_root *root, const char *rel, long *value);
  *       size even when an unprivileged read stops at 64 bytes).
  * Return: 0, or a positive errno.
  */
-int host_read_bytes(const struct host_root *root, const char *rel, uint8_t *buf, size_t cap, size_t *got,
-                    size_t *size);
+int host_read_bytes(const struct host_root *root, const char *rel, uint8_t *buf, size_t cap, size_t *got, size_t *size);
 
 /**
  * host_read_log() - read a text file or a record device such as /dev/kmsg,

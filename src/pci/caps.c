@@ -243,7 +243,7 @@ pci_open_msi(struct pci_layout *layout, int cap)
     cap_rw(layout, cap, addr64 ? PCI_MSI_DATA_64 : PCI_MSI_DATA_32, 2, 0xffff);
     if (flags & PCI_MSI_FLAGS_MASKBIT) {
         cap_rw(layout, cap, addr64 ? PCI_MSI_MASK_64 : PCI_MSI_MASK_32, 4,
-           vectors >= 32 ? 0xffffffffu : (1u << vectors) - 1);
+               vectors >= 32 ? 0xffffffffu : (1u << vectors) - 1);
     }
 }
 

@@ -39,8 +39,8 @@ struct pf_blocks;
  *
  * Return: STATUS_SUCCESS or STATUS_INSUFFICIENT_RESOURCES.
  */
-NTSTATUS pf_blocks_create(uint16_t num_vfs, pf_blocks_changed_fn *changed, pf_blocks_written_fn *written,
-                          void *ctx, struct pf_blocks **out);
+NTSTATUS pf_blocks_create(uint16_t num_vfs, pf_blocks_changed_fn *changed, pf_blocks_written_fn *written, void *ctx,
+                          struct pf_blocks **out);
 
 /* pf_blocks_destroy() - free the store.  Accepts NULL. */
 void pf_blocks_destroy(struct pf_blocks *b);
@@ -90,8 +90,7 @@ NTSTATUS pf_blocks_set(struct pf_blocks *b, uint16_t vf, uint32_t id, const void
  * @buf: receives up to @cap bytes; @length_out the block's current length.
  * Return: STATUS_SUCCESS or STATUS_INVALID_PARAMETER.
  */
-NTSTATUS pf_blocks_get(struct pf_blocks *b, uint16_t vf, uint32_t id, void *buf, uint32_t cap,
-                       uint32_t *length_out);
+NTSTATUS pf_blocks_get(struct pf_blocks *b, uint16_t vf, uint32_t id, void *buf, uint32_t cap, uint32_t *length_out);
 
 /* pf_blocks_reset_vf() - drop VF @vf's own copies (clean handoff, VF reset). */
 void pf_blocks_reset_vf(struct pf_blocks *b, uint16_t vf);

@@ -53,7 +53,7 @@
  */
 enum pf_perm_effect {
     PF_PERM_PLAIN = 0,
-    PF_PERM_FLR,        /* Initiate FLR: reset the VF, then read as 0 */
+    PF_PERM_FLR, /* Initiate FLR: reset the VF, then read as 0 */
 };
 
 struct pf_perm_line {
@@ -69,12 +69,12 @@ struct pf_perm_line {
 struct pf_perm_table {
     uint16_t cap_id;
     bool extended;
-    bool hidden;             /* never shown to a guest */
-    uint16_t length;         /* bytes the capability spans; 0 = up to the next one */
+    bool hidden;     /* never shown to a guest */
+    uint16_t length; /* bytes the capability spans; 0 = up to the next one */
     const char *name;
     const struct pf_perm_line *lines;
     unsigned n_lines;
-    const char *reason;      /* why the whole capability is treated so */
+    const char *reason; /* why the whole capability is treated so */
 };
 
 /**

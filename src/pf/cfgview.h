@@ -41,9 +41,9 @@ struct pf_cfg_io {
 
 /* What the guest must see where the VF itself cannot tell (device-model.md 3.1). */
 struct pf_cfg_identity {
-    uint16_t vendor_id;         /* the PF's Vendor ID */
-    uint16_t device_id;         /* the SR-IOV capability's VF Device ID */
-    uint32_t probed_bars[6];    /* QueryProbedBars values (contract.md 6.4) */
+    uint16_t vendor_id;      /* the PF's Vendor ID */
+    uint16_t device_id;      /* the SR-IOV capability's VF Device ID */
+    uint32_t probed_bars[6]; /* QueryProbedBars values (contract.md 6.4) */
 };
 
 struct pf_cfgview;
@@ -90,8 +90,7 @@ NTSTATUS pf_cfgview_read(struct pf_cfgview *view, uint16_t vf, uint32_t offset, 
  * Return: as pf_cfgview_read(), plus STATUS_INSUFFICIENT_RESOURCES when the
  * VF's virtual copy cannot be allocated.
  */
-NTSTATUS pf_cfgview_write(struct pf_cfgview *view, uint16_t vf, uint32_t offset, const void *data,
-                          uint32_t length);
+NTSTATUS pf_cfgview_write(struct pf_cfgview *view, uint16_t vf, uint32_t offset, const void *data, uint32_t length);
 
 /**
  * pf_cfgview_reset_vf() - forget VF @vf's virtual registers (after an FLR or when

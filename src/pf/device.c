@@ -93,8 +93,8 @@ build_blocks(PPF_DEVICE_CONTEXT Ctx, uint16_t n)
 static NTSTATUS
 default_ranges(PPF_DEVICE_CONTEXT Ctx)
 {
-    struct pf_mitig_range r = {0, SWVF_PRIV_PAGE / PF_MITIG_PAGE_SIZE, SWVF_PRIV_PAGE_SIZE / PF_MITIG_PAGE_SIZE,
-                               true, true};
+    struct pf_mitig_range r = {0, SWVF_PRIV_PAGE / PF_MITIG_PAGE_SIZE, SWVF_PRIV_PAGE_SIZE / PF_MITIG_PAGE_SIZE, true,
+                               true};
 
     if (!Ctx->Hw.swdev || Ctx->Hw.vf_bar_size[0] < SWVF_PRIV_PAGE + SWVF_PRIV_PAGE_SIZE) {
         return STATUS_SUCCESS;
@@ -110,7 +110,7 @@ default_macs(PPF_DEVICE_CONTEXT Ctx)
         uint32_t q, r;
 
         if (pf_hw_get_vf_settings(&Ctx->Hw, vf, mac, &q, &r) == 0 && (le32_get(mac) | le16_get(mac + 4)) == 0) {
-            const uint8_t fresh[6] = {PF_HW_MAC_OUI0, 0x70, 0x76, (uint8_t)(Ctx->Hw.res.pf_rid >> 8),
+            const uint8_t fresh[6] = {PF_HW_MAC_OUI0,     0x70,       0x76, (uint8_t)(Ctx->Hw.res.pf_rid >> 8),
                                       (uint8_t)(vf >> 8), (uint8_t)vf};
 
             pf_hw_set_vf_settings(&Ctx->Hw, vf, fresh, 0, 0);
@@ -411,7 +411,7 @@ init_context(WDFDEVICE Device, PPF_DEVICE_CONTEXT Ctx, PPF_DRIVER_CONTEXT Driver
 NTSTATUS
 PfDeviceCreate(PWDFDEVICE_INIT DeviceInit, PPF_DRIVER_CONTEXT DriverContext)
 {
-    static UCHAR minors[] = {IRP_MN_START_DEVICE,        IRP_MN_QUERY_STOP_DEVICE,  IRP_MN_CANCEL_STOP_DEVICE,
+    static UCHAR minors[] = {IRP_MN_START_DEVICE,        IRP_MN_QUERY_STOP_DEVICE,    IRP_MN_CANCEL_STOP_DEVICE,
                              IRP_MN_QUERY_REMOVE_DEVICE, IRP_MN_CANCEL_REMOVE_DEVICE, IRP_MN_SURPRISE_REMOVAL,
                              IRP_MN_REMOVE_DEVICE};
     WDF_PNPPOWER_EVENT_CALLBACKS pnp;
@@ -425,8 +425,8 @@ PfDeviceCreate(PWDFDEVICE_INIT DeviceInit, PPF_DRIVER_CONTEXT DriverContext)
     pnp.EvtDeviceReleaseHardware = PfEvtReleaseHardware;
     WdfDeviceInitSetPnpPowerEventCallbacks(DeviceInit, &pnp);
     WdfDeviceInitSetIoType(DeviceInit, WdfDeviceIoBuffered);
-    st = WdfDeviceInitAssignWdmIrpPreprocessCallback(DeviceInit, PfEvtPnpPreprocess, IRP_MJ_PNP, minors,
-                                                     sizeof(minors));
+    st =
+        WdfDeviceInitAssignWdmIrpPreprocessCallback(DeviceInit, PfEvtPnpPreprocess, IRP_MJ_PNP, minors, sizeof(minors));
     if (!NT_SUCCESS(st)) {
         return st;
     }

@@ -24,15 +24,15 @@
 
 #define PF_MITIG_PAGE_SIZE 4096u
 #define PF_MITIG_MAX_PAGES_PER_RANGE (0x80000000u / PF_MITIG_PAGE_SIZE) /* 2 GiB */
-#define PF_MITIG_MAX_RANGES 64 /* per VF, after splitting */
-#define PF_MITIG_GRACE_MAX (4 * PF_MITIG_MAX_RANGES) /* grace entries kept per VF, newest */
+#define PF_MITIG_MAX_RANGES 64                                          /* per VF, after splitting */
+#define PF_MITIG_GRACE_MAX (4 * PF_MITIG_MAX_RANGES)                    /* grace entries kept per VF, newest */
 
 struct pf_mitig_range {
-    uint8_t bar;                /* 0..5 */
-    uint64_t base_page;         /* page offset from the start of the BAR */
-    uint64_t page_count;        /* >= 1; split into <= 2 GiB pieces when stored */
+    uint8_t bar;         /* 0..5 */
+    uint64_t base_page;  /* page offset from the start of the BAR */
+    uint64_t page_count; /* >= 1; split into <= 2 GiB pieces when stored */
     bool intercept_reads;
-    bool intercept_writes;      /* at least one of the two */
+    bool intercept_writes; /* at least one of the two */
 };
 
 struct pf_mitig;
@@ -66,8 +66,8 @@ NTSTATUS pf_mitig_count(struct pf_mitig *m, uint16_t vf, ULONG count[PCI_TYPE0_A
  * Return: STATUS_SUCCESS; STATUS_INVALID_PARAMETER for a bad @vf or @bar;
  * STATUS_BUFFER_TOO_SMALL when @cap < the count (nothing written).
  */
-NTSTATUS pf_mitig_ranges(struct pf_mitig *m, uint16_t vf, uint8_t bar, SRIOV_MITIGATED_RANGES_OUTPUT *out,
-                         ULONG cap, ULONG *n_out);
+NTSTATUS pf_mitig_ranges(struct pf_mitig *m, uint16_t vf, uint8_t bar, SRIOV_MITIGATED_RANGES_OUTPUT *out, ULONG cap,
+                         ULONG *n_out);
 
 /**
  * pf_mitig_covers() - whether [@offset, @offset + @length) of BAR @bar of VF

@@ -32,8 +32,8 @@ bus_status(int rc)
 }
 
 static NTSTATUS
-trapped_access(PPF_DEVICE_CONTEXT Ctx, USHORT VfIndex, BOOLEAN Read, USHORT BarIndex, ULONGLONG Offset,
-               ULONG Length, PUCHAR Data)
+trapped_access(PPF_DEVICE_CONTEXT Ctx, USHORT VfIndex, BOOLEAN Read, USHORT BarIndex, ULONGLONG Offset, ULONG Length,
+               PUCHAR Data)
 {
     int rc = 0;
 
@@ -187,7 +187,8 @@ PfEvtUpdateCancel(WDFREQUEST Request)
     struct list_node *pos, *tmp;
 
     WdfWaitLockAcquire(ctx->IoLock, NULL);
-    list_for_each_safe(pos, tmp, &ctx->HeldUpdates) {
+    list_for_each_safe(pos, tmp, &ctx->HeldUpdates)
+    {
         struct pf_held_update *h = list_entry(pos, struct pf_held_update, node);
 
         if (h->request == Request) {
@@ -224,9 +225,9 @@ PfIoctlMitigatedRangeUpdate(PPF_DEVICE_CONTEXT Ctx, WDFREQUEST Request)
     NTSTATUS st;
 
     st = WdfRequestRetrieveInputBuffer(Request, sizeof(*in), (PVOID *)&in, NULL);
-    st = NT_SUCCESS(st) ? WdfRequestRetrieveOutputBuffer(Request, sizeof(SRIOV_MITIGATED_RANGE_UPDATE_OUTPUT),
-                                                         &out, NULL)
-                        : st;
+    st = NT_SUCCESS(st)
+             ? WdfRequestRetrieveOutputBuffer(Request, sizeof(SRIOV_MITIGATED_RANGE_UPDATE_OUTPUT), &out, NULL)
+             : st;
     if (NT_SUCCESS(st)) {
         vf = in->VfIndex;
         st = PfHwEnter(Ctx);
@@ -270,7 +271,8 @@ release_updates(PPF_DEVICE_CONTEXT Ctx, bool all, NTSTATUS Status)
 
     list_init(&done);
     WdfWaitLockAcquire(Ctx->IoLock, NULL);
-    list_for_each_safe(pos, tmp, &Ctx->HeldUpdates) {
+    list_for_each_safe(pos, tmp, &Ctx->HeldUpdates)
+    {
         struct pf_held_update *h = list_entry(pos, struct pf_held_update, node);
 
         if (!all && (Ctx->Mitig == NULL || !pf_mitig_is_dirty(Ctx->Mitig, h->vf))) {

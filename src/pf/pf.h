@@ -38,8 +38,8 @@ extern "C" {
 PCIVIRT_API NTSTATUS PfDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath);
 
 /* Block ids the reference driver declares (docs/PF-DRIVER.md has the layouts). */
-#define PF_BLOCK_ID_VF_INFO 0    /* PF -> VF, read-only to the VF: MAC, queue and rate limits */
-#define PF_BLOCK_ID_MAILBOX 1    /* VF -> PF, VF-writable, up to 128 bytes */
+#define PF_BLOCK_ID_VF_INFO 0 /* PF -> VF, read-only to the VF: MAC, queue and rate limits */
+#define PF_BLOCK_ID_MAILBOX 1 /* VF -> PF, VF-writable, up to 128 bytes */
 
 /**
  * pf_admin_set_vf_mac() - assign VF @vf's MAC: programs the device (software
@@ -49,8 +49,7 @@ PCIVIRT_API NTSTATUS PfDriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING 
 PCIVIRT_API NTSTATUS pf_admin_set_vf_mac(WDFDEVICE Device, uint16_t vf, const uint8_t mac[6]);
 
 /* pf_admin_set_vf_limits() - queue-pair and rate limits (0 keeps one); invalidates block 0. */
-PCIVIRT_API NTSTATUS pf_admin_set_vf_limits(WDFDEVICE Device, uint16_t vf, uint32_t queue_limit,
-                                            uint32_t rate_limit);
+PCIVIRT_API NTSTATUS pf_admin_set_vf_limits(WDFDEVICE Device, uint16_t vf, uint32_t queue_limit, uint32_t rate_limit);
 
 /**
  * pf_admin_define_block() - declare another block id (any ULONG; only ids 0..63
@@ -81,8 +80,8 @@ PCIVIRT_API NTSTATUS pf_admin_invalidate(WDFDEVICE Device, uint16_t vf, uint64_t
  * lie inside the VF's BAR (STATUS_INVALID_PARAMETER otherwise).  The software
  * device's default is VF BAR0 page 1 (its privileged registers), read and write.
  */
-PCIVIRT_API NTSTATUS pf_admin_set_mitigated_ranges(WDFDEVICE Device, uint16_t vf,
-                                                   const struct pf_mitig_range *ranges, unsigned n);
+PCIVIRT_API NTSTATUS pf_admin_set_mitigated_ranges(WDFDEVICE Device, uint16_t vf, const struct pf_mitig_range *ranges,
+                                                   unsigned n);
 
 /* What the driver knows about itself, for tests and `pcivirt lspci`. */
 struct pf_admin_status {

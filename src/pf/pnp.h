@@ -27,25 +27,25 @@
 
 /* Actions returned by the transitions (a bit set). */
 enum pf_pnp_action {
-    PF_PNP_DELIVER = 1u << 0,        /* an undelivered event exists: try a queued NOTIFICATION */
-    PF_PNP_WAIT = 1u << 1,           /* the PnP thread must wait for the "unblock" event */
-    PF_PNP_UNBLOCK = 1u << 2,        /* signal the PnP waiter */
-    PF_PNP_GATE_CLOSE = 1u << 3,     /* reset the "safe to attach" event */
-    PF_PNP_GATE_OPEN = 1u << 4,      /* set the "safe to attach" event */
-    PF_PNP_CANCEL_NOTIFY = 1u << 5,  /* complete queued NOTIFICATIONs with STATUS_CANCELLED */
+    PF_PNP_DELIVER = 1u << 0,       /* an undelivered event exists: try a queued NOTIFICATION */
+    PF_PNP_WAIT = 1u << 1,          /* the PnP thread must wait for the "unblock" event */
+    PF_PNP_UNBLOCK = 1u << 2,       /* signal the PnP waiter */
+    PF_PNP_GATE_CLOSE = 1u << 3,    /* reset the "safe to attach" event */
+    PF_PNP_GATE_OPEN = 1u << 4,     /* set the "safe to attach" event */
+    PF_PNP_CANCEL_NOTIFY = 1u << 5, /* complete queued NOTIFICATIONs with STATUS_CANCELLED */
 };
 
 struct pf_pnp {
     bool attached;
-    bool rebalancing;     /* from QUERY_STOP until CANCEL_STOP or the restart's START */
+    bool rebalancing; /* from QUERY_STOP until CANCEL_STOP or the restart's START */
     bool safe_to_attach;
-    bool event_new;       /* raised, not yet delivered */
-    bool event_pending;   /* raised, EVENT_COMPLETE not yet received */
-    bool removing;        /* QUERY_REMOVE seen (until CANCEL_REMOVE) */
-    bool removed;         /* SURPRISE_REMOVAL or REMOVE seen */
+    bool event_new;     /* raised, not yet delivered */
+    bool event_pending; /* raised, EVENT_COMPLETE not yet received */
+    bool removing;      /* QUERY_REMOVE seen (until CANCEL_REMOVE) */
+    bool removed;       /* SURPRISE_REMOVAL or REMOVE seen */
     SRIOV_PF_EVENT event_code;
     NTSTATUS event_status;
-    uint32_t events_raised;     /* counters for tests and the conformance suite */
+    uint32_t events_raised; /* counters for tests and the conformance suite */
     uint32_t events_delivered;
 };
 

@@ -111,8 +111,7 @@ ioctl_attach(PPF_DEVICE_CONTEXT Ctx, WDFREQUEST Request)
             break;
         }
         timeout.QuadPart = Ctx->WaitTimeout;
-        if (KeWaitForSingleObject(&Ctx->SafeToAttachEvent, Executive, KernelMode, FALSE, &timeout) ==
-            STATUS_TIMEOUT) {
+        if (KeWaitForSingleObject(&Ctx->SafeToAttachEvent, Executive, KernelMode, FALSE, &timeout) == STATUS_TIMEOUT) {
             st = STATUS_IO_TIMEOUT;
             break;
         }

@@ -30,7 +30,7 @@ pf_vf_bar_resource(const CM_PARTIAL_RESOURCE_DESCRIPTOR *aperture, uint16_t num_
     }
     per = length / num_vfs;
     type = aperture->Type == CmResourceTypeMemory && per <= 0xFFFFFFFFull ? CmResourceTypeMemory
-                                                                         : CmResourceTypeMemoryLarge;
+                                                                          : CmResourceTypeMemoryLarge;
     if (!NT_SUCCESS(RtlCmEncodeMemIoResource(out, type, per, start + (ULONGLONG)vf * per))) {
         return STATUS_INVALID_DEVICE_STATE;
     }

@@ -230,8 +230,7 @@ PfGetVendorAndDevice(PVOID Context, USHORT VfIndex, PUSHORT VendorId, PUSHORT De
 }
 
 static VOID
-PfGetDeviceLocation(PVOID Context, USHORT VfIndex, PUINT16 SegmentNumber, PUINT8 BusNumber,
-                    PUINT8 FunctionNumber)
+PfGetDeviceLocation(PVOID Context, USHORT VfIndex, PUINT16 SegmentNumber, PUINT8 BusNumber, PUINT8 FunctionNumber)
 {
     PPF_DEVICE_CONTEXT ctx = Context;
     UINT16 seg = 0xFFFF;

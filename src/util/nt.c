@@ -73,9 +73,7 @@ RtlCmDecodeMemIoResource(const CM_PARTIAL_RESOURCE_DESCRIPTOR *Descriptor, PULON
     }
     switch (Descriptor->Type) {
     case CmResourceTypePort:
-    case CmResourceTypeMemory:
-        length = Descriptor->u.Generic.Length;
-        break;
+    case CmResourceTypeMemory: length = Descriptor->u.Generic.Length; break;
     case CmResourceTypeMemoryLarge:
         shift = large_shift(Descriptor->Flags);
         if (shift == 0) {
@@ -84,8 +82,7 @@ RtlCmDecodeMemIoResource(const CM_PARTIAL_RESOURCE_DESCRIPTOR *Descriptor, PULON
         /* Length40, Length48 and Length64 share one ULONG at offset 12. */
         length = (ULONGLONG)Descriptor->u.Memory40.Length40 << shift;
         break;
-    default:
-        return 0;
+    default: return 0;
     }
     if (Start != NULL) {
         *Start = (ULONGLONG)Descriptor->u.Generic.Start.QuadPart;
@@ -94,8 +91,7 @@ RtlCmDecodeMemIoResource(const CM_PARTIAL_RESOURCE_DESCRIPTOR *Descriptor, PULON
 }
 
 NTSTATUS
-RtlCmEncodeMemIoResource(PCM_PARTIAL_RESOURCE_DESCRIPTOR Descriptor, UCHAR Type, ULONGLONG Length,
-                         ULONGLONG Start)
+RtlCmEncodeMemIoResource(PCM_PARTIAL_RESOURCE_DESCRIPTOR Descriptor, UCHAR Type, ULONGLONG Length, ULONGLONG Start)
 {
     static const struct {
         unsigned shift;
@@ -131,7 +127,6 @@ RtlCmEncodeMemIoResource(PCM_PARTIAL_RESOURCE_DESCRIPTOR Descriptor, UCHAR Type,
             return STATUS_SUCCESS;
         }
         return STATUS_INVALID_PARAMETER;
-    default:
-        return STATUS_INVALID_PARAMETER;
+    default: return STATUS_INVALID_PARAMETER;
     }
 }

@@ -66,7 +66,7 @@ struct vsp_broker {
     pthread_mutex_t lock;
     pthread_cond_t cond; /* outstanding dropped */
     bool closing, stopped, leak;
-    bool attach_ended; /* the ATTACH attempt returned (vsp_broker_wait_attach) */
+    bool attach_ended;    /* the ATTACH attempt returned (vsp_broker_wait_attach) */
     unsigned outstanding; /* held requests out, plus EVENT_COMPLETE sends in flight */
     uint16_t num_vfs;
     struct held notify, inval;

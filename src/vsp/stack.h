@@ -72,11 +72,11 @@ struct vsp_stack_pf_info {
     int id;         /* the stack's PF id (vmm, event log) */
     char link[160]; /* the interface instance's symbolic link */
     uint16_t num_vfs;
-    bool v2;         /* the SR-IOV table is version 2 (144 bytes) */
-    bool mitigable;  /* MITIGABLE_DEVICE_INTERFACE obtained */
-    bool attached;   /* IOCTL_SRIOV_ATTACH succeeded and no DETACH since */
-    bool stopping;   /* between QueryStop and Restart */
-    uint32_t events; /* PnP events received through NOTIFICATION (of the current attachment) */
+    bool v2;             /* the SR-IOV table is version 2 (144 bytes) */
+    bool mitigable;      /* MITIGABLE_DEVICE_INTERFACE obtained */
+    bool attached;       /* IOCTL_SRIOV_ATTACH succeeded and no DETACH since */
+    bool stopping;       /* between QueryStop and Restart */
+    uint32_t events;     /* PnP events received through NOTIFICATION (of the current attachment) */
     bool detaching;      /* vsp_stack_pf_detach() is taking its VFs out of their VMs */
     bool remove_pending; /* query-remove accepted: DETACHed until cancel-remove or removal */
     bool detached;       /* vsp_stack_pf_detach() done: nothing held; vsp_stack_pf_attach() */

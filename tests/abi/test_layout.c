@@ -39,8 +39,7 @@ test_guid_byte_order(void **state)
     expect_guid_bytes(&GUID_DEVINTERFACE_VIRTUALIZABLE_DEVICE, "93 7a 3a a1 f0 11 d2 4b a9 f5 6b 5c 5b 88 52 7d");
     expect_guid_bytes(&GUID_SRIOV_DEVICE_INTERFACE_STANDARD, "b6 e9 7e 93 d3 0e 1c 41 98 2b 1f 56 4a fb ab d3");
     expect_guid_bytes(&GUID_MITIGABLE_DEVICE_INTERFACE, "67 95 fd ad 45 42 7e 49 85 72 78 d4 5c 16 22 b8");
-    expect_guid_bytes(&GUID_DEVINTERFACE_DIRECTLY_ASSIGNABLE_DEVICE,
-                      "f9 e0 b3 0d 36 35 13 42 95 72 ad 77 e2 24 be 27");
+    expect_guid_bytes(&GUID_DEVINTERFACE_DIRECTLY_ASSIGNABLE_DEVICE, "f9 e0 b3 0d 36 35 13 42 95 72 ad 77 e2 24 be 27");
     assert_true(IsEqualGUID(&GUID_SRIOV_DEVICE_INTERFACE_STANDARD, &GUID_SRIOV_DEVICE_INTERFACE_STANDARD));
     assert_false(IsEqualGUID(&GUID_SRIOV_DEVICE_INTERFACE_STANDARD, &GUID_MITIGABLE_DEVICE_INTERFACE));
 }
@@ -58,9 +57,15 @@ static void
 test_ioctl_codes(void **state)
 {
     const uint32_t codes[] = {
-        IOCTL_SRIOV_NOTIFICATION, IOCTL_SRIOV_EVENT_COMPLETE, IOCTL_SRIOV_ATTACH,
-        IOCTL_SRIOV_DETACH, IOCTL_SRIOV_INVALIDATE_BLOCK, IOCTL_SRIOV_QUERY_MITIGATED_RANGE_COUNT,
-        IOCTL_SRIOV_QUERY_MITIGATED_RANGES, IOCTL_SRIOV_MITIGATED_RANGE_UPDATE, IOCTL_SRIOV_PROXY_QUERY_LUID,
+        IOCTL_SRIOV_NOTIFICATION,
+        IOCTL_SRIOV_EVENT_COMPLETE,
+        IOCTL_SRIOV_ATTACH,
+        IOCTL_SRIOV_DETACH,
+        IOCTL_SRIOV_INVALIDATE_BLOCK,
+        IOCTL_SRIOV_QUERY_MITIGATED_RANGE_COUNT,
+        IOCTL_SRIOV_QUERY_MITIGATED_RANGES,
+        IOCTL_SRIOV_MITIGATED_RANGE_UPDATE,
+        IOCTL_SRIOV_PROXY_QUERY_LUID,
     };
     /* The decimal column of contract.md 4.1. */
     const uint32_t decimal[] = {2252868, 2252872, 2252876, 2252880, 2252884, 2252888, 2252892, 2252896, 2252900};
@@ -105,8 +110,14 @@ static void
 test_memory_large_round_trip(void **state)
 {
     const uint64_t lengths[] = {
-        0x100, 0x1000, 0xFFFFFFFF00ull, 0x10000000000ull, 0x40000000000ull, 0x123400000000ull,
-        0x100000000ull, 0xFFFFFFFF00000000ull,
+        0x100,
+        0x1000,
+        0xFFFFFFFF00ull,
+        0x10000000000ull,
+        0x40000000000ull,
+        0x123400000000ull,
+        0x100000000ull,
+        0xFFFFFFFF00000000ull,
     };
     CM_PARTIAL_RESOURCE_DESCRIPTOR d;
 
@@ -133,8 +144,7 @@ test_memory_large_round_trip(void **state)
     /* Not representable: low bits below the coarsest exact scaling. */
     assert_int_equal(RtlCmEncodeMemIoResource(&d, CmResourceTypeMemoryLarge, 0x10000000001ull, 0),
                      STATUS_INVALID_PARAMETER);
-    assert_int_equal(RtlCmEncodeMemIoResource(&d, CmResourceTypeMemory, 0x100000000ull, 0),
-                     STATUS_INVALID_PARAMETER);
+    assert_int_equal(RtlCmEncodeMemIoResource(&d, CmResourceTypeMemory, 0x100000000ull, 0), STATUS_INVALID_PARAMETER);
     assert_int_equal(RtlCmEncodeMemIoResource(&d, CmResourceTypeInterrupt, 4096, 0), STATUS_INVALID_PARAMETER);
 
     /* Plain memory keeps the length unscaled. */
@@ -183,12 +193,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_guid_byte_order),
-        cmocka_unit_test(test_ioctl_codes),
-        cmocka_unit_test(test_cm_descriptor_raw_bytes),
-        cmocka_unit_test(test_memory_large_round_trip),
-        cmocka_unit_test(test_status_values),
-        cmocka_unit_test(test_table_prefixes),
+        cmocka_unit_test(test_guid_byte_order),         cmocka_unit_test(test_ioctl_codes),
+        cmocka_unit_test(test_cm_descriptor_raw_bytes), cmocka_unit_test(test_memory_large_round_trip),
+        cmocka_unit_test(test_status_values),           cmocka_unit_test(test_table_prefixes),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

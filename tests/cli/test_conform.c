@@ -128,8 +128,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_reference_passes),      cmocka_unit_test(test_reference_module_passes),
-        cmocka_unit_test(test_block_129_fails),       cmocka_unit_test(test_notify_twice_fails),
+        cmocka_unit_test(test_reference_passes),     cmocka_unit_test(test_reference_module_passes),
+        cmocka_unit_test(test_block_129_fails),      cmocka_unit_test(test_notify_twice_fails),
         cmocka_unit_test(test_text_names_the_check), cmocka_unit_test(test_list_and_usage),
     };
 

@@ -228,7 +228,7 @@ test_unusable_capabilities(void **state)
     expect_patched_error(0x20, 4, 0x3, "System Page Size");
     expect_patched_error(0x20, 4, 0x4, "System Page Size"); /* 16 KiB is not supported by 0x553 */
     expect_patched_error(0x1c, 4, 0, "Supported Page Sizes");
-    expect_patched_error(0x24, 4, 0x1001, "VF BAR0"); /* an I/O VF BAR */
+    expect_patched_error(0x24, 4, 0x1001, "VF BAR0");     /* an I/O VF BAR */
     expect_patched_error(0x24, 4, 0x88408002, "VF BAR0"); /* type 01 (below 1 MiB): reserved */
     expect_patched_error(0x24, 4, 0x88408006, "VF BAR0"); /* type 11: reserved */
     expect_patched_error(0x38, 4, 0x00000004, "VF BAR5"); /* 64-bit without an upper register */
@@ -293,7 +293,7 @@ test_usable_with_warnings(void **state)
     bool flr = false;
 
     (void)state;
-    expect_patched_warning(0x1f8 + 0x1a, 2, 0, "VF Device ID is 0");         /* NVIDIA T4 */
+    expect_patched_warning(0x1f8 + 0x1a, 2, 0, "VF Device ID is 0");            /* NVIDIA T4 */
     expect_patched_warning(0x1f8 + 0x1c, 4, 0x3f, "lacks the mandatory 0x553"); /* Intel 0d93 */
     expect_patched_warning(0x1f8 + 0x12, 1, 0x01, "Function Dependency Link 0x01");
     expect_patched_warning(0x70 + 0x04, 4, 0, "Function Level Reset"); /* PCIe DevCap without FLR */
@@ -309,9 +309,12 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cap_pcie_2_82576), cmocka_unit_test(test_cap_ea_1_thunderx),
-        cmocka_unit_test(test_cap_phy32_pm174x), cmocka_unit_test(test_cap_dvsec_cxl),
-        cmocka_unit_test(test_cap_ide),          cmocka_unit_test(test_unusable_capabilities),
+        cmocka_unit_test(test_cap_pcie_2_82576),
+        cmocka_unit_test(test_cap_ea_1_thunderx),
+        cmocka_unit_test(test_cap_phy32_pm174x),
+        cmocka_unit_test(test_cap_dvsec_cxl),
+        cmocka_unit_test(test_cap_ide),
+        cmocka_unit_test(test_unusable_capabilities),
         cmocka_unit_test(test_long_path_named_whole),
         cmocka_unit_test(test_usable_with_warnings),
     };

@@ -70,9 +70,9 @@ test_read_only_and_reserved_fields(void **state)
     uint32_t caps = cfg_rd(dev, PF, S + 4, 4);
 
     (void)state;
-    assert_int_equal(caps & 0x1, 0);      /* VF Migration Capable 0 */
-    assert_int_equal(caps & 0x4, 0);      /* no VF 10-bit tags in the default */
-    assert_int_equal(caps & 0x2, 0x2);    /* ARI Capable Hierarchy Preserved (PF has no soft-reset risk) */
+    assert_int_equal(caps & 0x1, 0);   /* VF Migration Capable 0 */
+    assert_int_equal(caps & 0x4, 0);   /* no VF 10-bit tags in the default */
+    assert_int_equal(caps & 0x2, 0x2); /* ARI Capable Hierarchy Preserved (PF has no soft-reset risk) */
     cfg_wr(dev, PF, S + 4, 4, ~caps);
     assert_int_equal(cfg_rd(dev, PF, S + 4, 4), caps);
     cfg_wr(dev, PF, S + 0x12, 1, 0x5a); /* Function Dependency Link */

@@ -104,8 +104,8 @@ static void
 add_aer_root_port(const struct tree *t, const struct pci_dump *d, const unsigned char *override)
 {
     const struct pci_dump_func *rp = dump_func(d, 0, 2, 0);
-    struct tree_fn f = {RP_PARENT, "0000:00:02.0", override ? override : rp->bytes, rp->len, 0x060400, 0x8086,
-                        0x2f04, NULL, 1, 1};
+    struct tree_fn f = {
+        RP_PARENT, "0000:00:02.0", override ? override : rp->bytes, rp->len, 0x060400, 0x8086, 0x2f04, NULL, 1, 1};
 
     tree_add_fn(t, &f);
     tree_group(t, 0, RP_PARENT, "0000:00:02.0");
@@ -147,8 +147,8 @@ test_acs_enabled_path_is_assignable(void **state)
                  strstr(ep_text, "Address Translation Service") == NULL;
     assert_true(acs_ok && ep_ok); /* the fixture is the assignable case */
 
-    struct tree_fn f = {RP_PARENT "/0000:00:02.0", "0000:03:00.0", ep->bytes, ep->len, 0x020000, 0x15b3, 0x1007,
-                        NULL, 1, 4};
+    struct tree_fn f = {
+        RP_PARENT "/0000:00:02.0", "0000:03:00.0", ep->bytes, ep->len, 0x020000, 0x15b3, 0x1007, NULL, 1, 4};
     endpoint_tree(&t, d, &f, msi_region);
 
     struct host_survey *s = survey_tree(&t);
@@ -190,8 +190,12 @@ pf_resource(struct pf_fixture *x)
     /* Sizes printed by the live capture (cap-pcie-2: 128K, 4M, I/O 32, 16K). */
     static const struct {
         uint64_t start, size, flags;
-    } bars[6] = {{0xe0800000, 0x20000, 0x40200}, {0xe0000000, 0x400000, 0x40200}, {0x1020, 0x20, 0x40101},
-                 {0xe0840000, 0x4000, 0x40200}, {0, 0, 0}, {0, 0, 0}};
+    } bars[6] = {{0xe0800000, 0x20000, 0x40200},
+                 {0xe0000000, 0x400000, 0x40200},
+                 {0x1020, 0x20, 0x40101},
+                 {0xe0840000, 0x4000, 0x40200},
+                 {0, 0, 0},
+                 {0, 0, 0}};
     const uint8_t *c = x->pf->bytes + x->sriov_off;
     char *p = x->resource;
 
@@ -253,8 +257,16 @@ static void
 pf_tree(struct tree *t, struct pf_fixture *x)
 {
     struct tree_fn rp = {RP_PARENT, "0000:00:01.0", x->rp_cfg, x->rp_len, 0x060400, 0x8086, 0x3408, NULL, 1, 1};
-    struct tree_fn pf = {RP_PARENT "/0000:00:01.0", "0000:01:00.0", x->pf->bytes, x->pf->len, 0x020000, 0x8086,
-                         0x10c9, x->resource, 1, 10};
+    struct tree_fn pf = {RP_PARENT "/0000:00:01.0",
+                         "0000:01:00.0",
+                         x->pf->bytes,
+                         x->pf->len,
+                         0x020000,
+                         0x8086,
+                         0x10c9,
+                         x->resource,
+                         1,
+                         10};
     char num[32];
 
     tree_init(t);
@@ -353,7 +365,7 @@ test_sriov_geometry_and_bus_range(void **state)
     assert_int_equal(sr->last_vf_bus, last);
     uint64_t window = mem_window(x.rp_cfg);
     uint64_t needed = x.own_nonpref + sr->aperture_nonpref;
-    enum host_result expect = needed > window ? HOST_RESULT_FAIL
+    enum host_result expect = needed > window        ? HOST_RESULT_FAIL
                               : last > x.subordinate ? HOST_RESULT_WARN
                                                      : HOST_RESULT_PASS;
     assert_int_equal(d->check[HOST_CHECK_SRIOV].result, expect);
@@ -386,12 +398,12 @@ intx_config(unsigned char *c)
 {
     memset(c, 0, 4096);
     c[0] = 0x34, c[1] = 0x12, c[2] = 0x78, c[3] = 0x56; /* IDs */
-    c[0x06] = 0x10;                                      /* Status: Capabilities List */
-    c[0x0b] = 0x02;                                      /* class 02 network */
-    c[0x34] = 0x40;                                      /* first capability */
-    c[0x3d] = 0x01;                                      /* INTA# */
-    c[0x40] = 0x10, c[0x41] = 0x00;                      /* PCIe capability, last */
-    c[0x42] = 0x02;                                      /* version 2, type 0: endpoint */
+    c[0x06] = 0x10;                                     /* Status: Capabilities List */
+    c[0x0b] = 0x02;                                     /* class 02 network */
+    c[0x34] = 0x40;                                     /* first capability */
+    c[0x3d] = 0x01;                                     /* INTA# */
+    c[0x40] = 0x10, c[0x41] = 0x00;                     /* PCIe capability, last */
+    c[0x42] = 0x02;                                     /* version 2, type 0: endpoint */
 }
 
 static void
@@ -403,8 +415,8 @@ test_intx_only_cannot_be_assigned(void **state)
 
     (void)state;
     intx_config(cfg);
-    struct tree_fn f = {RP_PARENT "/0000:00:02.0", "0000:03:00.0", cfg, sizeof(cfg), 0x020000, 0x1234, 0x5678,
-                        NULL, 1, -1};
+    struct tree_fn f = {
+        RP_PARENT "/0000:00:02.0", "0000:03:00.0", cfg, sizeof(cfg), 0x020000, 0x1234, 0x5678, NULL, 1, -1};
     endpoint_tree(&t, d, &f, msi_region);
     struct host_survey *s = survey_tree(&t);
     const struct host_device *dev = survey_find(s, "0000:03:00.0");
@@ -436,10 +448,10 @@ test_group_with_two_endpoints(void **state)
     tree_init(&t);
     good_host(&t);
     add_aer_root_port(&t, d, NULL);
-    struct tree_fn a = {RP_PARENT "/0000:00:02.0", "0000:03:00.0", ep->bytes, ep->len, 0x020000, 0x15b3, 0x1007,
-                        NULL, 1, 2};
-    struct tree_fn b = {RP_PARENT "/0000:00:02.0", "0000:03:00.1", second, ep->len, 0x020000, 0x15b3, 0x1007,
-                        NULL, 1, 2};
+    struct tree_fn a = {
+        RP_PARENT "/0000:00:02.0", "0000:03:00.0", ep->bytes, ep->len, 0x020000, 0x15b3, 0x1007, NULL, 1, 2};
+    struct tree_fn b = {
+        RP_PARENT "/0000:00:02.0", "0000:03:00.1", second, ep->len, 0x020000, 0x15b3, 0x1007, NULL, 1, 2};
     tree_add_fn(&t, &a);
     tree_add_fn(&t, &b);
     tree_group(&t, 5, RP_PARENT "/0000:00:02.0", "0000:03:00.0");
@@ -475,8 +487,8 @@ test_reserved_regions(void **state)
     (void)state;
     for (int i = 0; i < 2; i++) {
         struct tree t;
-        struct tree_fn f = {RP_PARENT "/0000:00:02.0", "0000:03:00.0", ep->bytes, ep->len, 0x020000, 0x15b3, 0x1007,
-                            NULL, 1, 2};
+        struct tree_fn f = {
+            RP_PARENT "/0000:00:02.0", "0000:03:00.0", ep->bytes, ep->len, 0x020000, 0x15b3, 0x1007, NULL, 1, 2};
         endpoint_tree(&t, d, &f, regions[i]);
         struct host_survey *s = survey_tree(&t);
         const struct host_device *x = survey_find(s, "0000:03:00.0");
@@ -499,8 +511,7 @@ test_unprivileged_config(void **state)
     struct tree t;
 
     (void)state;
-    struct tree_fn f = {RP_PARENT "/0000:00:02.0", "0000:03:00.0", ep->bytes, 64, 0x020000, 0x15b3, 0x1007,
-                        NULL, 1, 3};
+    struct tree_fn f = {RP_PARENT "/0000:00:02.0", "0000:03:00.0", ep->bytes, 64, 0x020000, 0x15b3, 0x1007, NULL, 1, 3};
     endpoint_tree(&t, d, &f, msi_region);
     struct host_survey *s = survey_tree(&t);
     const struct host_device *x = survey_find(s, "0000:03:00.0");
@@ -592,8 +603,8 @@ test_this_host(void **state)
         assert_non_null(f);
         size_t len = fread(cfg, 1, sizeof(cfg), f);
         fclose(f);
-        struct tree_fn fn = {RP_PARENT, fns[i].bdf, cfg, len, fns[i].class_code, fns[i].vendor, fns[i].device,
-                             fns[i].resource, fns[i].enable, fns[i].msi};
+        struct tree_fn fn = {RP_PARENT,     fns[i].bdf,      cfg,           len,       fns[i].class_code, fns[i].vendor,
+                             fns[i].device, fns[i].resource, fns[i].enable, fns[i].msi};
         tree_add_fn(&t, &fn);
     }
     struct host_survey *s = survey_tree(&t);
@@ -610,8 +621,7 @@ test_this_host(void **state)
         assert_int_equal(d->check[HOST_CHECK_IOMMU].result, HOST_RESULT_FAIL);
         assert_int_equal(d->pcie_type, express ? d->pcie_type : HOST_PCIE_NONE);
         assert_int_equal(d->check[HOST_CHECK_DEVICE_TYPE].result, HOST_RESULT_FAIL);
-        assert_int_equal(d->check[HOST_CHECK_INTERRUPTS].result,
-                         (msi || !pin) ? HOST_RESULT_PASS : HOST_RESULT_FAIL);
+        assert_int_equal(d->check[HOST_CHECK_INTERRUPTS].result, (msi || !pin) ? HOST_RESULT_PASS : HOST_RESULT_FAIL);
         assert_int_equal(d->check[HOST_CHECK_ENABLED].result, fns[i].enable ? HOST_RESULT_PASS : HOST_RESULT_WARN);
         assert_int_equal(d->mmio64, fns[i].mmio64);
         assert_int_equal(d->msi_irqs, fns[i].msi);

@@ -114,7 +114,8 @@ device(json_t *root, const char *bdf)
     size_t i;
     json_t *d;
 
-    json_array_foreach(json_object_get(root, "devices"), i, d) {
+    json_array_foreach(json_object_get(root, "devices"), i, d)
+    {
         if (strcmp(json_string_value(json_object_get(d, "bdf")), bdf) == 0) {
             return d;
         }
@@ -129,7 +130,8 @@ check(json_t *dev, const char *name)
     size_t i;
     json_t *c;
 
-    json_array_foreach(json_object_get(dev, "checks"), i, c) {
+    json_array_foreach(json_object_get(dev, "checks"), i, c)
+    {
         if (strcmp(json_string_value(json_object_get(c, "name")), name) == 0) {
             return c;
         }
@@ -229,8 +231,8 @@ test_live_host(void **state)
     json_t *root = json_loads(r.out, 0, NULL);
     assert_non_null(root);
     json_t *iommu = json_object_get(json_object_get(root, "host"), "iommu");
-    bool has_iommu = access("/sys/class/iommu", R_OK) == 0 && json_integer_value(json_object_get(
-                                                                  json_object_get(root, "host"), "iommu_units")) > 0;
+    bool has_iommu = access("/sys/class/iommu", R_OK) == 0 &&
+                     json_integer_value(json_object_get(json_object_get(root, "host"), "iommu_units")) > 0;
     assert_string_equal(json_string_value(json_object_get(iommu, "result")), has_iommu ? "pass" : "fail");
     if (!has_iommu) {
         assert_int_equal(r.status, 1);

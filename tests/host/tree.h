@@ -96,8 +96,7 @@ tree_link(const struct tree *t, const char *target, const char *fmt, ...)
     }
 }
 
-static void __attribute__((format(printf, 2, 3)))
-tree_dir(const struct tree *t, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) tree_dir(const struct tree *t, const char *fmt, ...)
 {
     char p[PATH_MAX];
     va_list ap;
@@ -123,15 +122,15 @@ tree_init(struct tree *t)
 
 /* Relative depth of "sys/devices/<parent>/<bdf>" seen from sys/bus/pci/devices. */
 struct tree_fn {
-    const char *parent;    /* "pci0000:00" or "pci0000:00/0000:00:01.0" */
+    const char *parent; /* "pci0000:00" or "pci0000:00/0000:00:01.0" */
     const char *bdf;
     const unsigned char *cfg;
     size_t cfg_len;
     unsigned long class_code;
     unsigned vendor, device;
-    const char *resource;  /* text of the resource file, NULL: 13 zero lines */
+    const char *resource; /* text of the resource file, NULL: 13 zero lines */
     int enable;
-    int msi_irqs;          /* entries in msi_irqs/, -1: no directory */
+    int msi_irqs; /* entries in msi_irqs/, -1: no directory */
 };
 
 static void

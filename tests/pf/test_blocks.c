@@ -58,8 +58,8 @@ test_block_bounds(void **state)
     assert_int_equal(pf_blocks_write(b, 0, 0, buf, 0), STATUS_INVALID_PARAMETER);
     assert_int_equal(pf_blocks_read(b, 0, 0, buf, 129), STATUS_INVALID_PARAMETER);
     assert_int_equal(pf_blocks_read(b, 0, 0, buf, 0), STATUS_INVALID_PARAMETER);
-    assert_int_equal(pf_blocks_read(b, 4, 0, buf, 8), STATUS_INVALID_PARAMETER);  /* VfIndex == NumVFs */
-    assert_int_equal(pf_blocks_read(b, 0, 7, buf, 8), STATUS_INVALID_PARAMETER);  /* undeclared id */
+    assert_int_equal(pf_blocks_read(b, 4, 0, buf, 8), STATUS_INVALID_PARAMETER); /* VfIndex == NumVFs */
+    assert_int_equal(pf_blocks_read(b, 0, 7, buf, 8), STATUS_INVALID_PARAMETER); /* undeclared id */
     assert_int_equal(pf_blocks_read(b, 0, 0, NULL, 8), STATUS_INVALID_PARAMETER);
     assert_int_equal(s.writes, 2);
     pf_blocks_destroy(b);
@@ -87,7 +87,7 @@ test_block_padding_and_isolation(void **state)
     assert_memory_equal(buf, expect, 128); /* zero-padded to Length */
     assert_int_equal(pf_blocks_read(b, 1, 5, buf, 16), STATUS_SUCCESS);
     memset(expect, 0, sizeof(expect));
-    assert_memory_equal(buf, expect, 16);   /* other VFs unaffected */
+    assert_memory_equal(buf, expect, 16); /* other VFs unaffected */
     /* A VF cannot write a block the PF declared read-only. */
     assert_int_equal(pf_blocks_write(b, 2, 5, buf, 6), STATUS_NOT_SUPPORTED);
     /* Ids >= 64 are allowed but never invalidated. */
@@ -213,8 +213,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_block_bounds),      cmocka_unit_test(test_block_padding_and_isolation),
-        cmocka_unit_test(test_inval_coalescing),  cmocka_unit_test(test_inval_shadow),
+        cmocka_unit_test(test_block_bounds),     cmocka_unit_test(test_block_padding_and_isolation),
+        cmocka_unit_test(test_inval_coalescing), cmocka_unit_test(test_inval_shadow),
         cmocka_unit_test(test_inval_fair),
     };
 

@@ -85,9 +85,9 @@ build_vf(struct fake *f, unsigned vf, int sriov_first)
     uint8_t *c = f->cfg[vf];
 
     memset(c, 0, 4096);
-    le32_put(c + 0x00, 0xFFFFFFFF);            /* VF IDs read FFFF */
+    le32_put(c + 0x00, 0xFFFFFFFF);               /* VF IDs read FFFF */
     le16_put(c + 0x06, 0x0010 | 0x4000 | 0x2000); /* cap list, SERR + master abort */
-    le32_put(c + 0x08, 0x02000001);            /* class 0200, rev 1 */
+    le32_put(c + 0x08, 0x02000001);               /* class 0200, rev 1 */
     le16_put(c + 0x2C, 0x8086);
     c[0x34] = 0x40;
     c[0x3D] = 0;
@@ -101,8 +101,8 @@ build_vf(struct fake *f, unsigned vf, int sriov_first)
     c[0x70] = PF_CAP_EXP;
     c[0x71] = 0;
     le16_put(c + 0x72, 0x0002);
-    le32_put(c + 0x74, 0x10008000);            /* DevCap: FLR */
-    le16_put(c + 0x78, 0x2810);                /* DevCtl (PF's settings) */
+    le32_put(c + 0x74, 0x10008000); /* DevCap: FLR */
+    le16_put(c + 0x78, 0x2810);     /* DevCtl (PF's settings) */
     if (sriov_first) {
         le32_put(c + 0x100, PF_ECAP_SRIOV | 1u << 16 | 0x140u << 20);
         le32_put(c + 0x104, 0xDEADBEEF);
@@ -303,9 +303,9 @@ test_read_only_dropped(void **state)
     uint8_t before[4096];
 
     memcpy(before, f->cfg[0], 4096);
-    wr(v, 0, 0x08, 4, 0xFFFFFFFF);     /* class/revision */
-    wr(v, 0, 0x74, 4, 0);              /* DevCap */
-    wr(v, 0, 0x52, 2, 0x07FF);         /* MSI-X table size (RO) */
+    wr(v, 0, 0x08, 4, 0xFFFFFFFF);      /* class/revision */
+    wr(v, 0, 0x74, 4, 0);               /* DevCap */
+    wr(v, 0, 0x52, 2, 0x07FF);          /* MSI-X table size (RO) */
     wr(v, 0, 0x190 + 4, 4, 0xFFFFFFFF); /* ARI */
     assert_memory_equal(before, f->cfg[0], 4096);
     assert_int_equal(rd(v, 0, 0x08, 4), 0x02000001);
@@ -422,7 +422,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ids_virtualized),    cmocka_unit_test(test_sriov_hidden_first),
+        cmocka_unit_test(test_ids_virtualized),     cmocka_unit_test(test_sriov_hidden_first),
         cmocka_unit_test(test_sriov_hidden_middle), cmocka_unit_test(test_std_chain),
         cmocka_unit_test(test_bar_sizing),          cmocka_unit_test(test_command_and_status),
         cmocka_unit_test(test_read_only_dropped),   cmocka_unit_test(test_flr),

@@ -51,12 +51,28 @@ expect_variant(const char *name, const char *failing)
 
 /* What the mini driver implements (mini_pf.h): these pass, every other check fails. */
 static const char *const in_scope[] = {
-    "ioctl.codes", "ioctl.user-mode", "ioctl.both-majors", "qi.size-version-matrix", "luid.consistency",
-    "notify.exactly-once.before-event", "notify.exactly-once.after-event", "notify.resent-before-complete",
-    "notify.short-buffer", "event-complete.spurious", "attach.gate", "attach.sharing-violation", "detach.mid-event",
-    "removal.surprise", "removal.no-leak", "removal.blocked-attach", "callback.block.bad-input",
-    "callback.block.roundtrip", "callback.resource-for-bar", "callback.resource-for-bar.large",
-    "callback.probed-bars", "invalidate.coalescing",
+    "ioctl.codes",
+    "ioctl.user-mode",
+    "ioctl.both-majors",
+    "qi.size-version-matrix",
+    "luid.consistency",
+    "notify.exactly-once.before-event",
+    "notify.exactly-once.after-event",
+    "notify.resent-before-complete",
+    "notify.short-buffer",
+    "event-complete.spurious",
+    "attach.gate",
+    "attach.sharing-violation",
+    "detach.mid-event",
+    "removal.surprise",
+    "removal.no-leak",
+    "removal.blocked-attach",
+    "callback.block.bad-input",
+    "callback.block.roundtrip",
+    "callback.resource-for-bar",
+    "callback.resource-for-bar.large",
+    "callback.probed-bars",
+    "invalidate.coalescing",
 };
 
 static bool

@@ -145,11 +145,11 @@ test_config_view_against_device(void **state)
     assert_int_equal(env_vf_rid(env, 1, &rid), 0);
     assert_int_equal(pv_sriov_config_read(env->dev, rid, 0, raw, sizeof(raw)), 0);
     assert_int_equal(env->sriov.ReadVfConfig(env->sriov.Context, guest, 1, 0, sizeof(guest)), STATUS_SUCCESS);
-    assert_int_equal(le16_get(raw), 0xFFFF);            /* the device: a VF reads FFFF */
-    assert_int_equal(le16_get(guest), 0x8086);          /* the guest: the PF's vendor */
-    assert_int_equal(le16_get(guest + 2), 0x10ED);      /* and the VF Device ID */
-    assert_memory_equal(guest + 0x08, raw + 0x08, 4);   /* class and revision pass through */
-    assert_int_equal(guest[0x34], raw[0x34]);           /* nothing hidden in the standard chain */
+    assert_int_equal(le16_get(raw), 0xFFFF);          /* the device: a VF reads FFFF */
+    assert_int_equal(le16_get(guest), 0x8086);        /* the guest: the PF's vendor */
+    assert_int_equal(le16_get(guest + 2), 0x10ED);    /* and the VF Device ID */
+    assert_memory_equal(guest + 0x08, raw + 0x08, 4); /* class and revision pass through */
+    assert_int_equal(guest[0x34], raw[0x34]);         /* nothing hidden in the standard chain */
     assert_int_equal(guest[0x3D], 0);
 }
 
@@ -242,8 +242,7 @@ test_admin_blocks_and_ranges(void **state)
     uint32_t len = 0;
 
     assert_int_equal(pf_admin_define_block(env->device, 9, false), STATUS_SUCCESS);
-    assert_int_equal(pf_admin_set_vf_block(env->device, SRIOV_INVALIDATE_BLOCK_ALL_VFS, 9, "hello", 5),
-                     STATUS_SUCCESS);
+    assert_int_equal(pf_admin_set_vf_block(env->device, SRIOV_INVALIDATE_BLOCK_ALL_VFS, 9, "hello", 5), STATUS_SUCCESS);
     assert_int_equal(pf_admin_get_vf_block(env->device, 6, 9, out, sizeof(out), &len), STATUS_SUCCESS);
     assert_int_equal(len, 5);
     assert_memory_equal(out, "hello", 5);
@@ -271,7 +270,9 @@ hammer_main(void *arg)
         for (unsigned i = 0; i < 2; i++) {
             NTSTATUS st = i ? c : a;
 
-            unsigned *counter = st == STATUS_SUCCESS ? &h->ok : st == STATUS_DEVICE_NOT_READY ? &h->not_ready : &h->other;
+            unsigned *counter = st == STATUS_SUCCESS            ? &h->ok
+                                : st == STATUS_DEVICE_NOT_READY ? &h->not_ready
+                                                                : &h->other;
 
             __atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
         }

@@ -17,8 +17,8 @@
 
 struct world {
     struct pf_pnp s;
-    unsigned queued;     /* NOTIFICATIONs held by the PF */
-    unsigned delivered;  /* completed with an event */
+    unsigned queued;    /* NOTIFICATIONs held by the PF */
+    unsigned delivered; /* completed with an event */
     SRIOV_PF_EVENT last;
     unsigned cancelled;
     int gate_open;
@@ -137,7 +137,7 @@ test_attach_gate(void **state)
     apply(&w, pf_pnp_query_stop(&w.s)); /* no VSP: no event, gate closes */
     assert_false(pf_pnp_has_event(&w.s));
     assert_int_equal(pf_pnp_attach(&w.s), STATUS_PENDING);
-    apply(&w, pf_pnp_restart(&w.s));    /* START after the rebalance */
+    apply(&w, pf_pnp_restart(&w.s)); /* START after the rebalance */
     assert_int_equal(pf_pnp_attach(&w.s), STATUS_SUCCESS);
     assert_int_equal(pf_pnp_attach(&w.s), STATUS_SHARING_VIOLATION);
     /* First start (no rebalance): no Restart event. */
@@ -157,12 +157,12 @@ test_detach_mid_event(void **state)
     assert_int_equal(w.delivered, 1);
     notification(&w);
     apply(&w, pf_pnp_detach(&w.s));
-    assert_int_equal(w.unblocked, 1);          /* the PnP thread is released */
-    assert_int_equal(w.cancelled, 1);          /* the re-sent NOTIFICATION is cancelled */
+    assert_int_equal(w.unblocked, 1);                                  /* the PnP thread is released */
+    assert_int_equal(w.cancelled, 1);                                  /* the re-sent NOTIFICATION is cancelled */
     assert_int_equal(pf_pnp_wait_result(&w.s, false), STATUS_SUCCESS); /* and the stop proceeds */
     assert_int_equal(w.gate_open, 0);
     assert_int_equal(pf_pnp_attach(&w.s), STATUS_PENDING); /* no attaching mid-rebalance */
-    apply(&w, pf_pnp_restart(&w.s));           /* nobody attached: no event, gate opens */
+    apply(&w, pf_pnp_restart(&w.s));                       /* nobody attached: no event, gate opens */
     assert_int_equal(w.gate_open, 1);
     assert_int_equal(pf_pnp_attach(&w.s), STATUS_SUCCESS);
 }
@@ -191,7 +191,7 @@ test_removal(void **state)
     apply(&w, pf_pnp_remove(&w.s));
     assert_int_equal(w.unblocked, 1);
     assert_int_equal(w.cancelled, 1);
-    assert_int_equal(w.gate_open, 1); /* wakes a blocked ATTACH ... */
+    assert_int_equal(w.gate_open, 1);                             /* wakes a blocked ATTACH ... */
     assert_int_equal(pf_pnp_attach(&w.s), STATUS_DELETE_PENDING); /* ... which then fails */
     assert_false(pf_pnp_accepting(&w.s));
 }

@@ -251,8 +251,7 @@ cycle_account(struct stress *w, struct cycle *c, NTSTATUS status)
         CHECK(w, atomic_load(&w->moved) && pf_bar0(w) != c->bar0, "rebalance succeeded but BARs did not move");
         w->st.moved++;
     } else {
-        CHECK(w, pf_bar0(w) == c->bar0, "BARs moved although the stop was %s",
-              c->move ? "vetoed" : "cancelled");
+        CHECK(w, pf_bar0(w) == c->bar0, "BARs moved although the stop was %s", c->move ? "vetoed" : "cancelled");
     }
     if (c->any_veto) {
         w->st.guest_vetoes++;

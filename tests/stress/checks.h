@@ -281,9 +281,8 @@ vf_dirty(struct stress *w, unsigned vf)
           pf_admin_get_vf_block(w->p.device, (uint16_t)vf, PF_BLOCK_ID_MAILBOX, buf, sizeof(buf), &len) ==
               STATUS_SUCCESS,
           "mailbox of VF %u", vf);
-    CHECK(w,
-          pv_platform_read(w->p.plat, vf_reg_addr(w, vf, SWVF_REG_SCRATCH), &scratch, 4) == 0,
-          "scratch of VF %u", vf);
+    CHECK(w, pv_platform_read(w->p.plat, vf_reg_addr(w, vf, SWVF_REG_SCRATCH), &scratch, 4) == 0, "scratch of VF %u",
+          vf);
     return len != 0 || scratch != 0;
 }
 
@@ -382,7 +381,7 @@ ev_reattach(struct stress *w, struct wd_thread *me, bool mid)
 struct pf_round {
     enum vsp_detach_mode mode;
     bool mid;                 /* DETACH while a rebalance's query-stop waits for the rude VM */
-    int held[NUM_VFS];       /* the guest that held each VF, or -1 */
+    int held[NUM_VFS];        /* the guest that held each VF, or -1 */
     uint32_t serial[NUM_VFS]; /* the exposure it had there */
     unsigned nheld;
     uint64_t bar0;   /* with @mid: where the PF's BAR 0 was before the rebalance */
@@ -627,8 +626,8 @@ check_fresh(struct stress *w, const struct pf_round *r, unsigned vf)
         return;
     }
     CHECK(w, sw->vf_index == vf && sw->query_stops == 0 && sw->restarts == 0 && sw->stop_cancels == 0 && sw->irqs == 0,
-          "guest %u: re-assigned VF %u's driver is not fresh (VF %u, %u query-stops, %u restarts, %u irqs)", g->idx,
-          vf, sw->vf_index, sw->query_stops, sw->restarts, sw->irqs);
+          "guest %u: re-assigned VF %u's driver is not fresh (VF %u, %u query-stops, %u restarts, %u irqs)", g->idx, vf,
+          sw->vf_index, sw->query_stops, sw->restarts, sw->irqs);
     CHECK(w,
           gvpci_read_block(dev, buf, sizeof(buf), PF_BLOCK_ID_MAILBOX, &got) == 0 && got == sizeof(buf) &&
               memcmp(buf, zero, sizeof(buf)) == 0,
@@ -682,8 +681,7 @@ pf_dirty_one(struct stress *w, struct pf_round *r)
     if (vf < 0) {
         return;
     }
-    CHECK(w,
-          pv_platform_write(w->p.plat, vf_reg_addr(w, (unsigned)vf, SWVF_REG_SCRATCH), &v, 4) == 0,
+    CHECK(w, pv_platform_write(w->p.plat, vf_reg_addr(w, (unsigned)vf, SWVF_REG_SCRATCH), &v, 4) == 0,
           "host write to VF %d", vf);
     CHECK(w, vf_dirty(w, (unsigned)vf), "VF %d: the host's scratch write did not stick", vf);
     w->st.pf_vfs_dirtied++;

@@ -76,9 +76,15 @@ enum ev_kind {
     EV_KINDS
 };
 
-static const char *const ev_names[EV_KINDS] = {
-    "rebalance",  "query-stop+cancel-stop", "surprise removal", "eject", "assign",
-    "MAC change", "mitigated-range change", "detach+re-attach",   "PF detach+re-attach"};
+static const char *const ev_names[EV_KINDS] = {"rebalance",
+                                               "query-stop+cancel-stop",
+                                               "surprise removal",
+                                               "eject",
+                                               "assign",
+                                               "MAC change",
+                                               "mitigated-range change",
+                                               "detach+re-attach",
+                                               "PF detach+re-attach"};
 
 /* What one guest saw of one exposure of a VF (reset when the serial changes). */
 struct gslot {
@@ -135,7 +141,8 @@ struct world_stats {
     uint64_t events[EV_KINDS];
     uint64_t acked, guest_vetoes, timeout_vetoes, policy_removals, moved, quarantined;
     uint64_t checkpoints, incarnations, detach_mid_event;
-    uint64_t pf_detach_surprise, pf_detach_eject, pf_detach_mid_event, pf_vfs_left, pf_vfs_back, pf_vfs_dirtied, pf_refs_late;
+    uint64_t pf_detach_surprise, pf_detach_eject, pf_detach_mid_event, pf_vfs_left, pf_vfs_back, pf_vfs_dirtied,
+        pf_refs_late;
 };
 
 struct stress {

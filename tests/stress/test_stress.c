@@ -75,13 +75,14 @@ print_summary(struct stress *w, double secs)
                   (unsigned long long)w->st.acked, (unsigned long long)w->st.guest_vetoes,
                   (unsigned long long)w->st.timeout_vetoes, (unsigned long long)w->st.policy_removals,
                   (unsigned long long)w->st.moved, (unsigned long long)w->st.detach_mid_event);
-    print_message("stress: PF detaches by surprise removal %llu, by eject %llu (mid-event %llu); VFs that left with "
-                  "their PF %llu, came back fresh %llu (%llu dirtied while detached); table references dropped after the "
-                  "detach returned %llu\n",
-                  (unsigned long long)w->st.pf_detach_surprise, (unsigned long long)w->st.pf_detach_eject,
-                  (unsigned long long)w->st.pf_detach_mid_event, (unsigned long long)w->st.pf_vfs_left,
-                  (unsigned long long)w->st.pf_vfs_back, (unsigned long long)w->st.pf_vfs_dirtied,
-                  (unsigned long long)w->st.pf_refs_late);
+    print_message(
+        "stress: PF detaches by surprise removal %llu, by eject %llu (mid-event %llu); VFs that left with "
+        "their PF %llu, came back fresh %llu (%llu dirtied while detached); table references dropped after the "
+        "detach returned %llu\n",
+        (unsigned long long)w->st.pf_detach_surprise, (unsigned long long)w->st.pf_detach_eject,
+        (unsigned long long)w->st.pf_detach_mid_event, (unsigned long long)w->st.pf_vfs_left,
+        (unsigned long long)w->st.pf_vfs_back, (unsigned long long)w->st.pf_vfs_dirtied,
+        (unsigned long long)w->st.pf_refs_late);
     print_message("stress: guest operations %llu (DMA %llu, MAC reads %llu), failed because the VF had left %llu, "
                   "stop-window probes %llu (%llu refused cleanly)\n",
                   (unsigned long long)ops, (unsigned long long)dma, (unsigned long long)macs,

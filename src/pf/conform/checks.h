@@ -29,41 +29,41 @@ extern const struct check_entry conform_checks_iface[];
 /* st_name() - "STATUS_X" or the hex value, in a static per-thread buffer. */
 const char *st_name(NTSTATUS st);
 
-#define PASSF(...)                                                      \
-    do {                                                                \
-        snprintf(r->reason, sizeof(r->reason), __VA_ARGS__);            \
-        r->verdict = PF_CONFORM_PASS;                                   \
+#define PASSF(...)                                                                                                     \
+    do {                                                                                                               \
+        snprintf(r->reason, sizeof(r->reason), __VA_ARGS__);                                                           \
+        r->verdict = PF_CONFORM_PASS;                                                                                  \
     } while (0)
 
-#define FAILF(...)                                                      \
-    do {                                                                \
-        snprintf(r->reason, sizeof(r->reason), __VA_ARGS__);            \
-        r->verdict = PF_CONFORM_FAIL;                                   \
-        return;                                                         \
+#define FAILF(...)                                                                                                     \
+    do {                                                                                                               \
+        snprintf(r->reason, sizeof(r->reason), __VA_ARGS__);                                                           \
+        r->verdict = PF_CONFORM_FAIL;                                                                                  \
+        return;                                                                                                        \
     } while (0)
 
-#define NAF(...)                                                        \
-    do {                                                                \
-        snprintf(r->reason, sizeof(r->reason), __VA_ARGS__);            \
-        r->verdict = PF_CONFORM_NOT_APPLICABLE;                         \
-        return;                                                         \
+#define NAF(...)                                                                                                       \
+    do {                                                                                                               \
+        snprintf(r->reason, sizeof(r->reason), __VA_ARGS__);                                                           \
+        r->verdict = PF_CONFORM_NOT_APPLICABLE;                                                                        \
+        return;                                                                                                        \
     } while (0)
 
-#define EXPECT_ST(expr, want, ...)                                                                 \
-    do {                                                                                           \
-        NTSTATUS _got = (expr);                                                                    \
-        if (_got != (want)) {                                                                      \
-            char _what[200];                                                                       \
-            snprintf(_what, sizeof(_what), __VA_ARGS__);                                           \
-            FAILF("%s: got %s, want %s", _what, st_name(_got), st_name(want));                     \
-        }                                                                                          \
+#define EXPECT_ST(expr, want, ...)                                                                                     \
+    do {                                                                                                               \
+        NTSTATUS _got = (expr);                                                                                        \
+        if (_got != (want)) {                                                                                          \
+            char _what[200];                                                                                           \
+            snprintf(_what, sizeof(_what), __VA_ARGS__);                                                               \
+            FAILF("%s: got %s, want %s", _what, st_name(_got), st_name(want));                                         \
+        }                                                                                                              \
     } while (0)
 
-#define EXPECT(cond, ...)      \
-    do {                       \
-        if (!(cond)) {         \
-            FAILF(__VA_ARGS__); \
-        }                      \
+#define EXPECT(cond, ...)                                                                                              \
+    do {                                                                                                               \
+        if (!(cond)) {                                                                                                 \
+            FAILF(__VA_ARGS__);                                                                                        \
+        }                                                                                                              \
     } while (0)
 
 #endif /* PCIVIRT_PF_CONFORM_CHECKS_H */

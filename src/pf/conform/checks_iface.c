@@ -15,10 +15,10 @@
 #define T (&env->sriov)
 #define C (env->sriov.Context)
 
-#define NEED_TABLE()                                        \
-    do {                                                    \
-        EXPECT(env->have_sriov, "no SR-IOV table (144-byte QI failed)"); \
-        EXPECT(env->num_vfs > 0, "the driver enabled no VFs");           \
+#define NEED_TABLE()                                                                                                   \
+    do {                                                                                                               \
+        EXPECT(env->have_sriov, "no SR-IOV table (144-byte QI failed)");                                               \
+        EXPECT(env->num_vfs > 0, "the driver enabled no VFs");                                                         \
     } while (0)
 
 static void
@@ -53,8 +53,7 @@ check_block_bad_input(struct env *env, struct pf_conform_result *r)
         id = 7;
         EXPECT_ST(env->admin->define_block(env->device, id, true), STATUS_SUCCESS, "admin define_block(7)");
     }
-    EXPECT_ST(T->WriteVfConfigBlock(C, 0, id, b, 128), STATUS_SUCCESS, "WriteVfConfigBlock(block %u, 128 bytes)",
-              id);
+    EXPECT_ST(T->WriteVfConfigBlock(C, 0, id, b, 128), STATUS_SUCCESS, "WriteVfConfigBlock(block %u, 128 bytes)", id);
     EXPECT_ST(T->ReadVfConfigBlock(C, 0, id, b, 128), STATUS_SUCCESS, "ReadVfConfigBlock(128)");
     EXPECT_ST(T->ReadVfConfigBlock(C, 0, id, b, 1), STATUS_SUCCESS, "ReadVfConfigBlock(1)");
     EXPECT_ST(T->ReadVfConfigBlock(C, 0, id, b, 129), STATUS_INVALID_PARAMETER, "ReadVfConfigBlock(129 bytes)");
@@ -110,8 +109,8 @@ check_ids_location(struct env *env, struct pf_conform_result *r)
         EXPECT(env_vf_rid(env, i, &rid) == 0, "device has no VF %u", i);
         T->GetDeviceLocation(C, i, &seg, &bus, &fn);
         EXPECT(seg == res.segment && bus == rid >> 8 && fn == (rid & 0xFF),
-               "GetDeviceLocation(%u) = %04x:%02x:%02x, device routing ID %04x:%02x:%02x", i, seg, bus, fn,
-               res.segment, rid >> 8, rid & 0xFF);
+               "GetDeviceLocation(%u) = %04x:%02x:%02x, device routing ID %04x:%02x:%02x", i, seg, bus, fn, res.segment,
+               rid >> 8, rid & 0xFF);
     }
     pv_sriov_config_read(env->dev, res.pf_rid, 0, cfg, 2);
     T->GetVendorAndDevice(C, 0, &v, &d);
@@ -125,8 +124,8 @@ check_ids_location(struct env *env, struct pf_conform_result *r)
         uint16_t rid;
 
         env_vf_rid(env, i, &rid);
-        EXPECT(!(seg == res.segment && bus == rid >> 8 && fn == (rid & 0xFF)),
-               "GetDeviceLocation(NumVFs) names VF %u", i);
+        EXPECT(!(seg == res.segment && bus == rid >> 8 && fn == (rid & 0xFF)), "GetDeviceLocation(NumVFs) names VF %u",
+               i);
     }
     PASSF("locations equal the device's VF routing IDs; IDs are the PF vendor's; bad VF answered safely");
 }
@@ -158,7 +157,8 @@ resource_windows(struct env *env, struct pf_conform_result *r, bool *saw_large)
             EXPECT(len == want && start == ap_start + i * want,
                    "VF %u BAR %u: [0x%llx +0x%llx], want [0x%llx +0x%llx] (aperture %s)", i, bar,
                    (unsigned long long)start, (unsigned long long)len, (unsigned long long)(ap_start + i * want),
-                   (unsigned long long)want, res.vf_bar[bar].Type == CmResourceTypeMemoryLarge ? "MemoryLarge" : "Memory");
+                   (unsigned long long)want,
+                   res.vf_bar[bar].Type == CmResourceTypeMemoryLarge ? "MemoryLarge" : "Memory");
         }
     }
 }
@@ -317,8 +317,7 @@ check_invalidate(struct env *env, struct pf_conform_result *r)
         if (out.VfIndex == SRIOV_INVALIDATE_BLOCK_ALL_VFS) {
             all |= out.BlockMask;
         } else {
-            EXPECT(out.VfIndex == 1 || out.VfIndex == 2, "invalidation for VF %u that nothing changed",
-                   out.VfIndex);
+            EXPECT(out.VfIndex == 1 || out.VfIndex == 2, "invalidation for VF %u that nothing changed", out.VfIndex);
             EXPECT((out.BlockMask & ~(out.VfIndex == 1 ? 0xDull : 0xAull)) == 0, "VF %u got bits 0x%llx it never had",
                    out.VfIndex, (unsigned long long)out.BlockMask);
             got[out.VfIndex] |= out.BlockMask;
@@ -378,8 +377,7 @@ check_mitigation(struct env *env, struct pf_conform_result *r)
                 continue; /* contiguous with the next range: the straddle is legitimate */
             }
             EXPECT_ST(env->mitigable.ReadWriteMitigatedRegister(env->mitigable.Context, 0, rd, bar, off - 4, 8, data),
-                      STATUS_INVALID_PARAMETER, "an 8-byte access crossing the end of a reported range (BAR %u)",
-                      bar);
+                      STATUS_INVALID_PARAMETER, "an 8-byte access crossing the end of a reported range (BAR %u)", bar);
         }
     }
     EXPECT_ST(env->mitigable.ReadWriteMitigatedRegister(env->mitigable.Context, 0, TRUE, 6, 0, 4, data),
@@ -436,37 +434,46 @@ check_update_rearm(struct env *env, struct pf_conform_result *r)
 
 const struct check_entry conform_checks_iface[] = {
     {{"callback.config.bad-input", "ReadVfConfig/WriteVfConfig refuse bad VfIndex, range, NULL", "6.1, 6.2"},
-     check_config_bad_input, NULL},
-    {{"callback.block.bad-input", "block callbacks accept Length 1..128 only; bad VF, id, NULL refused",
-      "6.3, 10.4"},
-     check_block_bad_input, NULL},
+     check_config_bad_input,
+     NULL},
+    {{"callback.block.bad-input", "block callbacks accept Length 1..128 only; bad VF, id, NULL refused", "6.3, 10.4"},
+     check_block_bad_input,
+     NULL},
     {{"callback.block.roundtrip", "a VF reads back the block it wrote; blocks are per VF", "6.3, 7.4"},
-     check_block_roundtrip, NULL},
+     check_block_roundtrip,
+     NULL},
     {{"callback.location-ids", "GetDeviceLocation is the VF's real routing ID; IDs are the PF's; VOID outputs",
       "6.5, 6.6"},
-     check_ids_location, NULL},
+     check_ids_location,
+     NULL},
     {{"callback.resource-for-bar", "a VF's BAR window is aperture / NumVFs at VfIndex windows; bounds checked",
       "6.9, 10.17"},
-     check_resource_for_bar, NULL},
+     check_resource_for_bar,
+     NULL},
     {{"callback.resource-for-bar.large",
       "a VF BAR aperture above 4 GiB (MemoryLarge) is decoded before dividing; the docs' example divides the scaled "
       "Length",
       "1.6, 6.9, 10.17"},
-     check_resource_for_bar_large, large_vf_bar},
-    {{"callback.power-reset-probe.bad-input", "SetVfPowerState, ResetVf, QueryProbedBars(_2), LUID callbacks refuse bad input",
-      "6.4, 6.7, 6.8, 6.10"},
-     check_power_reset_probe, NULL},
+     check_resource_for_bar_large,
+     large_vf_bar},
+    {{"callback.power-reset-probe.bad-input",
+      "SetVfPowerState, ResetVf, QueryProbedBars(_2), LUID callbacks refuse bad input", "6.4, 6.7, 6.8, 6.10"},
+     check_power_reset_probe,
+     NULL},
     {{"callback.probed-bars", "probed BAR values encode the per-VF BAR sizes", "6.4"}, check_probed_bars, NULL},
     {{"config.guest-view", "VF IDs virtualized, SR-IOV capability hidden, forbidden writes dropped silently",
       "6.1, 6.2"},
-     check_config_view, NULL},
-    {{"invalidate.coalescing", "invalidations OR per VF (and ALL_VFS) until an INVALIDATE_BLOCK is held",
-      "4.7"},
-     check_invalidate, NULL},
+     check_config_view,
+     NULL},
+    {{"invalidate.coalescing", "invalidations OR per VF (and ALL_VFS) until an INVALIDATE_BLOCK is held", "4.7"},
+     check_invalidate,
+     NULL},
     {{"mitigation.consistency", "counts, ranges and trapped accesses agree; bounds enforced", "4.8, 4.9, 6.12"},
-     check_mitigation, NULL},
+     check_mitigation,
+     NULL},
     {{"mitigation.update-rearm", "MITIGATED_RANGE_UPDATE is held per VF and completed when that VF changes",
       "4.10, 7.3"},
-     check_update_rearm, NULL},
+     check_update_rearm,
+     NULL},
     {{NULL, NULL, NULL}, NULL, NULL},
 };

@@ -20,10 +20,15 @@ code_of(unsigned i)
 static void
 check_ioctl_codes(struct env *env, struct pf_conform_result *r)
 {
-    const ULONG header[9] = {IOCTL_SRIOV_NOTIFICATION, IOCTL_SRIOV_EVENT_COMPLETE, IOCTL_SRIOV_ATTACH,
-                             IOCTL_SRIOV_DETACH, IOCTL_SRIOV_INVALIDATE_BLOCK,
-                             IOCTL_SRIOV_QUERY_MITIGATED_RANGE_COUNT, IOCTL_SRIOV_QUERY_MITIGATED_RANGES,
-                             IOCTL_SRIOV_MITIGATED_RANGE_UPDATE, IOCTL_SRIOV_PROXY_QUERY_LUID};
+    const ULONG header[9] = {IOCTL_SRIOV_NOTIFICATION,
+                             IOCTL_SRIOV_EVENT_COMPLETE,
+                             IOCTL_SRIOV_ATTACH,
+                             IOCTL_SRIOV_DETACH,
+                             IOCTL_SRIOV_INVALIDATE_BLOCK,
+                             IOCTL_SRIOV_QUERY_MITIGATED_RANGE_COUNT,
+                             IOCTL_SRIOV_QUERY_MITIGATED_RANGES,
+                             IOCTL_SRIOV_MITIGATED_RANGE_UPDATE,
+                             IOCTL_SRIOV_PROXY_QUERY_LUID};
     SRIOV_PROXY_QUERY_LUID_OUTPUT luid;
     ULONG_PTR info = 0;
 
@@ -68,13 +73,13 @@ check_both_majors(struct env *env, struct pf_conform_result *r)
     uint8_t buf[8];
     ULONG_PTR info = 0;
 
-    EXPECT_ST(env_ioctl(env, false, IRP_MJ_INTERNAL_DEVICE_CONTROL, IOCTL_SRIOV_PROXY_QUERY_LUID, NULL, 0, buf, 8,
-                        &info),
-              STATUS_SUCCESS, "PROXY_QUERY_LUID as IRP_MJ_INTERNAL_DEVICE_CONTROL");
+    EXPECT_ST(
+        env_ioctl(env, false, IRP_MJ_INTERNAL_DEVICE_CONTROL, IOCTL_SRIOV_PROXY_QUERY_LUID, NULL, 0, buf, 8, &info),
+        STATUS_SUCCESS, "PROXY_QUERY_LUID as IRP_MJ_INTERNAL_DEVICE_CONTROL");
     EXPECT_ST(env_ioctl(env, false, IRP_MJ_INTERNAL_DEVICE_CONTROL, IOCTL_SRIOV_ATTACH, NULL, 0, NULL, 0, NULL),
               STATUS_SUCCESS, "ATTACH as internal");
-    EXPECT_ST(env_ioctl(env, false, IRP_MJ_DEVICE_CONTROL, IOCTL_SRIOV_DETACH, NULL, 0, NULL, 0, NULL),
-              STATUS_SUCCESS, "DETACH as device control");
+    EXPECT_ST(env_ioctl(env, false, IRP_MJ_DEVICE_CONTROL, IOCTL_SRIOV_DETACH, NULL, 0, NULL, 0, NULL), STATUS_SUCCESS,
+              "DETACH as device control");
     PASSF("the IOCTLs are accepted on both majors (contract.md 10.1)");
 }
 
@@ -103,17 +108,16 @@ check_buffer_sizes(struct env *env, struct pf_conform_result *r)
     uint8_t ranges[16 * 16];
     bool ranged = false;
 
-    EXPECT_ST(env_ioctl(env, false, IRP_MJ_DEVICE_CONTROL, IOCTL_SRIOV_ATTACH, NULL, 0, NULL, 0, NULL),
-              STATUS_SUCCESS, "ATTACH");
+    EXPECT_ST(env_ioctl(env, false, IRP_MJ_DEVICE_CONTROL, IOCTL_SRIOV_ATTACH, NULL, 0, NULL, 0, NULL), STATUS_SUCCESS,
+              "ATTACH");
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         /* A short buffer is refused synchronously; a queued request would time out here. */
-        EXPECT_ST(env_ioctl(env, false, IRP_MJ_DEVICE_CONTROL, cases[i].code, in, cases[i].in, out, cases[i].out,
-                            NULL),
+        EXPECT_ST(env_ioctl(env, false, IRP_MJ_DEVICE_CONTROL, cases[i].code, in, cases[i].in, out, cases[i].out, NULL),
                   STATUS_BUFFER_TOO_SMALL, "%s", cases[i].what);
     }
     /* RANGES: an output holding fewer entries than RangeCount (contract.md 4.9). */
-    if (NT_SUCCESS(env_ioctl(env, false, IRP_MJ_DEVICE_CONTROL, IOCTL_SRIOV_QUERY_MITIGATED_RANGE_COUNT, in, 2,
-                             &count, sizeof(count), NULL))) {
+    if (NT_SUCCESS(env_ioctl(env, false, IRP_MJ_DEVICE_CONTROL, IOCTL_SRIOV_QUERY_MITIGATED_RANGE_COUNT, in, 2, &count,
+                             sizeof(count), NULL))) {
         for (UCHAR bar = 0; bar < 6 && !ranged; bar++) {
             if (count.RangeCount[bar] == 0 || count.RangeCount[bar] > 16) {
                 continue;
@@ -163,8 +167,9 @@ check_qi_matrix(struct env *env, struct pf_conform_result *r)
         NTSTATUS want;
         USHORT want_size;
     } m[] = {
-        {120, 1, STATUS_SUCCESS, 120}, {144, 2, STATUS_SUCCESS, 144}, {144, 1, STATUS_SUCCESS, 120},
-        {120, 2, STATUS_SUCCESS, 120}, {200, 3, STATUS_SUCCESS, 144}, {119, 1, STATUS_INVALID_BUFFER_SIZE, 0},
+        {120, 1, STATUS_SUCCESS, 120},           {144, 2, STATUS_SUCCESS, 144},
+        {144, 1, STATUS_SUCCESS, 120},           {120, 2, STATUS_SUCCESS, 120},
+        {200, 3, STATUS_SUCCESS, 144},           {119, 1, STATUS_INVALID_BUFFER_SIZE, 0},
         {120, 0, STATUS_INVALID_BUFFER_SIZE, 0}, {32, 1, STATUS_INVALID_BUFFER_SIZE, 0},
     };
     SRIOV_DEVICE_INTERFACE_STANDARD_2 t;
@@ -201,8 +206,8 @@ check_luids(struct env *env, struct pf_conform_result *r)
 
     EXPECT(env->have_sriov && n > 0, "no SR-IOV table or no VFs");
     EXPECT_ST(env->sriov.QueryLuid(env->sriov.Context, &dev), STATUS_SUCCESS, "QueryLuid");
-    EXPECT_ST(env_ioctl(env, false, IRP_MJ_DEVICE_CONTROL, IOCTL_SRIOV_PROXY_QUERY_LUID, NULL, 0, &proxy,
-                        sizeof(proxy), NULL),
+    EXPECT_ST(env_ioctl(env, false, IRP_MJ_DEVICE_CONTROL, IOCTL_SRIOV_PROXY_QUERY_LUID, NULL, 0, &proxy, sizeof(proxy),
+                        NULL),
               STATUS_SUCCESS, "PROXY_QUERY_LUID");
     EXPECT(memcmp(&proxy.DeviceLuid, &dev, sizeof(dev)) == 0, "PROXY_QUERY_LUID %08x:%08x != QueryLuid %08x:%08x",
            proxy.DeviceLuid.HighPart, proxy.DeviceLuid.LowPart, dev.HighPart, dev.LowPart);
@@ -223,20 +228,26 @@ check_luids(struct env *env, struct pf_conform_result *r)
 
 const struct check_entry conform_checks_ioctl[] = {
     {{"ioctl.codes", "the nine IOCTLs use the effective METHOD_BUFFERED codes 0x00226044 + 4(i-1)", "4.1"},
-     check_ioctl_codes, NULL},
+     check_ioctl_codes,
+     NULL},
     {{"ioctl.user-mode", "from user mode only PROXY_QUERY_LUID is honoured, the rest get INVALID_DEVICE_REQUEST",
       "4.2, 4.11"},
-     check_user_mode, NULL},
+     check_user_mode,
+     NULL},
     {{"ioctl.both-majors", "IRP_MJ_DEVICE_CONTROL and IRP_MJ_INTERNAL_DEVICE_CONTROL are both accepted", "4.2, 10.1"},
-     check_both_majors, NULL},
+     check_both_majors,
+     NULL},
     {{"ioctl.buffer-sizes", "a buffer shorter than its structure fails at once with STATUS_BUFFER_TOO_SMALL",
       "1.3, 4.3-4.11"},
-     check_buffer_sizes, NULL},
+     check_buffer_sizes,
+     NULL},
     {{"qi.size-version-matrix", "SR-IOV v1 for 120 bytes, v2 for 144 (same GUID); KMDF's size/version rule",
       "1.5, 3.2"},
-     check_qi_matrix, NULL},
+     check_qi_matrix,
+     NULL},
     {{"luid.consistency", "QueryLuid == PROXY_QUERY_LUID; VF LUIDs distinct; QueryLuidVf inverts QueryVfLuid",
       "4.11, 6.10, 7.5"},
-     check_luids, NULL},
+     check_luids,
+     NULL},
     {{NULL, NULL, NULL}, NULL, NULL},
 };

@@ -58,20 +58,20 @@ delivered(struct env *env, struct cio *c, SRIOV_PF_EVENT event, char *why, size_
     return NULL;
 }
 
-#define EXPECT_DELIVERED(c, ev)                                              \
-    do {                                                                     \
-        char _why[200];                                                      \
-        const char *_e = delivered(env, (c), (ev), _why, sizeof(_why));      \
-        if (_e != NULL) {                                                    \
-            FAILF("%s", _e);                                                 \
-        }                                                                    \
+#define EXPECT_DELIVERED(c, ev)                                                                                        \
+    do {                                                                                                               \
+        char _why[200];                                                                                                \
+        const char *_e = delivered(env, (c), (ev), _why, sizeof(_why));                                                \
+        if (_e != NULL) {                                                                                              \
+            FAILF("%s", _e);                                                                                           \
+        }                                                                                                              \
     } while (0)
 
-#define EXPECT_HELD(c, what)                                                                           \
-    do {                                                                                               \
-        EXPECT((c) != NULL, "%s: not accepted", what);                                                 \
-        EXPECT(!cio_wait((c), env->opt->settle_ms), "%s completed (%s, event %d): delivered twice?", what, \
-               st_name((c)->status), (int)(c)->out[0]);                                                \
+#define EXPECT_HELD(c, what)                                                                                           \
+    do {                                                                                                               \
+        EXPECT((c) != NULL, "%s: not accepted", what);                                                                 \
+        EXPECT(!cio_wait((c), env->opt->settle_ms), "%s completed (%s, event %d): delivered twice?", what,             \
+               st_name((c)->status), (int)(c)->out[0]);                                                                \
     } while (0)
 
 /* Finish a query-stop the check started: EVENT_COMPLETE(success) and wait for the job. */
@@ -216,8 +216,7 @@ check_attach_gate(struct env *env, struct pf_conform_result *r)
     stop = env_pnp_start(env, wdf_pnp_query_stop);
     EXPECT(stop != NULL && env_pnp_wait(stop, env->opt->release_ms), "second QUERY_STOP held");
     stop = env_pnp_start(env, wdf_pnp_stop);
-    EXPECT(stop != NULL && env_pnp_wait(stop, env->opt->release_ms) && stop->status == STATUS_SUCCESS,
-           "STOP failed");
+    EXPECT(stop != NULL && env_pnp_wait(stop, env->opt->release_ms) && stop->status == STATUS_SUCCESS, "STOP failed");
     a = env_run(env, attach);
     EXPECT(a != NULL, "no thread for ATTACH");
     EXPECT(!env_pnp_wait(a, env->opt->settle_ms), "ATTACH completed (%s) while stopped for rebalance",
@@ -404,33 +403,42 @@ check_removal_blocked_attach(struct env *env, struct pf_conform_result *r)
 const struct check_entry conform_checks_pnp[] = {
     {{"notify.exactly-once.before-event", "a NOTIFICATION queued before the event gets it once; later ones wait",
       "4.3, 7.2"},
-     check_before_event, NULL},
+     check_before_event,
+     NULL},
     {{"notify.exactly-once.after-event", "an event raised first goes to the next NOTIFICATION, once", "4.3, 7.2"},
-     check_after_event, NULL},
+     check_after_event,
+     NULL},
     {{"notify.resent-before-complete", "NOTIFICATIONs re-sent before EVENT_COMPLETE stay queued", "4.3, 7.2"},
-     check_resent, NULL},
+     check_resent,
+     NULL},
     {{"notify.short-buffer", "a NOTIFICATION shorter than 4 bytes fails at once and never consumes an event",
       "4.3, 10.18"},
-     check_short_buffer, NULL},
+     check_short_buffer,
+     NULL},
     {{"event-complete.spurious", "EVENT_COMPLETE without an outstanding event is harmless", "4.4, 7.2"},
-     check_spurious_complete, NULL},
+     check_spurious_complete,
+     NULL},
     {{"attach.gate", "ATTACH blocks from QUERY_STOP until CANCEL_STOP, or across STOP until START completed",
       "4.5, 7.2"},
-     check_attach_gate, NULL},
+     check_attach_gate,
+     NULL},
     {{"attach.sharing-violation", "a second ATTACH fails with STATUS_SHARING_VIOLATION", "4.5"}, check_sharing, NULL},
-    {{"detach.mid-event", "DETACH during an event releases QUERY_STOP with success and closes the gate",
-      "4.6, 7.2"},
-     check_detach_mid_event, NULL},
-    {{"pnp.veto", "EVENT_COMPLETE(failure) vetoes QUERY_STOP with that status; CANCEL_STOP raises Restart",
-      "4.4, 7.2"},
-     check_veto, NULL},
+    {{"detach.mid-event", "DETACH during an event releases QUERY_STOP with success and closes the gate", "4.6, 7.2"},
+     check_detach_mid_event,
+     NULL},
+    {{"pnp.veto", "EVENT_COMPLETE(failure) vetoes QUERY_STOP with that status; CANCEL_STOP raises Restart", "4.4, 7.2"},
+     check_veto,
+     NULL},
     {{"pnp.rebalance", "stop, new resources, start: Restart delivered, resources re-read", "7.2, 10.21"},
-     check_rebalance, NULL},
+     check_rebalance,
+     NULL},
     {{"removal.surprise", "surprise removal fails every held request", "7.6"}, check_surprise_removal, NULL},
     {{"removal.no-leak", "orderly removal completes held NOTIFICATION, INVALIDATE_BLOCK, RANGE_UPDATE; verifier clean",
       "7.6"},
-     check_no_leak, NULL},
+     check_no_leak,
+     NULL},
     {{"removal.blocked-attach", "an ATTACH held by the rebalance gate fails when the device goes away", "4.5, 7.6"},
-     check_removal_blocked_attach, NULL},
+     check_removal_blocked_attach,
+     NULL},
     {{NULL, NULL, NULL}, NULL, NULL},
 };

@@ -47,7 +47,7 @@ struct pf_conform_check {
 struct pf_conform_result {
     const struct pf_conform_check *check;
     enum pf_conform_verdict verdict;
-    char reason[384];    /* why it failed (or what passed), one line */
+    char reason[384]; /* why it failed (or what passed), one line */
 };
 
 struct pf_conform_report {
@@ -65,15 +65,14 @@ struct pf_conform_admin {
     uint32_t size; /* sizeof(struct pf_conform_admin) */
     NTSTATUS (*define_block)(WDFDEVICE Device, uint32_t id, bool vf_writable);
     NTSTATUS (*invalidate)(WDFDEVICE Device, uint16_t vf, uint64_t mask);
-    NTSTATUS (*set_mitigated_ranges)(WDFDEVICE Device, uint16_t vf, const struct pf_mitig_range *ranges,
-                                     unsigned n);
+    NTSTATUS (*set_mitigated_ranges)(WDFDEVICE Device, uint16_t vf, const struct pf_mitig_range *ranges, unsigned n);
 };
 
 struct pf_conform_options {
-    const char *driver_path;   /* a driver module (.so); NULL: the linked-in reference driver */
-    bool lower_filter;         /* attach the driver as a lower filter instead of the FDO */
-    uint32_t settle_ms;        /* real time to wait for "must not complete" (default 150) */
-    uint32_t release_ms;       /* real time allowed for "must complete" (default 3000) */
+    const char *driver_path; /* a driver module (.so); NULL: the linked-in reference driver */
+    bool lower_filter;       /* attach the driver as a lower filter instead of the FDO */
+    uint32_t settle_ms;      /* real time to wait for "must not complete" (default 150) */
+    uint32_t release_ms;     /* real time allowed for "must complete" (default 3000) */
 };
 
 /* pf_conform_checks() - the table; @count receives its length. */

@@ -260,13 +260,12 @@ env_destroy(struct env *env)
 }
 
 NTSTATUS
-env_ioctl(struct env *env, bool user, UCHAR major, ULONG code, const void *in, size_t in_len, void *out,
-          size_t out_len, ULONG_PTR *info)
+env_ioctl(struct env *env, bool user, UCHAR major, ULONG code, const void *in, size_t in_len, void *out, size_t out_len,
+          ULONG_PTR *info)
 {
     uint64_t timeout = (uint64_t)env->opt->release_ms * 1000000ull;
 
-    return wdf_target_send_sync(user ? env->user : env->kernel, major, code, in, in_len, out, out_len, timeout,
-                                info);
+    return wdf_target_send_sync(user ? env->user : env->kernel, major, code, in, in_len, out, out_len, timeout, info);
 }
 
 static void
@@ -296,8 +295,8 @@ env_ioctl_async(struct env *env, ULONG code, const void *in, size_t in_len, size
     pthread_mutex_init(&c->lock, NULL);
     pv_cond_init_monotonic(&c->cond);
     memset(c->out, 0xA5, sizeof(c->out));
-    st = wdf_target_send_async(env->kernel, IRP_MJ_DEVICE_CONTROL, code, in, in_len, c->out, out_len, cio_complete,
-                               c, &c->io);
+    st = wdf_target_send_async(env->kernel, IRP_MJ_DEVICE_CONTROL, code, in, in_len, c->out, out_len, cio_complete, c,
+                               &c->io);
     *status = st;
     if (st != STATUS_PENDING) {
         c->done = true;

@@ -38,7 +38,7 @@ struct pnp_job {
     pthread_t thread;
     struct env *env;
     NTSTATUS (*op)(struct wdf_node *node);
-    NTSTATUS (*env_op)(struct env *env);  /* instead of @op: e.g. a blocking ATTACH */
+    NTSTATUS (*env_op)(struct env *env); /* instead of @op: e.g. a blocking ATTACH */
     NTSTATUS status;
     volatile int done;
     bool started;
@@ -52,16 +52,16 @@ struct env {
     PCIVIRT_BUS_INTERFACE bus;
     struct wdf_node *node;
     struct wdf_driver_module *driver;
-    WDFDEVICE device;              /* the PF driver's device (for admin hooks) */
+    WDFDEVICE device; /* the PF driver's device (for admin hooks) */
     const struct pf_conform_admin *admin;
-    void *module_handle;           /* dlopen reference for the admin hooks */
-    struct wdf_target *kernel;     /* the VSP's handle */
-    struct wdf_target *user;       /* the proxy's handle */
+    void *module_handle;                     /* dlopen reference for the admin hooks */
+    struct wdf_target *kernel;               /* the VSP's handle */
+    struct wdf_target *user;                 /* the proxy's handle */
     SRIOV_DEVICE_INTERFACE_STANDARD_2 sriov; /* queried as v2 (144 bytes) */
     bool have_sriov;
     MITIGABLE_DEVICE_INTERFACE mitigable;
     bool have_mitigable;
-    uint16_t num_vfs;              /* read from the device's registers */
+    uint16_t num_vfs; /* read from the device's registers */
     struct cio ios[ENV_MAX_IO];
     unsigned n_ios;
     struct pnp_job jobs[8];
@@ -69,7 +69,7 @@ struct env {
     volatile unsigned verifier_reports;
     char verifier_first[WDF_VERIFIER_TEXT_MAX + 64];
     pthread_mutex_t report_lock;
-    bool leak;                     /* a driver kept a thread stuck: do not tear down */
+    bool leak; /* a driver kept a thread stuck: do not tear down */
     char error[256];
 };
 
