@@ -442,14 +442,21 @@ stack_release_gone(struct vsp_stack *s, bool all)
             }
         }
         pthread_mutex_unlock(&s->lock);
-        if (p != NULL && p->gone) {
-            vsp_event_log_add(s->log, VSP_EV_PF_REMOVAL, p->id, VSP_EV_NONE, VSP_EV_NONE, STATUS_SUCCESS, 0,
-                              "%.80s went away: VFs leave their VMs, broker detached", p->link);
+        if (p == NULL) {
+            pthread_mutex_unlock(&s->pf_mu);
+            return;
         }
+        /* The event says the release is over (VF records gone, broker detached): logged after it. */
+        bool gone = p->gone;
+        int id = p->id;
+        char link[sizeof(p->link)];
+
+        memcpy(link, p->link, sizeof(link));
         pf_free(p);
         pthread_mutex_unlock(&s->pf_mu);
-        if (p == NULL) {
-            return;
+        if (gone) {
+            vsp_event_log_add(s->log, VSP_EV_PF_REMOVAL, id, VSP_EV_NONE, VSP_EV_NONE, STATUS_SUCCESS, 0,
+                              "%.80s went away: its VFs left their VMs, broker detached", link);
         }
     }
 }
