@@ -14,7 +14,6 @@
 #include "util/cond.h"
 #include "vmbus/channel.h"
 #include "vmbus/ring.h"
-#include "vmbus/sync.h"
 
 #define INBOX_SIZE (2u * VMBUS_RING_SIZE)
 
@@ -224,7 +223,7 @@ pump_one(struct vmbus_channel *ch, const struct timespec *deadline, struct vmbus
     *got = false;
     ch->pumping = true;
     pthread_mutex_unlock(&ch->lock);
-    st = vmbus_transport_recv(ch->transport, ch->rx, sizeof(ch->rx), &len, vmbus_remaining_ns(deadline));
+    st = vmbus_transport_recv(ch->transport, ch->rx, sizeof(ch->rx), &len, pv_remaining_ns(deadline));
     if (st == STATUS_SUCCESS) {
         st = vmbus_pkt_parse(ch->rx, len, &pkt, reason);
     } else if (st == STATUS_BUFFER_TOO_SMALL) {
@@ -273,7 +272,7 @@ inbox_has_room(struct vmbus_channel *ch)
 NTSTATUS
 vmbus_channel_recv(struct vmbus_channel *ch, struct vmbus_packet_buf *rx, const char **reason, int64_t timeout_ns)
 {
-    struct timespec deadline = vmbus_deadline(timeout_ns);
+    struct timespec deadline = pv_deadline_ns(timeout_ns);
     NTSTATUS st;
     bool got;
 
@@ -298,7 +297,7 @@ vmbus_channel_recv(struct vmbus_channel *ch, struct vmbus_packet_buf *rx, const 
             }
             continue;
         }
-        if (vmbus_cond_wait_until(&ch->changed, &ch->lock, &deadline)) {
+        if (pv_cond_wait_until(&ch->changed, &ch->lock, &deadline)) {
             st = ch->gone ? STATUS_DEVICE_REMOVED : STATUS_IO_TIMEOUT;
             break;
         }
@@ -353,7 +352,7 @@ wait_answer(struct vmbus_channel *ch, struct pending *p, const struct timespec *
             }
             continue;
         }
-        if (vmbus_cond_wait_until(&ch->changed, &ch->lock, deadline)) {
+        if (pv_cond_wait_until(&ch->changed, &ch->lock, deadline)) {
             return p->done ? p->status : (ch->gone ? STATUS_DEVICE_REMOVED : STATUS_IO_TIMEOUT);
         }
     }
@@ -363,7 +362,7 @@ NTSTATUS
 vmbus_channel_request(struct vmbus_channel *ch, const uint8_t *payload, size_t len, uint8_t *reply, size_t reply_cap,
                       size_t *reply_len, int64_t timeout_ns)
 {
-    struct timespec deadline = vmbus_deadline(timeout_ns);
+    struct timespec deadline = pv_deadline_ns(timeout_ns);
     struct pending *p;
     uint64_t id;
     NTSTATUS st;

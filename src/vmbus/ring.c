@@ -14,7 +14,6 @@
 #include "util/cond.h"
 #include "util/le.h"
 #include "vmbus/ring.h"
-#include "vmbus/sync.h"
 
 struct vmbus_ring {
     pthread_mutex_t lock;
@@ -102,7 +101,7 @@ copy_out(const struct vmbus_ring *ring, size_t pos, uint8_t *dst, size_t len)
 NTSTATUS
 vmbus_ring_write(struct vmbus_ring *ring, const uint8_t *pkt, size_t len, int64_t timeout_ns)
 {
-    struct timespec deadline = vmbus_deadline(timeout_ns);
+    struct timespec deadline = pv_deadline_ns(timeout_ns);
     size_t cost = VMBUS_RING_COST(len);
     size_t tail;
     NTSTATUS st = STATUS_SUCCESS;
@@ -112,7 +111,7 @@ vmbus_ring_write(struct vmbus_ring *ring, const uint8_t *pkt, size_t len, int64_
     }
     pthread_mutex_lock(&ring->lock);
     while (!ring->closed && ring->capacity - ring->used < cost) {
-        if (vmbus_cond_wait_until(&ring->can_write, &ring->lock, &deadline)) {
+        if (pv_cond_wait_until(&ring->can_write, &ring->lock, &deadline)) {
             break;
         }
     }
@@ -137,14 +136,14 @@ vmbus_ring_write(struct vmbus_ring *ring, const uint8_t *pkt, size_t len, int64_
 NTSTATUS
 vmbus_ring_read(struct vmbus_ring *ring, uint8_t *buf, size_t cap, size_t *len, int64_t timeout_ns)
 {
-    struct timespec deadline = vmbus_deadline(timeout_ns);
+    struct timespec deadline = pv_deadline_ns(timeout_ns);
     NTSTATUS st = STATUS_SUCCESS;
     size_t pkt_len;
 
     *len = 0;
     pthread_mutex_lock(&ring->lock);
     while (!ring->closed && ring->used == 0) {
-        if (vmbus_cond_wait_until(&ring->can_read, &ring->lock, &deadline)) {
+        if (pv_cond_wait_until(&ring->can_read, &ring->lock, &deadline)) {
             break;
         }
     }

@@ -22,7 +22,7 @@
 
 #include "pcivirt/vpci_proto.h"
 #include "util/alloc.h"
-#include "vmbus/sync.h"
+#include "util/cond.h"
 #include "vmbus/transport.h"
 
 struct socket_end {
@@ -47,7 +47,7 @@ wait_fd(int fd, short events, const struct timespec *deadline)
     int rc;
 
     do {
-        left = vmbus_remaining_ns(deadline);
+        left = pv_remaining_ns(deadline);
         ts.tv_sec = (time_t)(left / 1000000000);
         ts.tv_nsec = (long)(left % 1000000000);
         rc = ppoll(&pfd, 1, &ts, NULL);
@@ -59,7 +59,7 @@ static NTSTATUS
 socket_send(struct vmbus_transport *t, const uint8_t *pkt, size_t len, int64_t timeout_ns)
 {
     struct socket_end *end = to_end(t);
-    struct timespec deadline = vmbus_deadline(timeout_ns);
+    struct timespec deadline = pv_deadline_ns(timeout_ns);
 
     if (len == 0 || pkt == NULL || len > VMBUS_PKT_MAX) {
         return STATUS_INVALID_BUFFER_SIZE;
@@ -83,7 +83,7 @@ socket_send(struct vmbus_transport *t, const uint8_t *pkt, size_t len, int64_t t
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
             return STATUS_DEVICE_REMOVED; /* EPIPE, ECONNRESET: the peer is gone */
         }
-        if (vmbus_remaining_ns(&deadline) == 0) {
+        if (pv_remaining_ns(&deadline) == 0) {
             return STATUS_DEVICE_BUSY;
         }
         if ((wait_fd(end->fd, POLLOUT, &deadline) & (POLLHUP | POLLERR)) != 0) {
@@ -96,7 +96,7 @@ static NTSTATUS
 socket_recv(struct vmbus_transport *t, uint8_t *buf, size_t cap, size_t *len, int64_t timeout_ns)
 {
     struct socket_end *end = to_end(t);
-    struct timespec deadline = vmbus_deadline(timeout_ns);
+    struct timespec deadline = pv_deadline_ns(timeout_ns);
     short revents;
     ssize_t n;
 

@@ -750,20 +750,11 @@ vsp_broker_create(const struct vsp_broker_config *cfg, struct vsp_broker **out)
 bool
 vsp_broker_wait_attach(struct vsp_broker *b, unsigned real_ms)
 {
-    struct timespec ts;
+    struct timespec until = pv_deadline_ms(real_ms);
     bool ended;
-    int rc = 0;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(real_ms / 1000u);
-    ts.tv_nsec += (long)(real_ms % 1000u) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(&b->lock);
-    while (!b->attach_ended && rc != ETIMEDOUT) {
-        rc = pthread_cond_timedwait(&b->cond, &b->lock, &ts);
+    while (!b->attach_ended && !pv_cond_wait_until(&b->cond, &b->lock, &until)) {
     }
     ended = b->attach_ended;
     pthread_mutex_unlock(&b->lock);
@@ -787,19 +778,16 @@ cancel_all_locked(struct vsp_broker *b)
 static bool
 drain(struct vsp_broker *b)
 {
-    struct timespec ts;
-    int rc = 0;
+    struct timespec until = pv_deadline_ms(BROKER_DRAIN_REAL_MS);
+    bool drained;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += BROKER_DRAIN_REAL_MS / 1000;
     pthread_mutex_lock(&b->lock);
     cancel_all_locked(b);
-    while (b->outstanding != 0 && rc != ETIMEDOUT) {
-        rc = pthread_cond_timedwait(&b->cond, &b->lock, &ts);
+    while (b->outstanding != 0 && !pv_cond_wait_until(&b->cond, &b->lock, &until)) {
     }
-    rc = b->outstanding == 0;
+    drained = b->outstanding == 0;
     pthread_mutex_unlock(&b->lock);
-    return rc != 0;
+    return drained;
 }
 
 void

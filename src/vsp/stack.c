@@ -464,19 +464,12 @@ vsp_stack_rebalance_begin(struct vsp_stack *s, struct wdf_node *node, vsp_stack_
 static bool
 wait_rebalance(struct vsp_stack *s, unsigned real_ms)
 {
-    struct timespec until;
+    struct timespec until = pv_deadline_ms(real_ms);
     bool done;
 
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)(real_ms / 1000u);
-    until.tv_nsec += (long)(real_ms % 1000u) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(&s->rb_lock);
     while (!(done = atomic_load(&s->rb_done))) {
-        if (pthread_cond_timedwait(&s->rb_cond, &s->rb_lock, &until) != 0) {
+        if (pv_cond_wait_until(&s->rb_cond, &s->rb_lock, &until)) {
             done = atomic_load(&s->rb_done);
             break;
         }

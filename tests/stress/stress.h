@@ -545,15 +545,9 @@ park_all(struct stress *w, struct wd_thread *me)
     pthread_mutex_lock(&w->park_mx);
     w->pause = true;
     while (w->parked < NVMS && !atomic_load(&w->stop) && wd_now_ms() - start < REAL_WAIT_MS) {
-        struct timespec ts;
+        struct timespec ts = pv_deadline_ms(10);
 
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 10000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&w->park_cv, &w->park_mx, &ts);
+        pv_cond_wait_until(&w->park_cv, &w->park_mx, &ts);
     }
     ok = w->parked == NVMS;
     pthread_mutex_unlock(&w->park_mx);

@@ -310,18 +310,11 @@ env_ioctl_async(struct env *env, ULONG code, const void *in, size_t in_len, size
 bool
 cio_wait(struct cio *c, uint32_t ms)
 {
-    struct timespec ts;
+    struct timespec until = pv_deadline_ms(ms);
     bool done;
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(&c->lock);
-    while (!c->done && pthread_cond_timedwait(&c->cond, &c->lock, &ts) == 0) {
+    while (!c->done && !pv_cond_wait_until(&c->cond, &c->lock, &until)) {
     }
     done = c->done;
     pthread_mutex_unlock(&c->lock);
